@@ -1,0 +1,3 @@
+from testctr.command import main
+
+raise SystemExit(main())

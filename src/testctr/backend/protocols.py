@@ -1,0 +1,154 @@
+"""The backend contract.
+
+:class:`Backend` is what every backend must do. The other protocols are optional
+capabilities: the core checks for them with ``isinstance`` against the protocol
+(never against a concrete class) and raises :class:`testctr.UnsupportedOption`
+when a user asks for something the backend cannot do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Lifecycle, exec, inspect, logs, internal IP and commit of containers.
+
+    Errors: an unknown id raises :class:`testctr.ContainerNotFound`; an engine
+    that does not answer raises :class:`testctr.EngineUnavailable`; an option
+    the backend cannot express raises :class:`testctr.UnsupportedOption` from
+    :meth:`create_container`.
+    """
+
+    @property
+    def runtime(self) -> str:
+        """What the backend drives, for messages and hints ("docker", "podman", ...)."""
+        ...
+
+    def create_container(self, image: str, config: ContainerConfig) -> str:
+        """Create (not start) a container and return its id."""
+        ...
+
+    def start_container(self, container_id: str) -> None: ...
+
+    def stop_container(self, container_id: str, timeout: float = 10.0) -> None: ...
+
+    def remove_container(self, container_id: str) -> None:
+        """Remove the container, running or not, with its anonymous volumes."""
+        ...
+
+    def inspect_container(self, container_id: str) -> ContainerInfo: ...
+
+    def exec_in_container(
+        self,
+        container_id: str,
+        cmd: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run ``cmd``; a non-zero exit is returned, not raised.
+
+        Raises :class:`testctr.ExecTimeout` when ``timeout`` passes.
+        """
+        ...
+
+    def get_container_logs(self, container_id: str) -> str:
+        """Everything the container wrote to stdout and stderr so far."""
+        ...
+
+    def wait_for_log(
+        self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
+    ) -> None:
+        """Return once ``pattern`` matched ``occurrences`` log lines.
+
+        Raises :class:`testctr.WaitTimeout`, or :class:`testctr.ContainerStartError`
+        when the container exits first.
+        """
+        ...
+
+    def internal_ip(self, container_id: str) -> str:
+        """The container's address on its primary network, without prefix length."""
+        ...
+
+    def commit(self, container_id: str, image: str) -> None: ...
+
+    def host(self) -> str:
+        """The host name or address where published ports are reachable."""
+        ...
+
+    def version(self) -> str:
+        """The engine's version; raises :class:`testctr.EngineUnavailable` if unreachable."""
+        ...
+
+
+@runtime_checkable
+class FileCopier(Protocol):
+    """Copy files into a created (not yet started) or running container, and out."""
+
+    def copy_to_container(
+        self, container_id: str, container_path: str, data: bytes, mode: int | None = None
+    ) -> None:
+        """Write ``data`` at ``container_path``, creating missing parent directories."""
+        ...
+
+    def copy_from_container(self, container_id: str, container_path: str) -> bytes: ...
+
+
+class LogStream(Protocol):
+    """An open stream of log lines; close it to stop following."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LogStreamer(Protocol):
+    def stream_logs(self, container_id: str) -> LogStream:
+        """Follow the container's log from its start; iteration ends when it stops."""
+        ...
+
+
+@runtime_checkable
+class ImageEnsurer(Protocol):
+    def ensure_image(self, image: str, platform: str | None = None) -> None:
+        """Pull ``image`` unless present. Raises ImageNotFound / ImagePullError."""
+        ...
+
+
+@runtime_checkable
+class ResourceUpdater(Protocol):
+    def update_resources(
+        self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
+    ) -> None:
+        """Change the limits of a running container."""
+        ...
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    def health_status(self, container_id: str) -> str | None:
+        """"starting", "healthy", "unhealthy", or None when the image has no HEALTHCHECK."""
+        ...
+
+
+@runtime_checkable
+class ContainerLister(Protocol):
+    def list_containers(self, label: str) -> list[ContainerInfo]:
+        """Every container (running or not) that carries the label key ``label``."""
+        ...
+
+
+@runtime_checkable
+class RuntimeSelectable(Protocol):
+    def for_runtime(self, runtime: str) -> Backend:
+        """The same backend driving another runtime (``with_runtime``)."""
+        ...

@@ -1,0 +1,187 @@
+"""Subprocess plumbing shared by backends that drive a command-line tool.
+
+Every call has a timeout and none uses a shell. Output is decoded as UTF-8
+with replacement, so a binary byte in a log never crashes a test.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from testctr.backend.types import ExecResult
+from testctr.errors import ExecTimeout
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: list[str]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", "replace").strip()
+
+
+class CommandTimeout(Exception):
+    """A command did not finish in time (the backend turns it into a testctr error)."""
+
+    def __init__(self, argv: Sequence[str], timeout: float) -> None:
+        super().__init__(f"{' '.join(argv[:3])} ... did not finish within {timeout:.0f}s")
+        self.argv = list(argv)
+        self.timeout = timeout
+
+
+def run_command(argv: Sequence[str], timeout: float, input: bytes | None = None) -> Completed:
+    try:
+        proc = subprocess.run(
+            list(argv),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandTimeout(argv, timeout) from None
+    return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
+    """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved."""
+    proc = subprocess.Popen(
+        list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    chunks: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+
+    def pump(stream: io.BufferedReader, which: int) -> None:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            with lock:
+                chunks.append((which, chunk))
+
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [
+        threading.Thread(target=pump, args=(proc.stdout, 1), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, 2), daemon=True),
+    ]
+    for r in readers:
+        r.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.kill()
+        proc.wait()
+    for r in readers:
+        r.join(timeout=5)
+    proc.stdout.close()
+    proc.stderr.close()
+
+    def decode(parts: list[bytes]) -> str:
+        return b"".join(parts).decode("utf-8", "replace")
+
+    result = ExecResult(
+        exit_code=-1 if timed_out else proc.returncode,
+        stdout=decode([c for w, c in chunks if w == 1]),
+        stderr=decode([c for w, c in chunks if w == 2]),
+        output=decode([c for _, c in chunks]),
+    )
+    if timed_out:
+        raise ExecTimeout(cmd, result, f"command {list(cmd)!r} did not finish within {timeout:.1f}s")
+    return result
+
+
+_EOF = object()
+
+
+class FollowedLines:
+    """Lines of a long-running command (``logs -f``), readable with a timeout.
+
+    A reader thread feeds a queue, so waiting for a line never blocks past its
+    deadline and works the same on every platform.
+    """
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self._proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self._lines: queue.Queue[object] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-follow")
+        self._thread.start()
+        self.ended = False
+
+    def _pump(self) -> None:
+        assert self._proc.stdout is not None
+        try:
+            for raw in self._proc.stdout:
+                self._lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        finally:
+            self._lines.put(_EOF)
+
+    def next_line(self, timeout: float) -> str | None:
+        """The next line; None when ``timeout`` passes first. Sets ``ended`` at EOF."""
+        if self.ended:
+            return None
+        try:
+            item = self._lines.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return None
+        if item is _EOF:
+            self.ended = True
+            return None
+        assert isinstance(item, str)
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        while not self.ended:
+            line = self.next_line(3600)
+            if line is not None:
+                yield line
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
+def wait_for_pattern(
+    follow: FollowedLines,
+    pattern: re.Pattern[str],
+    deadline: float,
+    occurrences: int,
+    on_end: Callable[[], None],
+) -> bool:
+    """Read ``follow`` until ``pattern`` matched ``occurrences`` lines (True) or the deadline.
+
+    ``on_end`` runs when the stream ends first (the container stopped); it
+    raises if that is an error.
+    """
+    seen = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        line = follow.next_line(remaining)
+        if line is not None and pattern.search(line):
+            seen += 1
+            if seen >= occurrences:
+                return True
+        elif line is None and follow.ended:
+            on_end()
+            return False

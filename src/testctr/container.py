@@ -1,0 +1,414 @@
+"""The core: start a container for a test, hand it out, clean it up.
+
+Everything here talks to a :class:`testctr.backend.Backend` and its optional
+capability protocols; nothing branches on which backend it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO
+
+from testctr import settings as _settings
+from testctr.backend import registry
+from testctr.backend.protocols import (
+    Backend,
+    FileCopier,
+    HealthReporter,
+    LogStreamer,
+    RuntimeSelectable,
+)
+from testctr.backend.types import ContainerInfo, ExecResult
+from testctr.errors import (
+    ContainerNotFound,
+    ExecError,
+    InvalidOption,
+    TestctrError,
+    UnsupportedOption,
+)
+from testctr.labels import container_labels, project_name
+from testctr.options import Option, Spec, build_spec, read_content
+from testctr.owners import Owner, ScriptOwner, owner_for, script_name
+from testctr.parsing import container_name, database_name, port_key, substitute_image
+from testctr.wait import RunningWait
+
+DEFAULT_BACKEND = "cli"
+
+
+class PortNotPublished(TestctrError, LookupError):
+    """``Container.port`` was asked for a port that is not published."""
+
+
+class _CreationGate:
+    """Caps concurrent creations across threads (--testctr-max-concurrent).
+
+    When the cap is reached, a creation waits for a slot and then sleeps
+    ``create_delay`` so a burst does not hit the engine all at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._size = 0
+        self._sem = threading.BoundedSemaphore(1)
+
+    def _semaphore(self, size: int) -> threading.BoundedSemaphore:
+        with self._lock:
+            if size != self._size:
+                self._sem, self._size = threading.BoundedSemaphore(size), size
+            return self._sem
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        s = _settings.current()
+        sem = self._semaphore(s.max_concurrent)
+        if not sem.acquire(blocking=False):
+            sem.acquire()
+            time.sleep(s.create_delay)
+        try:
+            yield
+        finally:
+            sem.release()
+
+
+_gate = _CreationGate()
+
+#: Containers per test id, so the pytest plugin can attach a failed test's logs.
+_by_test: dict[str, list[Container]] = {}
+_by_test_lock = threading.Lock()
+#: Hints about containers kept by keep-failed, shown at the end of the run.
+kept_hints: list[str] = []
+
+
+def containers_of(test_id: str) -> list[Container]:
+    with _by_test_lock:
+        return list(_by_test.get(test_id, ()))
+
+
+class Container:
+    """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
+
+    def __init__(
+        self, backend: Backend, backend_name: str, container_id: str, name: str, image: str, spec: Spec
+    ) -> None:
+        self.backend = backend
+        self.backend_name = backend_name
+        self.id = container_id
+        self.name = name
+        self.image = image
+        self.runtime = backend.runtime
+        self._spec = spec
+        self._info: ContainerInfo | None = None
+        self._removed = False
+        self._log_printer: _LogPrinter | None = None
+        self._databases: dict[str, str] = {}
+        self._db_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def host(self) -> str:
+        return self.backend.host()
+
+    def port(self, port: str | int) -> int:
+        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
+        key = port_key(port)
+        for attempt in range(2):
+            info = self._info if (self._info is not None and attempt == 0) else self.inspect()
+            for binding in info.ports.get(key, ()):
+                if binding.host_port > 0:
+                    return binding.host_port
+        published = ", ".join(p.key for p in self._spec.config.ports) or "none"
+        if key not in {p.key for p in self._spec.config.ports}:
+            raise PortNotPublished(
+                f"port {key} of {self.name} is not published (published: {published}); "
+                f"add testctr.with_port({str(port)!r})"
+            )
+        raise PortNotPublished(f"port {key} of {self.name} has no host binding; is the container running?")
+
+    def endpoint(self, port: str | int) -> str:
+        host = self.host()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{host}:{self.port(port)}"
+
+    # --- exec -------------------------------------------------------------------------------
+
+    def exec(
+        self,
+        cmd: Sequence[str] | str,
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run a command; a str is split like a shell would (no shell runs it)."""
+        argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if not argv:
+            raise InvalidOption("exec needs a command")
+        if timeout is not None and timeout <= 0:
+            raise InvalidOption(f"exec timeout must be positive, got {timeout!r}")
+        return self.backend.exec_in_container(
+            self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout
+        )
+
+    def exec_simple(self, *cmd: str) -> str:
+        """Run a command and return its stripped stdout; raise ExecError on non-zero exit."""
+        result = self.exec(list(cmd))
+        if result.exit_code != 0:
+            raise ExecError(cmd, result)
+        return result.stdout.strip()
+
+    # --- state -------------------------------------------------------------------------------
+
+    def logs(self) -> str:
+        return self.backend.get_container_logs(self.id)
+
+    def inspect(self) -> ContainerInfo:
+        self._info = self.backend.inspect_container(self.id)
+        return self._info
+
+    def internal_ip(self) -> str:
+        return self.backend.internal_ip(self.id)
+
+    def health(self) -> str | None:
+        if isinstance(self.backend, HealthReporter):
+            return self.backend.health_status(self.id)
+        return self.inspect().state.health
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def _copier(self, option: str) -> FileCopier:
+        if not isinstance(self.backend, FileCopier):
+            raise UnsupportedOption(option, self.backend_name, "the backend cannot copy files")
+        return self.backend
+
+    def copy_to(
+        self, data_or_path: bytes | IO[bytes] | str | os.PathLike[str], container_path: str, mode: int | None = None
+    ) -> None:
+        """Copy into the container. A str or Path names a host file; pass bytes for content."""
+        if not isinstance(container_path, str) or not container_path.startswith("/"):
+            raise InvalidOption(f"container path {container_path!r} must be absolute")
+        if isinstance(data_or_path, (str, os.PathLike)):
+            path = os.fspath(data_or_path)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+                if mode is None:
+                    mode = os.stat(path).st_mode & 0o7777
+            except OSError as e:
+                raise InvalidOption(
+                    f"copy_to: cannot read host file {path!r}: {e.strerror} "
+                    "(to write literal text, pass bytes: text.encode())"
+                ) from None
+        else:
+            data = read_content(data_or_path)
+        self._copier("copy_to").copy_to_container(self.id, container_path, data, mode)
+
+    def copy_from(self, container_path: str) -> bytes:
+        return self._copier("copy_from").copy_from_container(self.id, container_path)
+
+    def commit(self, image: str) -> None:
+        if not isinstance(image, str) or not image:
+            raise InvalidOption("commit needs an image name")
+        self.backend.commit(self.id, image)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._info = None
+        self.backend.stop_container(self.id, timeout)
+
+    def start(self) -> None:
+        # Engines may assign new host ports on restart: forget the cached ones.
+        self._info = None
+        self.backend.start_container(self.id)
+
+    def restart(self, timeout: float = 10.0) -> None:
+        self.stop(timeout)
+        self.start()
+
+    def terminate(self) -> None:
+        """Remove the container now; the cleanup registered on the test is then a no-op."""
+        if self._removed:
+            return
+        self._removed = True
+        if self._log_printer is not None:
+            self._log_printer.close()
+        with contextlib.suppress(ContainerNotFound):
+            self.backend.remove_container(self.id)
+
+    def _cleanup(self, owner: Owner) -> None:
+        with _by_test_lock:
+            siblings = _by_test.get(owner.test_id, [])
+            if self in siblings:
+                siblings.remove(self)
+            if not siblings:
+                _by_test.pop(owner.test_id, None)
+        if self._removed:
+            return
+        if _settings.current().keep_failed and owner.failed():
+            self._keep(owner.test_id)
+            return
+        self.terminate()
+
+    def _keep(self, test_id: str) -> None:
+        if self._log_printer is not None:
+            self._log_printer.close()
+        rt = self.runtime
+        hint = (
+            f"testctr: kept container {self.name} ({self.image}) of failed test {test_id}\n"
+            f"    inspect: {rt} logs {self.name}; {rt} exec -it {self.name} sh\n"
+            f"    remove:  {rt} rm -f {self.name}   (or: testctr clean)"
+        )
+        if self._databases:
+            hint += "\n    databases kept: " + ", ".join(sorted(self._databases.values()))
+        kept_hints.append(hint)
+        print(hint, file=sys.stderr)
+
+    # --- per-test databases ---------------------------------------------------------------------
+
+    def dsn(self, t: object, driver: str | None = None) -> str:
+        """A fresh database for test ``t`` (created once per test, dropped at its teardown)."""
+        provider = self._spec.dsn_provider
+        if provider is None:
+            raise TestctrError(
+                f"{self.image} has no DSN provider: use a database module's default() "
+                "(e.g. testctr.modules.postgres.default()) or testctr.with_dsn_provider(...)"
+            )
+        owner = owner_for(t)
+        name = database_name(owner.test_id, provider.max_name_length)
+        with self._db_lock:
+            handle = self._databases.get(name)
+            if handle is None:
+                handle = provider.create_database(self, name)
+                self._databases[name] = handle
+
+                def drop(handle: str = handle, name: str = name) -> None:
+                    if self._removed:
+                        return
+                    if _settings.current().keep_failed and owner.failed():
+                        return  # the container's keep hint names it
+                    with self._db_lock:
+                        self._databases.pop(name, None)
+                    provider.drop_database(self, handle)
+
+                owner.add_cleanup(drop)
+        return provider.format_dsn(self, handle, driver)
+
+
+class _LogPrinter:
+    """Streams a container's log lines to stderr: with_logs() / --testctr-verbose."""
+
+    def __init__(self, container: Container, streamer: LogStreamer, keep: object) -> None:
+        self._stream = streamer.stream_logs(container.id)
+        self._keep = keep
+        self._prefix = f"[{container.name}] "
+        self._thread = threading.Thread(target=self._run, name=f"testctr-logs-{container.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for line in self._stream:
+            if self._keep is None or self._keep(line):  # type: ignore[operator]
+                sys.stderr.write(self._prefix + line + "\n")
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _resolve_backend(spec: Spec) -> tuple[str, Backend]:
+    s = _settings.current()
+    name = spec.backend or s.backend or DEFAULT_BACKEND
+    backend = registry.get(name)
+    runtime = spec.runtime or s.runtime
+    if runtime is not None:
+        if isinstance(backend, RuntimeSelectable):
+            backend = backend.for_runtime(runtime)
+        elif spec.runtime is not None:
+            raise UnsupportedOption("with_runtime", name, "the backend drives one runtime only")
+    return name, backend
+
+
+def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
+    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+        raise InvalidOption(f"image must be a non-empty name without spaces, got {image!r}")
+    s = _settings.current()
+    spec = build_spec(opts)
+    image = substitute_image(image, s.image_map, s.image_prefix)
+    backend_name, backend = _resolve_backend(spec)
+    if spec.stream_logs and not isinstance(backend, LogStreamer):
+        raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
+    if spec.config.files and not isinstance(backend, FileCopier):
+        raise UnsupportedOption("with_file", backend_name, "the backend cannot copy files")
+
+    config = spec.config
+    config.name = container_name(owner.test_id, os.urandom(3).hex())
+    config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
+    deadline = time.monotonic() + timeout
+
+    with _gate.slot():
+        container_id = backend.create_container(image, config)
+        container = Container(backend, backend_name, container_id, config.name, image, spec)
+        # Registered before anything else can fail: nothing leaks, whatever happens next.
+        owner.add_cleanup(lambda: container._cleanup(owner))
+        with _by_test_lock:
+            _by_test.setdefault(owner.test_id, []).append(container)
+        try:
+            for entry in config.files:
+                assert isinstance(backend, FileCopier)
+                backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
+            backend.start_container(container_id)
+        except BaseException:
+            _abandon(container, owner)
+            raise
+    try:
+        if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
+            container._log_printer = _LogPrinter(container, backend, spec.log_filter)
+        if spec.startup_delay:
+            time.sleep(spec.startup_delay)
+        for strategy in spec.waits or [RunningWait()]:
+            strategy.wait(container, deadline)
+    except BaseException:
+        _abandon(container, owner)
+        raise
+    return container
+
+
+def _abandon(container: Container, owner: Owner) -> None:
+    """A start failed: remove the container now, unless keep-failed wants it."""
+    if _settings.current().keep_failed:
+        container._keep(owner.test_id)
+        container._removed = True
+        return
+    container.terminate()
+
+
+def new(t: object, image: str, *options: Option) -> Container:
+    """Start ``image`` for test ``t`` (a pytest ``request`` or a ``unittest.TestCase``).
+
+    The container is removed when ``t`` finishes. Raises on bad options at once,
+    and on a container that exits during startup as soon as it exits.
+    """
+    return _start(owner_for(t), image, options)
+
+
+@contextlib.contextmanager
+def run(image: str, *options: Option) -> Iterator[Container]:
+    """``with testctr.run(image, ...) as c:`` for scripts; removed when the block ends."""
+    owner = ScriptOwner(script_name())
+    try:
+        yield _start(owner, image, options)
+    except BaseException:
+        owner.error = True
+        raise
+    finally:
+        owner.close()

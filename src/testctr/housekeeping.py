@@ -1,0 +1,60 @@
+"""Finding and removing leftover containers: for the plugin and `testctr ls/clean`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from testctr.backend import registry
+from testctr.backend.protocols import Backend, ContainerLister
+from testctr.backend.types import ContainerInfo
+from testctr.errors import ContainerNotFound
+from testctr.labels import created_at, session_alive
+
+
+@dataclass(frozen=True)
+class Listed:
+    info: ContainerInfo
+    test: str
+    age: float
+    alive: bool
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def _backend(name: str | None) -> Backend:
+    from testctr.container import DEFAULT_BACKEND
+
+    return registry.get(name or DEFAULT_BACKEND)
+
+
+def list_testctr_containers(backend_name: str | None, label: str) -> list[Listed]:
+    backend = _backend(backend_name)
+    if not isinstance(backend, ContainerLister):
+        return []
+    now = dt.datetime.now(dt.timezone.utc)
+    listed = []
+    for info in backend.list_containers(label):
+        created = created_at(info.labels, label) or info.created
+        age = (now - created).total_seconds() if created else 0.0
+        listed.append(Listed(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label)))
+    return listed
+
+
+def find_leftovers(backend_name: str | None, label: str, min_age: float) -> list[Listed]:
+    """Containers of sessions that are no longer alive, older than ``min_age`` seconds."""
+    return [c for c in list_testctr_containers(backend_name, label) if not c.alive and c.age >= min_age]
+
+
+def remove(backend_name: str | None, containers: list[Listed]) -> int:
+    backend = _backend(backend_name)
+    removed = 0
+    for c in containers:
+        try:
+            backend.remove_container(c.info.id)
+            removed += 1
+        except ContainerNotFound:
+            pass  # already gone: someone else cleaned up
+    return removed
