@@ -25,6 +25,10 @@ IMAGE_MAP = ",".join(
         "busybox:latest": ["busybox", "busybox:latest", "alpine", "alpine:3"],
         "httpd:latest": ["nginx", "nginx:alpine", "httpd"],
         "debian:bookworm": ["debian", "debian:bookworm"],
+        "memcached:1": ["memcached:1", "memcached"],
+        "rabbitmq:3": ["rabbitmq:3", "rabbitmq"],
+        "nats:2": ["nats:2", "nats"],
+        "mosquitto:2": ["eclipse-mosquitto:2", "eclipse-mosquitto"],
     }.items()
     for official in officials
 )

@@ -19,9 +19,11 @@ from testctr import settings as _settings
 from testctr.backend import registry
 from testctr.backend.protocols import (
     Backend,
+    ContainerHost,
     FileCopier,
     HealthReporter,
     LogStreamer,
+    ResourceUpdater,
     RuntimeSelectable,
 )
 from testctr.backend.types import ContainerInfo, ExecResult
@@ -35,10 +37,10 @@ from testctr.errors import (
 from testctr.labels import container_labels, project_name
 from testctr.options import Option, Spec, build_spec, read_content
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
-from testctr.parsing import container_name, database_name, port_key, substitute_image
+from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.wait import RunningWait
 
-DEFAULT_BACKEND = "cli"
+DEFAULT_BACKEND = "auto"
 
 
 class PortNotPublished(TestctrError, LookupError):
@@ -104,6 +106,7 @@ class Container:
         self.runtime = backend.runtime
         self._spec = spec
         self._info: ContainerInfo | None = None
+        self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
         self._databases: dict[str, str] = {}
@@ -115,11 +118,31 @@ class Container:
     # --- endpoints ------------------------------------------------------------------------
 
     def host(self) -> str:
+        if isinstance(self.backend, ContainerHost):
+            return self.backend.container_host(self.id)
         return self.backend.host()
+
+    def _prefetch_info(self) -> None:
+        """Inspect in the background while wait strategies run.
+
+        The host ports are only known once the container has started; fetching
+        them alongside the readiness wait takes one engine round trip off the
+        critical path of every test that asks for an endpoint.
+        """
+
+        def fetch() -> None:
+            with contextlib.suppress(TestctrError):
+                self._info = self.backend.inspect_container(self.id)
+
+        self._prefetch = threading.Thread(target=fetch, name=f"testctr-inspect-{self.name}", daemon=True)
+        self._prefetch.start()
 
     def port(self, port: str | int) -> int:
         """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
         key = port_key(port)
+        if self._prefetch is not None:
+            self._prefetch.join()
+            self._prefetch = None
         for attempt in range(2):
             info = self._info if (self._info is not None and attempt == 0) else self.inspect()
             for binding in info.ports.get(key, ()):
@@ -216,6 +239,24 @@ class Container:
     def copy_from(self, container_path: str) -> bytes:
         return self._copier("copy_from").copy_from_container(self.id, container_path)
 
+    def update_resources(self, memory: str | int | None = None, cpus: float | None = None) -> None:
+        """Change the memory limit (``"512m"``, bytes) and/or CPUs of the running container."""
+        if memory is None and cpus is None:
+            raise InvalidOption("update_resources needs memory and/or cpus")
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not cpus > 0):
+            raise InvalidOption(f"update_resources needs a positive number of CPUs, got {cpus!r}")
+        if not isinstance(self.backend, ResourceUpdater):
+            raise UnsupportedOption(
+                "update_resources",
+                self.backend_name,
+                "the backend cannot change the limits of a running container (a VM's CPUs and memory are "
+                "fixed when it boots); set them at creation with with_memory_limit / with_cpus",
+            )
+        memory_bytes = None if memory is None else parse_memory(memory)
+        self.backend.update_resources(
+            self.id, memory_bytes=memory_bytes, cpus=None if cpus is None else float(cpus)
+        )
+
     def commit(self, image: str) -> None:
         if not isinstance(image, str) or not image:
             raise InvalidOption("commit needs an image name")
@@ -224,13 +265,19 @@ class Container:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._info = None
+        self._forget_info()
         self.backend.stop_container(self.id, timeout)
 
     def start(self) -> None:
         # Engines may assign new host ports on restart: forget the cached ones.
-        self._info = None
+        self._forget_info()
         self.backend.start_container(self.id)
+
+    def _forget_info(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.join()
+            self._prefetch = None
+        self._info = None
 
     def restart(self, timeout: float = 10.0) -> None:
         self.stop(timeout)
@@ -371,6 +418,8 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
             _abandon(container, owner)
             raise
     try:
+        if config.ports:
+            container._prefetch_info()
         if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
             container._log_printer = _LogPrinter(container, backend, spec.log_filter)
         if spec.startup_delay:

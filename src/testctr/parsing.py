@@ -197,7 +197,8 @@ def container_name(test_id: str, suffix: str, max_length: int = 63) -> str:
 
     Valid for Docker, Podman and Apple (``[a-zA-Z0-9][a-zA-Z0-9_.-]+``, <= 63).
     """
-    slug = _NAME_BAD.sub("_", test_id.rsplit("/", 1)[-1]).strip("_.-")
+    # The test's own name (after the last "::") reads best in `docker ps`.
+    slug = _NAME_BAD.sub("_", test_id.rsplit("/", 1)[-1].rsplit("::", 1)[-1]).strip("_.-")
     room = max_length - len("testctr--") - len(suffix)
     slug = slug[: max(room, 0)].rstrip("_.-")
     return f"testctr-{slug}-{suffix}" if slug else f"testctr-{suffix}"

@@ -2,6 +2,7 @@
 
 from testctr.backend.protocols import (
     Backend,
+    ContainerHost,
     ContainerLister,
     FileCopier,
     HealthReporter,
@@ -33,6 +34,7 @@ from testctr.backend.types import (
 __all__ = [
     "Backend",
     "ContainerConfig",
+    "ContainerHost",
     "ContainerInfo",
     "ContainerLister",
     "ContainerState",

@@ -125,11 +125,29 @@ class ImageEnsurer(Protocol):
 
 
 @runtime_checkable
+class ImageRemover(Protocol):
+    def remove_image(self, image: str) -> None:
+        """Remove a local image (one made by :meth:`Backend.commit`, say)."""
+        ...
+
+
+@runtime_checkable
 class ResourceUpdater(Protocol):
     def update_resources(
         self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
     ) -> None:
         """Change the limits of a running container."""
+        ...
+
+
+@runtime_checkable
+class ContainerHost(Protocol):
+    def container_host(self, container_id: str) -> str:
+        """Where this container's ports are reached, when that differs per container.
+
+        For backends whose containers each have their own reachable address
+        (e.g. Apple's VMs in direct-IP mode); others only implement ``host()``.
+        """
         ...
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from testctr.errors import EngineUnavailable
+
 if TYPE_CHECKING:
     from testctr.backend.protocols import Backend
     from testctr.backend.registry import Registry
@@ -23,11 +25,52 @@ def _cli() -> Backend:
     return CLIBackend.from_environment()
 
 
+def _docker_api() -> Backend:
+    try:
+        from testctr.backends.docker_api import DockerAPIBackend
+    except ImportError as e:
+        raise EngineUnavailable(f"the docker-api backend needs the docker SDK: pip install 'testctr[docker]' ({e})") from None
+    return DockerAPIBackend.from_environment()
+
+
+def _testcontainers() -> Backend:
+    try:
+        from testctr.backends.testcontainers_adapter import TestcontainersBackend
+    except ImportError as e:
+        raise EngineUnavailable(f"the testcontainers backend needs testcontainers: pip install testcontainers ({e})") from None
+    return TestcontainersBackend.from_environment()
+
+
+def _apple() -> Backend:
+    from testctr.backends.apple import AppleBackend
+
+    return AppleBackend.from_environment()
+
+
+def _apple_available() -> bool:
+    # macOS >= 15 on Apple silicon with `container` on PATH, or an explicit
+    # TESTCTR_APPLE_CONTAINER_BIN (how Linux CI reaches the emulator).
+    from testctr.backends.apple import is_available
+
+    return is_available()
+
+
 def register_builtin(registry: Registry) -> None:
     # One instance behind three names: "docker" and "local" are what users of
     # Go testctr type; "cli" is what it is.
     for name in ("cli", "docker", "local"):
         registry.register_factory(name, _cli)
+    registry.register_factory("apple", _apple, available=_apple_available)
+
+    def auto() -> Backend:
+        from testctr.backends.auto import AutoBackend
+
+        return AutoBackend(registry)
+
+    registry.register_factory("auto", auto)
+    # Their SDKs are imported on first use only (optional extras).
+    registry.register_factory("docker-api", _docker_api)
+    registry.register_factory("testcontainers", _testcontainers)
 
 
 def load_entry_points(registry: Registry) -> None:

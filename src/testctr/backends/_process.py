@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from testctr.backend.types import ExecResult
 from testctr.errors import ExecTimeout
@@ -160,8 +161,16 @@ class FollowedLines:
             self._proc.stdout.close()
 
 
+class LineSource(Protocol):
+    """What :func:`wait_for_pattern` reads: :class:`FollowedLines` or a backend's own follower."""
+
+    ended: bool
+
+    def next_line(self, timeout: float) -> str | None: ...
+
+
 def wait_for_pattern(
-    follow: FollowedLines,
+    follow: LineSource,
     pattern: re.Pattern[str],
     deadline: float,
     occurrences: int,

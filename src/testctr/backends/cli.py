@@ -6,6 +6,7 @@ their behaviour differs are kept in :class:`Runtime`.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -42,6 +43,7 @@ from testctr.errors import (
     ImagePullError,
     InvalidOption,
     TestctrError,
+    UnsupportedOption,
     WaitTimeout,
 )
 from testctr.parsing import parse_timestamp
@@ -63,6 +65,7 @@ _UNREACHABLE = re.compile(
 _NOT_RUNNING = re.compile(
     r"is not running|container state improper|can only (exec|create exec sessions) on running", re.I
 )
+_MISSING_EXECUTABLE = re.compile(r"executable file not found|no such file or directory", re.I)
 _PULL_NOT_FOUND = re.compile(
     r"manifest unknown|not found|does not exist|repository .* not found|pull access denied", re.I
 )
@@ -79,6 +82,11 @@ class Runtime:
     def runs_healthchecks(self) -> bool:
         """Podman runs HEALTHCHECKs from systemd timers; without systemd, nobody does."""
         return self.name != "podman" or os.path.isdir("/run/systemd/system")
+
+    @property
+    def remove_args(self) -> list[str]:
+        """``rm -f`` kills at once in Docker; Podman first waits 10 s for SIGTERM."""
+        return ["rm", "-f", "-v", "-t", "0"] if self.name == "podman" else ["rm", "-f", "-v"]
 
     def remote_host(self) -> str | None:
         """The engine's host when it is reached over the network, else None."""
@@ -341,6 +349,9 @@ class CLIBackend:
         return self._image_cmds[image]
 
     def create_container(self, image: str, config: ContainerConfig) -> str:
+        if config.backend_config is not None:
+            # The contract: settings a backend does not understand are refused, never ignored.
+            raise UnsupportedOption("with_backend_config", "cli", "the CLI backend has no backend-specific settings")
         needs_image_cmd = config.args and config.command is None and config.entrypoint is None
         image_cmd = self._image_cmd(image) if needs_image_cmd else None
         argv = create_args(image, config, image_cmd, self._default_host_ip())
@@ -374,7 +385,11 @@ class CLIBackend:
         self._check(self._run("stop", "-t", str(seconds), container_id, timeout=seconds + TIMEOUT), container_id)
 
     def remove_container(self, container_id: str) -> None:
-        self._check(self._run("rm", "-f", "-v", container_id), container_id)
+        result = self._check(self._run(*self.rt.remove_args, container_id), container_id)
+        if not result.out.strip():
+            # `rm -f` exits 0 for an unknown id (Docker prints the error, Podman
+            # nothing); a removal prints the id or name.
+            raise ContainerNotFound(f"no container {container_id!r} ({self.rt.name}: {result.err or 'nothing removed'})")
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
         result = self._check(self._run("inspect", "--type", "container", container_id), container_id)
@@ -411,6 +426,11 @@ class CLIBackend:
                 raise TestctrError(f"cannot exec in {container_id}: {err.strip()}")
             if _UNREACHABLE.search(err) and err.startswith(("Cannot connect", "Error")):
                 raise self._unavailable(err.strip())
+        if result.exit_code == 126 and "OCI runtime exec failed" in result.output and _MISSING_EXECUTABLE.search(
+            result.output
+        ):
+            # Docker reports a missing executable as 126; Podman, shells and `docker run` say 127.
+            return dataclasses.replace(result, exit_code=127)
         return result
 
     def get_container_logs(self, container_id: str) -> str:
@@ -442,6 +462,14 @@ class CLIBackend:
                 return
         finally:
             follow.close()
+        # The stream ended while the container still runs (an engine whose
+        # follow gives up early): fall back to reading the whole log.
+        while follow.ended and time.monotonic() < deadline:
+            logs = self.get_container_logs(container_id)
+            if sum(1 for line in logs.splitlines() if pattern.search(line)) >= occurrences:
+                return
+            on_end()
+            time.sleep(0.05)
         what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
         raise WaitTimeout(what, timeout, self.get_container_logs(container_id))
 
@@ -457,7 +485,11 @@ class CLIBackend:
         self, container_id: str, container_path: str, data: bytes, mode: int | None = None
     ) -> None:
         blob = file_tar(container_path, data, mode)
-        self._check(self._run("cp", "-", f"{container_id}:/", input=blob), container_id)
+        result = self._run("cp", "-", f"{container_id}:/", input=blob)
+        if result.returncode != 0 and not _NO_CONTAINER.search(result.err):
+            # Docker's cp reports an unknown id as a bad destination; ask which it is.
+            self.inspect_container(container_id)
+        self._check(result, container_id)
 
     def copy_from_container(self, container_id: str, container_path: str) -> bytes:
         result = self._run("cp", f"{container_id}:{container_path}", "-")
@@ -500,6 +532,9 @@ class CLIBackend:
             "fix: check the registry is reachable, or build/load the image locally; "
             "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
         )
+
+    def remove_image(self, image: str) -> None:
+        self._check(self._run("rmi", image))
 
     def health_status(self, container_id: str) -> str | None:
         health = self.inspect_container(container_id).state.health

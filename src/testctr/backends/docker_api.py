@@ -1,0 +1,658 @@
+"""The ``docker-api`` backend: the Docker Engine HTTP API through the ``docker`` SDK.
+
+Install with ``pip install 'testctr[docker]'``. Any engine that speaks the
+Engine API works: dockerd, Podman's Docker-compatible service
+(``podman system service``), a remote dockerd over ``tcp://`` (TLS) or
+``ssh://``.
+
+Which engine: ``DOCKER_HOST`` (with ``DOCKER_TLS_VERIFY`` and
+``DOCKER_CERT_PATH``), else the current Docker context (``DOCKER_CONTEXT`` or
+``currentContext`` in ``~/.docker/config.json``), else the local socket.
+``with_runtime("podman")`` / ``TESTCTR_RUNTIME=podman`` switches to Podman's
+socket (``CONTAINER_HOST``, else ``/run/podman/podman.sock`` for root or
+``$XDG_RUNTIME_DIR/podman/podman.sock``); a runtime that contains ``://`` is
+taken as the engine URL itself.
+
+Published ports bind 127.0.0.1 on a local engine. On a remote engine they bind
+the address the engine is reached by (an IP) or all interfaces (a host name),
+and :meth:`DockerAPIBackend.host` is that host.
+
+For ``ssh://`` engines the SDK shells out to the ``ssh`` client
+(``use_ssh_client``), so keys and ``~/.ssh/config`` work as with the CLI and
+paramiko is not needed.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.utils import parse_repository_tag
+from docker.utils.socket import frames_iter
+
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backends._process import wait_for_pattern
+from testctr.backends.cli import file_tar, first_file_in_tar, parse_inspect, remote_host_of
+from testctr.errors import (
+    ContainerNotFound,
+    ContainerStartError,
+    EngineUnavailable,
+    ExecTimeout,
+    ImageNotFound,
+    ImagePullError,
+    TestctrError,
+    UnsupportedOption,
+    WaitTimeout,
+)
+
+NAME = "docker-api"
+TIMEOUT = 60  # any single API call, seconds
+PULL_TIMEOUT = 900
+EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
+
+_NOT_FOUND_EXEC = re.compile(r"exec failed.*(executable file not found|no such file or directory)", re.I)
+_PULL_NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|pull access denied", re.I)
+#: What the engine answers when it cannot reach a registry: not the image's fault.
+_REGISTRY_UNREACHABLE = re.compile(r"dial tcp|lookup .* on|no such host|i/o timeout|connection refused", re.I)
+
+
+def podman_socket_url() -> str:
+    """Where Podman's Docker-compatible API listens for this user."""
+    if os.environ.get("CONTAINER_HOST"):
+        return os.environ["CONTAINER_HOST"]
+    if os.geteuid() == 0:
+        return "unix:///run/podman/podman.sock"
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.geteuid()}"
+    return f"unix://{runtime_dir}/podman/podman.sock"
+
+
+def engine_url_from_environment() -> str:
+    """DOCKER_HOST, else the current Docker context's endpoint, else the local socket."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    try:
+        from docker.context import ContextAPI
+
+        url = ContextAPI.kwargs_from_context().get("base_url")
+    except Exception:  # a broken ~/.docker/config.json must not hide the default socket
+        url = None
+    return str(url) if url else "unix:///var/run/docker.sock"
+
+
+def default_host_ip(engine_url: str) -> str:
+    """The address published ports bind: loopback locally, the engine's address remotely."""
+    remote = remote_host_of(engine_url)
+    if remote is None:
+        return "127.0.0.1"
+    return remote if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", remote) else "0.0.0.0"
+
+
+def create_body(
+    image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, host_ip: str
+) -> dict[str, Any]:
+    """The JSON body of ``POST /containers/create`` for ``config`` (pure; unit-tested).
+
+    ``image_cmd`` is only needed when ``config.args`` must be appended to the
+    image's CMD (no command and no entrypoint given).
+    """
+    host_config: dict[str, Any] = {}
+    body: dict[str, Any] = {
+        "Image": image,
+        "Labels": dict(config.labels),
+        "Env": [f"{k}={v}" for k, v in config.env.items()],
+        "Tty": False,
+        "OpenStdin": False,
+        "HostConfig": host_config,
+    }
+    if config.ports:
+        body["ExposedPorts"] = {p.key: {} for p in config.ports}
+        host_config["PortBindings"] = {
+            p.key: [
+                {
+                    "HostIp": p.host_ip or host_ip,
+                    "HostPort": "" if p.host_port is None else str(p.host_port),
+                }
+            ]
+            for p in config.ports
+        }
+    if config.entrypoint is not None:
+        # An overridden entrypoint drops the image's CMD (Docker's rule); say so
+        # explicitly so every engine behind the API agrees.
+        body["Entrypoint"] = list(config.entrypoint)
+        body["Cmd"] = list(config.command or []) + list(config.args)
+    elif config.command is not None:
+        body["Cmd"] = list(config.command) + list(config.args)
+    elif config.args:
+        body["Cmd"] = list(image_cmd or []) + list(config.args)
+    if config.user is not None:
+        body["User"] = config.user
+    if config.workdir is not None:
+        body["WorkingDir"] = config.workdir
+    if config.mounts:
+        host_config["Mounts"] = [
+            {"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
+            for m in config.mounts
+        ]
+    if config.tmpfs:
+        host_config["Tmpfs"] = {path: "" for path in config.tmpfs}
+    if config.networks:
+        host_config["NetworkMode"] = config.networks[0]
+    if config.memory_bytes is not None:
+        host_config["Memory"] = config.memory_bytes
+    if config.cpus is not None:
+        host_config["NanoCpus"] = round(config.cpus * 1e9)
+    if config.privileged:
+        host_config["Privileged"] = True
+    return body
+
+
+class _FollowedLogs:
+    """Lines of a followed log stream, readable with a timeout (see FollowedLines)."""
+
+    _EOF = object()
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lines: queue.Queue[object] = queue.Queue()
+        self.ended = False
+        self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-api-follow")
+        self._thread.start()
+
+    def _pump(self) -> None:
+        pending = b""
+        try:
+            for chunk in self._stream:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._lines.put(line.decode("utf-8", "replace").rstrip("\r"))
+        except (OSError, ValueError, requests.exceptions.RequestException, docker.errors.DockerException):
+            pass  # closed under us, or the engine went away: the stream has ended
+        finally:
+            if pending:
+                self._lines.put(pending.decode("utf-8", "replace").rstrip("\r"))
+            self._lines.put(self._EOF)
+
+    def next_line(self, timeout: float) -> str | None:
+        if self.ended:
+            return None
+        try:
+            item = self._lines.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return None
+        if item is self._EOF:
+            self.ended = True
+            return None
+        assert isinstance(item, str)
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        while not self.ended:
+            line = self.next_line(3600)
+            if line is not None:
+                yield line
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except (OSError, docker.errors.DockerException):
+            pass
+
+
+def _shutdown(sock: Any) -> None:
+    """Wake a thread blocked reading ``sock`` (close alone does not, on Linux)."""
+    raw = getattr(sock, "_sock", sock)
+    try:
+        raw.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+class DockerAPIBackend:
+    """Talks to one engine endpoint; :meth:`for_runtime` gives the backend for another."""
+
+    def __init__(self, engine_url: str | None = None, name: str = NAME) -> None:
+        #: None: resolved from the environment on first use (DOCKER_HOST, context).
+        self._engine_url = engine_url
+        self._name = name
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._runtime: str | None = None
+        self._image_cmds: dict[str, list[str]] = {}
+        self._others: dict[str, DockerAPIBackend] = {}
+
+    @classmethod
+    def from_environment(cls) -> DockerAPIBackend:
+        return cls()
+
+    # --- connection --------------------------------------------------------------------------
+
+    @property
+    def engine_url(self) -> str:
+        if self._engine_url is None:
+            self._engine_url = engine_url_from_environment()
+        return self._engine_url
+
+    def _make_client(self) -> Any:
+        url = self.engine_url
+        ssh = url.startswith("ssh://")
+        if self._engine_url_is_environment():
+            # from_env reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH and the context.
+            return docker.from_env(timeout=TIMEOUT, use_ssh_client=ssh)
+        return docker.DockerClient(base_url=url, timeout=TIMEOUT, use_ssh_client=ssh)
+
+    def _engine_url_is_environment(self) -> bool:
+        return self.engine_url == engine_url_from_environment()
+
+    @property
+    def api(self) -> Any:
+        """The SDK's low-level ``APIClient`` (created on first use)."""
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = self._make_client()
+                except docker.errors.DockerException as e:
+                    raise self._unavailable(e) from None
+            return self._client.api
+
+    def _unavailable(self, error: object) -> EngineUnavailable:
+        return EngineUnavailable(
+            f"the container engine at {self.engine_url} is not reachable through its API: {error}\n"
+            "fix: start the engine, or point DOCKER_HOST (or the Docker context) at one; "
+            "for Podman run `podman system service --time=0` and use TESTCTR_RUNTIME=podman"
+        )
+
+    def _call(self, what: str, fn: Any, *args: Any, container_id: str = "", **kwargs: Any) -> Any:
+        """Call the SDK and turn its exceptions into testctr's."""
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound as e:
+            if container_id:
+                raise ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {_explain(e)})") from None
+            raise TestctrError(f"{what} failed: {_explain(e)}") from None
+        except docker.errors.APIError as e:
+            raise TestctrError(f"{what} failed: {_explain(e)}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        except requests.exceptions.Timeout:
+            raise EngineUnavailable(
+                f"the engine at {self.engine_url} did not answer {what} within {TIMEOUT}s; is it overloaded or hung?"
+            ) from None
+        except docker.errors.DockerException as e:
+            raise self._unavailable(e) from None
+
+    @property
+    def runtime(self) -> str:
+        """"docker", or "podman" for Podman's compatible service (asked once)."""
+        if self._runtime is None:
+            try:
+                info = self._call("version", self.api.version)
+            except TestctrError:
+                return "docker"  # not cached: the engine may come up later
+            names = " ".join(str(c.get("Name", "")) for c in info.get("Components") or [])
+            self._runtime = "podman" if "podman" in names.lower() else "docker"
+        return self._runtime
+
+    def for_runtime(self, runtime: str) -> DockerAPIBackend:
+        if "://" in runtime:
+            url = runtime
+        elif runtime == "podman":
+            url = podman_socket_url()
+        elif runtime == "docker":
+            url = engine_url_from_environment()
+        else:
+            raise EngineUnavailable(
+                f"the {self._name} backend talks to Docker Engine API endpoints: runtime must be "
+                f"docker, podman or an engine URL, not {runtime!r}"
+            )
+        if url == self.engine_url:
+            return self
+        if url not in self._others:
+            self._others[url] = type(self)(url, self._name)
+        return self._others[url]
+
+    def version(self) -> str:
+        info = self._call("version", self.api.version)
+        return str(info.get("Version") or "unknown")
+
+    def host(self) -> str:
+        return remote_host_of(self.engine_url) or "127.0.0.1"
+
+    def _host_ip(self) -> str:
+        return default_host_ip(self.engine_url)
+
+    # --- Backend --------------------------------------------------------------------------------
+
+    def _image_cmd(self, image: str) -> list[str]:
+        if image not in self._image_cmds:
+            try:
+                data = self.api.inspect_image(image)
+            except docker.errors.NotFound:
+                self.ensure_image(image)
+                data = self._call(f"inspect image {image}", self.api.inspect_image, image)
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                data = self._call(f"inspect image {image}", self.api.inspect_image, image)
+            self._image_cmds[image] = list((data.get("Config") or {}).get("Cmd") or [])
+        return self._image_cmds[image]
+
+    def _check_config(self, config: ContainerConfig) -> None:
+        if config.backend_config is not None:
+            raise UnsupportedOption(
+                "with_backend_config", self._name, f"it has no settings of type {type(config.backend_config).__name__}"
+            )
+
+    def create_container(self, image: str, config: ContainerConfig) -> str:
+        self._check_config(config)
+        needs_image_cmd = config.args and config.command is None and config.entrypoint is None
+        image_cmd = self._image_cmd(image) if needs_image_cmd else None
+        body = create_body(image, config, image_cmd, self._host_ip())
+        api = self.api
+
+        def create() -> Any:
+            return api.create_container_from_config(body, name=config.name, platform=config.platform)
+
+        try:
+            try:
+                created = create()
+            except docker.errors.ImageNotFound:
+                self.ensure_image(image, config.platform)
+                created = create()
+            except docker.errors.NotFound as e:  # Podman says "no such image" as a plain 404
+                if "image" not in _explain(e).lower():
+                    raise
+                self.ensure_image(image, config.platform)
+                created = create()
+        except docker.errors.APIError as e:
+            raise ContainerStartError(f"{self.runtime} create of {image} failed: {_explain(e)}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        container_id = str(created["Id"])
+        for network in config.networks[1:]:
+            self._call(
+                f"connect to network {network}",
+                api.connect_container_to_network,
+                container_id,
+                network,
+                container_id=container_id,
+            )
+        return container_id
+
+    def start_container(self, container_id: str) -> None:
+        try:
+            self.api.start(container_id)
+        except docker.errors.NotFound as e:
+            raise ContainerNotFound(f"no container {container_id!r}: {_explain(e)}") from None
+        except docker.errors.APIError as e:
+            raise ContainerStartError(
+                f"{self.runtime} start failed: {_explain(e)}", logs=self._logs_or_empty(container_id)
+            ) from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+
+    def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
+        self._call("stop", self.api.stop, container_id, timeout=max(int(timeout), 0), container_id=container_id)
+
+    def remove_container(self, container_id: str) -> None:
+        try:
+            self._call("remove", self.api.remove_container, container_id, v=True, force=True, container_id=container_id)
+        except TestctrError as e:
+            # Two removals racing: the other one wins, the container is gone all the same.
+            if "already in progress" not in str(e):
+                raise
+
+    def inspect_container(self, container_id: str) -> ContainerInfo:
+        data = self._call("inspect", self.api.inspect_container, container_id, container_id=container_id)
+        return parse_inspect(data)
+
+    def exec_in_container(
+        self,
+        container_id: str,
+        cmd: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        api = self.api
+        try:
+            created = api.exec_create(
+                container_id,
+                list(cmd),
+                stdout=True,
+                stderr=True,
+                environment=dict(env) if env else None,
+                workdir=workdir,
+                user=user or "",
+            )
+        except docker.errors.NotFound as e:
+            raise ContainerNotFound(f"no container {container_id!r}: {_explain(e)}") from None
+        except docker.errors.APIError as e:
+            raise TestctrError(f"cannot exec in {container_id[:12]}: {_explain(e)}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        exec_id = created["Id"]
+        sock = self._call("exec start", api.exec_start, exec_id, socket=True, container_id=container_id)
+        chunks: list[tuple[int, bytes]] = []
+
+        def pump() -> None:
+            try:
+                for stream, data in frames_iter(sock, False):
+                    chunks.append((stream, data))
+            except (OSError, ValueError):
+                pass  # shut down by a timeout (ValueError: read on the closed file)
+
+        reader = threading.Thread(target=pump, daemon=True, name="testctr-api-exec")
+        reader.start()
+        reader.join(EXEC_TIMEOUT if timeout is None else timeout)
+        timed_out = reader.is_alive()
+        _shutdown(sock)
+        reader.join(5)
+        stdout = b"".join(d for s, d in chunks if s == 1).decode("utf-8", "replace")
+        stderr = b"".join(d for s, d in chunks if s == 2).decode("utf-8", "replace")
+        output = b"".join(d for _, d in chunks).decode("utf-8", "replace")
+        if timed_out:
+            result = ExecResult(-1, stdout, stderr, output)
+            raise ExecTimeout(cmd, result, f"command {list(cmd)!r} did not finish within {timeout:.1f}s")
+        exit_code = self._exec_exit_code(exec_id)
+        if exit_code == 126 and _NOT_FOUND_EXEC.search(output):
+            # The engine reports a missing executable as 126; a shell, `docker run`
+            # and `docker exec` say 127. Keep the convention every caller expects.
+            exit_code = 127
+        return ExecResult(exit_code, stdout, stderr, output)
+
+    def _exec_exit_code(self, exec_id: str) -> int:
+        # The stream can end a moment before the engine records the exit.
+        deadline = time.monotonic() + 10
+        while True:
+            info = self._call("exec inspect", self.api.exec_inspect, exec_id)
+            code = info.get("ExitCode")
+            if not info.get("Running") and code is not None:
+                return int(code)
+            if time.monotonic() > deadline:
+                return -1 if code is None else int(code)
+            time.sleep(0.02)
+
+    def get_container_logs(self, container_id: str) -> str:
+        data = self._call("logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id)
+        return bytes(data).decode("utf-8", "replace")
+
+    def _logs_or_empty(self, container_id: str) -> str:
+        try:
+            return self.get_container_logs(container_id)
+        except TestctrError:
+            return ""
+
+    def stream_logs(self, container_id: str) -> _FollowedLogs:
+        stream = self._call(
+            "logs",
+            self.api.logs,
+            container_id,
+            stdout=True,
+            stderr=True,
+            stream=True,
+            follow=True,
+            container_id=container_id,
+        )
+        return _FollowedLogs(stream)
+
+    def wait_for_log(
+        self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        follow = self.stream_logs(container_id)
+
+        def on_end() -> None:
+            state = self.inspect_container(container_id).state
+            if not state.running:
+                raise ContainerStartError(
+                    f"container {container_id[:12]} exited before logging {pattern.pattern!r}",
+                    exit_code=state.exit_code,
+                    logs=self.get_container_logs(container_id),
+                )
+
+        try:
+            if wait_for_pattern(follow, pattern, deadline, occurrences, on_end):
+                return
+        finally:
+            follow.close()
+        what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
+        raise WaitTimeout(what, timeout, self._logs_or_empty(container_id))
+
+    def internal_ip(self, container_id: str) -> str:
+        return self.inspect_container(container_id).internal_ip
+
+    def commit(self, container_id: str, image: str) -> None:
+        repository, tag = parse_repository_tag(image)
+        self._call("commit", self.api.commit, container_id, repository=repository, tag=tag or "latest",
+                   container_id=container_id)
+
+    # --- optional capabilities ------------------------------------------------------------------
+
+    def remove_image(self, image: str) -> None:
+        try:
+            self.api.remove_image(image)
+        except docker.errors.NotFound as e:
+            raise ImageNotFound(f"no image {image}: {_explain(e)}") from None
+        except docker.errors.APIError as e:
+            raise TestctrError(f"remove image {image} failed: {_explain(e)}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+
+    def copy_to_container(
+        self, container_id: str, container_path: str, data: bytes, mode: int | None = None
+    ) -> None:
+        blob = file_tar(container_path, data, mode)
+        ok = self._call("copy to container", self.api.put_archive, container_id, "/", blob, container_id=container_id)
+        if not ok:
+            raise TestctrError(f"copy_to: the engine refused to write {container_path} in {container_id[:12]}")
+
+    def copy_from_container(self, container_id: str, container_path: str) -> bytes:
+        try:
+            stream, _stat = self.api.get_archive(container_id, container_path)
+            blob = b"".join(stream)
+        except docker.errors.NotFound as e:
+            text = _explain(e)
+            if re.search(r"no such container|no container with", text, re.I):
+                raise ContainerNotFound(f"no container {container_id!r}: {text}") from None
+            raise TestctrError(f"copy_from: {container_path} does not exist in {container_id[:12]}") from None
+        except docker.errors.APIError as e:
+            raise TestctrError(f"copy_from {container_path} failed: {_explain(e)}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        return first_file_in_tar(blob, container_path)
+
+    def ensure_image(self, image: str, platform: str | None = None) -> None:
+        api = self.api
+        try:
+            api.inspect_image(image)
+            return
+        except docker.errors.NotFound:
+            pass
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        repository, tag = parse_repository_tag(image)
+        try:
+            # stream=False still returns only when the pull ended; the timeout
+            # bounds each read, and pulls of big layers need longer than calls.
+            api.timeout = PULL_TIMEOUT
+            try:
+                api.pull(repository, tag=tag or "latest", platform=platform)
+            finally:
+                api.timeout = TIMEOUT
+            api.inspect_image(image)
+        except docker.errors.APIError as e:
+            text = _explain(e)
+            if _PULL_NOT_FOUND.search(text) and not _REGISTRY_UNREACHABLE.search(text):
+                raise ImageNotFound(f"image {image} not found locally or in its registry: {text}") from None
+            raise ImagePullError(
+                f"image {image} is not present locally and pulling it failed: {text}\n"
+                "fix: check the registry is reachable, or build/load the image locally; "
+                "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
+            ) from None
+        except requests.exceptions.RequestException as e:
+            raise ImagePullError(f"pulling {image} failed: {e}") from None
+
+    def health_status(self, container_id: str) -> str | None:
+        health = self.inspect_container(container_id).state.health
+        if health == "starting" and self.runtime == "podman":
+            # Podman runs HEALTHCHECKs from systemd timers; without systemd nobody
+            # does. Its API can run the check now (harmless where timers exist).
+            api = self.api
+            try:
+                api._result(api._get(api._url("/libpod/containers/{0}/healthcheck", container_id, versioned_api=False)))
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                pass  # the check itself failing is reported by the state below
+            health = self.inspect_container(container_id).state.health
+        return health
+
+    def update_resources(
+        self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
+    ) -> None:
+        body: dict[str, Any] = {}
+        if memory_bytes is not None:
+            body.update(Memory=memory_bytes, MemorySwap=memory_bytes)
+        if cpus is not None:
+            # NanoCpus, as at create: the engine refuses to mix it with a CPU period.
+            body["NanoCpus"] = round(cpus * 1e9)
+        api = self.api
+
+        def update() -> Any:
+            # The SDK's update_container has no NanoCpus; the endpoint does.
+            return api._result(api._post_json(api._url("/containers/{0}/update", container_id), data=body), True)
+
+        self._call("update", update, container_id=container_id)
+
+    def list_containers(self, label: str) -> list[ContainerInfo]:
+        found = self._call("list containers", self.api.containers, all=True, filters={"label": label})
+        infos = []
+        for item in found:
+            try:
+                infos.append(self.inspect_container(str(item["Id"])))
+            except ContainerNotFound:
+                pass  # removed between list and inspect
+        return infos
+
+
+def _explain(error: Exception) -> str:
+    """The engine's own words from an SDK error, without the request URL."""
+    explanation = getattr(error, "explanation", None)
+    if explanation:
+        return explanation.decode("utf-8", "replace") if isinstance(explanation, bytes) else str(explanation)
+    return str(error)
+
+
+__all__ = ["DockerAPIBackend", "create_body", "default_host_ip", "engine_url_from_environment", "podman_socket_url"]

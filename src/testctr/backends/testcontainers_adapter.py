@@ -1,0 +1,181 @@
+"""The ``testcontainers`` backend: testctr's contract on top of testcontainers-python.
+
+Install with ``pip install testcontainers``. For teams that already use
+testcontainers: the engine is found the way testcontainers finds it
+(``DOCKER_HOST``, ``TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE``,
+``~/.testcontainers.properties``), containers are created through its
+``DockerClient.create`` (which pulls missing images) and carry its
+``org.testcontainers.*`` labels, and :meth:`TestcontainersBackend.host` is
+its ``DockerClient.host()`` (``TESTCONTAINERS_HOST_OVERRIDE`` / ``TC_HOST``
+win). Everything after creation (start, exec, logs, files, commit, ...) goes
+through the same Docker SDK client that testcontainers' own containers use,
+with testctr's error mapping (see :mod:`testctr.backends.docker_api`).
+
+Ryuk, testcontainers' reaper container, is started before the first container
+unless ``TESTCONTAINERS_RYUK_DISABLED=true``. It needs the image
+``testcontainers/ryuk`` from Docker Hub; where no registry is reachable (CI
+here) set ``TESTCONTAINERS_RYUK_DISABLED=true`` — testctr removes every
+container at the end of its test anyway, and ``testctr clean`` finds
+leftovers of crashed runs by their labels. When Ryuk cannot start, the error
+says so and names the variable.
+
+testcontainers itself binds published ports on all interfaces; this backend
+binds 127.0.0.1 (testctr's rule: nothing a test starts is reachable from the
+network by accident) unless the engine is remote, and therefore answers
+``127.0.0.1`` where testcontainers would say ``localhost``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from testctr.backend.types import ContainerConfig
+from testctr.backends.docker_api import DockerAPIBackend, _explain
+from testctr.errors import ContainerStartError, EngineUnavailable, ImageNotFound, ImagePullError
+
+NAME = "testcontainers"
+
+
+class TestcontainersBackend(DockerAPIBackend):
+    __test__ = False  # not a test class, whatever pytest's name rules say
+
+    def __init__(self, engine_url: str | None = None, name: str = NAME) -> None:
+        super().__init__(engine_url, name)
+        self._tc: Any = None
+        self._reaper_lock = threading.Lock()
+        self._reaper_started = False
+
+    @property
+    def tc(self) -> Any:
+        """testcontainers' ``DockerClient`` (created on first use)."""
+        with self._lock:
+            if self._tc is None:
+                from testcontainers.core.docker_client import DockerClient
+
+                try:
+                    self._tc = DockerClient(timeout=60)
+                except docker.errors.DockerException as e:
+                    raise self._unavailable(e) from None
+                self._client = self._tc.client
+            return self._tc
+
+    @property
+    def api(self) -> Any:
+        return self.tc.client.api
+
+    @property
+    def engine_url(self) -> str:
+        if self._engine_url is None:
+            from testcontainers.core.docker_client import get_docker_host
+
+            from testctr.backends.docker_api import engine_url_from_environment
+
+            self._engine_url = get_docker_host() or engine_url_from_environment()
+        return self._engine_url
+
+    def for_runtime(self, runtime: str) -> DockerAPIBackend:
+        if runtime == "docker":
+            return self
+        raise EngineUnavailable(
+            f"the {NAME} backend drives the engine testcontainers finds (DOCKER_HOST); "
+            f"runtime {runtime!r} is not selectable here: use the docker-api backend with TESTCTR_RUNTIME={runtime}"
+        )
+
+    def host(self) -> str:
+        host = str(self.tc.host())
+        return "127.0.0.1" if host == "localhost" else host
+
+    def _start_reaper(self) -> None:
+        from testcontainers.core.config import testcontainers_config
+
+        if testcontainers_config.ryuk_disabled:
+            return
+        with self._reaper_lock:
+            if self._reaper_started:
+                return
+            from testcontainers.core.container import Reaper
+
+            try:
+                Reaper.get_instance()
+            except Exception as e:  # whatever testcontainers raised, the fix is the same
+                raise EngineUnavailable(
+                    f"testcontainers could not start Ryuk ({testcontainers_config.ryuk_image}): {e}\n"
+                    "fix: set TESTCONTAINERS_RYUK_DISABLED=true (testctr removes its containers itself), "
+                    "or make the Ryuk image available"
+                ) from None
+            self._reaper_started = True
+
+    def create_container(self, image: str, config: ContainerConfig) -> str:
+        self._check_config(config)
+        self._start_reaper()
+        needs_image_cmd = config.args and config.command is None and config.entrypoint is None
+        command: list[str] | None = None
+        if config.entrypoint is not None:
+            command = list(config.command or []) + list(config.args)
+        elif config.command is not None:
+            command = list(config.command) + list(config.args)
+        elif needs_image_cmd:
+            command = self._image_cmd(image) + list(config.args)
+        host_ip = self._host_ip()
+        kwargs: dict[str, Any] = {"name": config.name}
+        if config.entrypoint is not None:
+            kwargs["entrypoint"] = list(config.entrypoint)
+        if config.user is not None:
+            kwargs["user"] = config.user
+        if config.workdir is not None:
+            kwargs["working_dir"] = config.workdir
+        if config.mounts:
+            kwargs["mounts"] = [
+                docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only) for m in config.mounts
+            ]
+        if config.tmpfs:
+            kwargs["tmpfs"] = {path: "" for path in config.tmpfs}
+        if config.networks:
+            kwargs["network"] = config.networks[0]
+        if config.memory_bytes is not None:
+            kwargs["mem_limit"] = config.memory_bytes
+        if config.cpus is not None:
+            kwargs["nano_cpus"] = round(config.cpus * 1e9)
+        if config.privileged:
+            kwargs["privileged"] = True
+        if config.platform is not None:
+            kwargs["platform"] = config.platform
+        # A one-element tuple binds an address with an engine-chosen port.
+        ports = {
+            p.key: (p.host_ip or host_ip, p.host_port) if p.host_port is not None else (p.host_ip or host_ip,)
+            for p in config.ports
+        }
+        try:
+            container = self.tc.create(
+                image,
+                command=command,
+                environment=dict(config.env),
+                ports=ports,
+                labels=dict(config.labels),
+                detach=True,
+                **kwargs,
+            )
+        except docker.errors.ImageNotFound as e:
+            raise ImageNotFound(f"image {image} not found locally or in its registry: {_explain(e)}") from None
+        except docker.errors.APIError as e:
+            text = _explain(e)
+            if "pull" in text.lower() or "registry" in text.lower():
+                raise ImagePullError(f"image {image} is not present locally and pulling it failed: {text}") from None
+            raise ContainerStartError(f"{self.runtime} create of {image} failed: {text}") from None
+        except requests.exceptions.ConnectionError as e:
+            raise self._unavailable(e) from None
+        container_id = str(container.id)
+        for network in config.networks[1:]:
+            self._call(
+                f"connect to network {network}",
+                self.api.connect_container_to_network,
+                container_id,
+                network,
+                container_id=container_id,
+            )
+        return container_id

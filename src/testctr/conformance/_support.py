@@ -1,0 +1,126 @@
+"""Helpers shared by the conformance tests (not part of the public API)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from testctr import settings as _settings
+from testctr.backend import registry
+from testctr.backend.protocols import Backend, RuntimeSelectable
+from testctr.backend.types import ContainerConfig
+from testctr.container import DEFAULT_BACKEND
+from testctr.labels import container_labels, project_name
+from testctr.parsing import container_name, substitute_image
+
+BUSYBOX = "busybox"
+REDIS = "redis:7-alpine"
+
+#: PID 1 that exits 0 at once on SIGTERM (a stop takes no grace period) and
+#: says "ready" when it runs.
+SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"]
+
+#: Label on every container the suite creates directly through the backend.
+CONFORMANCE_LABEL = "testctr.conformance"
+
+T = TypeVar("T")
+
+
+def backend_name() -> str:
+    return _settings.current().backend or DEFAULT_BACKEND
+
+
+def resolve_backend() -> Backend:
+    """The backend under test, chosen as testctr.new chooses it."""
+    s = _settings.current()
+    backend = registry.get(backend_name())
+    if s.runtime and isinstance(backend, RuntimeSelectable):
+        backend = backend.for_runtime(s.runtime)
+    return backend
+
+
+def local_image(image: str) -> str:
+    """What the backend is asked for when a test names ``image`` (TESTCTR_IMAGE_MAP applied)."""
+    s = _settings.current()
+    return substitute_image(image, s.image_map, s.image_prefix)
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1) -> T:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def record_unsupported(request: pytest.FixtureRequest, option: str) -> None:
+    """The backend refused ``option`` with UnsupportedOption: allowed, and shown in the matrix."""
+    request.node.user_properties.append(("testctr-unsupported", option))
+
+
+def host_platform() -> str:
+    """linux/ARCH of the machine the engine most likely runs on (the host's arch)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"linux/{arch}"
+
+
+def unknown_id() -> str:
+    """A container id no engine knows (and no CLI error message could mistake for a verb)."""
+    return "testctr-conformance-missing-" + os.urandom(6).hex()
+
+
+class RawContainers:
+    """Creates containers straight through the backend, removed at the test's end."""
+
+    def __init__(self, request: pytest.FixtureRequest, backend: Backend) -> None:
+        self._request = request
+        self.backend = backend
+
+    def create(self, image: str, **fields: Any) -> str:
+        s = _settings.current()
+        config = ContainerConfig(name=container_name(self._request.node.nodeid, os.urandom(3).hex()), **fields)
+        config.labels = {
+            **config.labels,
+            **container_labels(s.label, self._request.node.nodeid, image, project_name()),
+            CONFORMANCE_LABEL: "true",
+        }
+        container_id = self.backend.create_container(local_image(image), config)
+        self._request.addfinalizer(lambda: self._remove(container_id))
+        return container_id
+
+    def _remove(self, container_id: str) -> None:
+        from testctr.errors import ContainerNotFound
+
+        try:
+            self.backend.remove_container(container_id)
+        except ContainerNotFound:
+            pass  # the test removed it itself
+
+    def wait_exited(self, container_id: str, timeout: float = 60) -> Any:
+        def exited() -> Any:
+            state = self.backend.inspect_container(container_id).state
+            return state if not state.running else None
+
+        return wait_until(exited, timeout, f"container {container_id[:12]} to exit")
+
+    def wait_running(self, container_id: str, timeout: float = 60) -> Any:
+        def running() -> Any:
+            state = self.backend.inspect_container(container_id).state
+            return state if state.running else None
+
+        return wait_until(running, timeout, f"container {container_id[:12]} to run")
+
+
+def log_pattern(text: str) -> re.Pattern[str]:
+    return re.compile(re.escape(text))

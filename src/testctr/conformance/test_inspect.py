@@ -1,0 +1,60 @@
+"""Clause inspect: labels round-trip, internal IP present, created time parses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+
+import testctr
+from testctr.conformance._support import BUSYBOX, SLEEPER
+
+pytestmark = pytest.mark.clause("inspect")
+
+
+@pytest.fixture(scope="module")
+def box(request: pytest.FixtureRequest) -> testctr.Container:
+    return testctr.new(
+        request,
+        BUSYBOX,
+        testctr.with_command(*SLEEPER),
+        testctr.with_label("org.example.plain", "value"),
+        testctr.with_label("org.example.tricky", "spaces, = signs, and ünïcode"),
+        testctr.with_label("org.example.empty", ""),
+        testctr.with_wait_for_log("ready"),
+    )
+
+
+def test_labels_round_trip(box: testctr.Container) -> None:
+    labels = box.inspect().labels
+    assert labels["org.example.plain"] == "value"
+    assert labels["org.example.tricky"] == "spaces, = signs, and ünïcode"
+    assert labels["org.example.empty"] == ""
+    assert labels["testctr"] == "true", "testctr's own labels (for testctr ls / clean)"
+    assert labels["testctr.test"]
+
+
+def test_identity(box: testctr.Container) -> None:
+    info = box.inspect()
+    assert info.id == box.id or info.id.startswith(box.id) or box.id.startswith(info.id)
+    assert info.name == box.name
+    assert info.state.running
+    assert info.state.status
+
+
+def test_internal_ip_present(box: testctr.Container) -> None:
+    ip = box.internal_ip()
+    assert ip, "a container on the default network has an address"
+    assert "/" not in ip
+    ipaddress.ip_address(ip)
+    assert box.inspect().internal_ip == ip
+
+
+def test_created_time_parses(box: testctr.Container) -> None:
+    created = box.inspect().created
+    assert created is not None
+    assert created.tzinfo is not None, "created is an aware datetime"
+    now = dt.datetime.now(dt.timezone.utc)
+    # Generous bounds: the engine's clock may be another machine's.
+    assert now - dt.timedelta(hours=1) < created < now + dt.timedelta(minutes=10)

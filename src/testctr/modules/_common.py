@@ -1,0 +1,218 @@
+"""Pieces the service modules share: order-independent defaults, DSN formatting, admin clients."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import quote
+
+from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
+from testctr.errors import InvalidOption, TestctrError
+from testctr.options import Option, Spec
+
+if TYPE_CHECKING:
+    from testctr.container import Container
+
+ADMIN_CLIENTS = ("auto", "driver", "exec")
+
+
+class DatabaseAdminError(TestctrError):
+    """The server refused a statement testctr sent to create or drop a test database."""
+
+
+def env_default(key: str, value: str) -> Option:
+    """Set an env var unless an option already set it.
+
+    Lets ``default()`` come before or after the ``with_*`` helpers: whatever the
+    user chose explicitly wins, in any order.
+    """
+
+    def apply(spec: Spec) -> None:
+        spec.config.env.setdefault(key, value)
+
+    return Option(f"env_default({key!r})", apply)
+
+
+def args_first(*args: str) -> Option:
+    """Put server flags before the others, so a user's later (or earlier) flag for the same key wins."""
+
+    def apply(spec: Spec) -> None:
+        spec.config.args[0:0] = list(args)
+
+    return Option(f"args_first{args!r}", apply)
+
+
+def config_value(value: object, what: str) -> str:
+    """A server setting's value as text: bools as on/off-style words are left to the caller."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (str, int, float)):
+        text = str(value)
+        if "\x00" in text or "\n" in text:
+            raise InvalidOption(f"{what} value {value!r} must be one line without NUL bytes")
+        return text
+    raise InvalidOption(f"{what} values must be str, int, float or bool, got {value!r}")
+
+
+def config_key(key: object, what: str) -> str:
+    if not isinstance(key, str) or not key or any(c.isspace() or c == "=" for c in key) or key.startswith("-"):
+        raise InvalidOption(f"{what} key {key!r} must be a non-empty name without spaces, '=' or a leading '-'")
+    return key
+
+
+def nonempty(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise InvalidOption(f"{what} must be a non-empty string without NUL bytes, got {value!r}")
+    return value
+
+
+class BoundProvider:
+    """Base of the modules' DSN providers: bound to one container's config, read at dsn time.
+
+    Options edit ``spec.config`` in place (env, args), so a provider holding it
+    sees options applied after the one that made it: ``default()`` and the
+    ``with_*`` helpers work in any order.
+    """
+
+    max_name_length = 63
+
+    def __init__(self, config: ContainerConfig) -> None:
+        self._config = config
+        #: How it reaches the server: "auto" (a driver when installed), "driver" or "exec".
+        self.admin_client = "auto"
+
+    def create_database(self, container: Container, name: str) -> str:
+        raise NotImplementedError
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        raise NotImplementedError
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        raise NotImplementedError
+
+
+P = TypeVar("P", bound=BoundProvider)
+
+
+def provider_of(spec: Spec, cls: type[P]) -> P:
+    """The spec's provider of this kind, made (bound to this spec's config) if it has none yet.
+
+    A fresh provider per spec, never one shared between containers: it holds
+    per-container state (an admin connection, a built template).
+    """
+    provider = spec.dsn_provider
+    if isinstance(provider, cls):
+        return provider
+    made = cls(spec.config)
+    spec.dsn_provider = made
+    return made
+
+
+def use_provider(cls: type[BoundProvider], name: str) -> Option:
+    def apply(spec: Spec) -> None:
+        provider_of(spec, cls)
+
+    return Option(f"{name}()", apply)
+
+
+def admin_client_option(cls: type[BoundProvider], module: str, mode: str) -> Option:
+    if mode not in ADMIN_CLIENTS:
+        raise InvalidOption(f"{module}.with_dsn_client: expected one of {ADMIN_CLIENTS}, got {mode!r}")
+
+    def apply(spec: Spec) -> None:
+        provider_of(spec, cls).admin_client = mode
+
+    return Option(f"{module}.with_dsn_client({mode!r})", apply)
+
+
+def has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def first_env(env: Mapping[str, str], *names: str, default: str = "") -> str:
+    for name in names:
+        value = env.get(name)
+        if value:
+            return value
+    return default
+
+
+def url(scheme: str, user: str, password: str, endpoint: str, path: str) -> str:
+    auth = ""
+    if user or password:
+        auth = quote(user, safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        auth += "@"
+    return f"{scheme}://{auth}{endpoint}/{quote(path, safe='')}"
+
+
+def check_exec(result: ExecResult, what: str) -> str:
+    if result.exit_code != 0:
+        detail = (result.stderr or result.stdout).strip()
+        raise DatabaseAdminError(f"{what} failed (exit {result.exit_code}): {detail}")
+    return result.stdout
+
+
+def is_missing_binary(result: ExecResult) -> bool:
+    return result.exit_code in (126, 127) or "executable file not found" in result.output
+
+
+def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Option:
+    """Add lines to a config file the container gets, stacking with earlier or later calls."""
+    text = "".join(line + "\n" for line in lines)
+
+    def apply(spec: Spec) -> None:
+        for i, entry in enumerate(spec.config.files):
+            if entry.container_path == path:
+                data = (text.encode() + entry.data) if first else (entry.data + text.encode())
+                spec.config.files[i] = FileEntry(path, data, entry.mode)
+                return
+        spec.config.files.append(FileEntry(path, text.encode(), 0o644))
+
+    return Option(f"config_lines({path!r})", apply)
+
+
+class ConnectionCache:
+    """One admin connection per provider (one provider per container), used under a lock.
+
+    ``connect`` makes a connection; ``broken`` tells a dropped connection (the
+    server restarted) from a statement error: only then is the statement
+    retried, once, on a new connection.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._conn: object | None = None
+
+    def run(
+        self,
+        connect: Callable[[], object],
+        use: Callable[[object], None],
+        broken: Callable[[object], bool],
+    ) -> None:
+        with self.lock:
+            for attempt in range(2):
+                if self._conn is None:
+                    self._conn = connect()
+                try:
+                    use(self._conn)
+                    return
+                except Exception:
+                    if attempt == 1 or not broken(self._conn):
+                        raise
+                    self.close_locked()
+
+    def close_locked(self) -> None:
+        conn, self._conn = self._conn, None
+        close = getattr(conn, "close", None)
+        if callable(close):
+            # Closing a broken connection may fail; it is gone either way.
+            with contextlib.suppress(Exception):
+                close()

@@ -1,0 +1,286 @@
+"""MySQL: the official ``mysql`` image (``mysql:8``), with per-test databases.
+
+    db = testctr.new(request, mysql.IMAGE, mysql.default())
+    dsn = db.dsn(request)                    # mysql://test:test@127.0.0.1:PORT/t_test_x_<hash>
+    db.dsn(request, driver="pymysql")       # mysql+pymysql://... (SQLAlchemy)
+
+``default()`` publishes 3306, waits for the real server (the entrypoint's init
+server listens on no port), sets root password, user, password and database
+``test`` (MYSQL_* variables) and installs the DSN provider. Each test's
+database is made with CREATE DATABASE as root, the user (MYSQL_USER) is granted
+all on it, and it is dropped at teardown. dsn() connects as MYSQL_USER, or as
+root when no user is set.
+
+The provider talks to the server with PyMySQL from the host when it is
+installed (``pip install testctr[mysql]``), else with the ``mysql``/``mariadb``
+client inside the container; :func:`with_dsn_client` forces one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from testctr.backend.types import ContainerConfig
+from testctr.errors import InvalidOption
+from testctr.modules._common import (
+    BoundProvider,
+    ConnectionCache,
+    DatabaseAdminError,
+    admin_client_option,
+    check_exec,
+    config_key,
+    config_value,
+    env_default,
+    first_env,
+    has_module,
+    is_missing_binary,
+    nonempty,
+    url,
+    use_provider,
+)
+from testctr.options import Option, options, with_args, with_env, with_file, with_port, with_wait_for_log
+
+if TYPE_CHECKING:
+    from testctr.container import Container
+
+IMAGE = "mysql:8"
+PORT = "3306/tcp"
+#: The real server's "ready for connections" line names its port; the init server's says "port: 0".
+READY = re.compile(r"port: 3306\b")
+
+_SCHEMES = {
+    None: "mysql",
+    "mysql": "mysql",
+    "pymysql": "mysql+pymysql",
+    "mysqldb": "mysql+mysqldb",
+    "mysqlclient": "mysql+mysqldb",
+    "mysqlconnector": "mysql+mysqlconnector",
+    "aiomysql": "mysql+aiomysql",
+    "asyncmy": "mysql+asyncmy",
+    "mariadbconnector": "mariadb+mariadbconnector",
+}
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def grant_target(name: str) -> str:
+    """A database name in GRANT/REVOKE.
+
+    There ``_`` is a one-character wildcard, but escaping it (``\\_``) counts
+    toward the 64-character limit and long test names no longer fit. Left
+    as is: a pattern that ends in a 10-hex-digit hash of the test id matches
+    no other test's database in practice.
+    """
+    return quote_ident(name)
+
+
+class MySQLDSN(BoundProvider):
+    """DSN provider for MySQL and MariaDB; reads credentials from the container's env at dsn time.
+
+    MARIADB_* variables win over MYSQL_* ones, as in the mariadb image.
+    """
+
+    max_name_length = 64
+    #: Client programs inside the container, tried in order.
+    clients: tuple[str, ...] = ("mysql", "mariadb")
+
+    def __init__(self, config: ContainerConfig) -> None:
+        super().__init__(config)
+        self._conn = ConnectionCache()
+        self._use_exec: bool | None = None
+        self._client: str | None = None
+
+    def _env(self, name: str, default: str = "") -> str:
+        return first_env(self._config.env, f"MARIADB_{name}", f"MYSQL_{name}", default=default)
+
+    @property
+    def root_password(self) -> str:
+        return self._env("ROOT_PASSWORD")
+
+    @property
+    def user(self) -> str:
+        return self._env("USER") or "root"
+
+    @property
+    def password(self) -> str:
+        return self._env("PASSWORD") if self.user != "root" else self.root_password
+
+    @property
+    def user_host(self) -> str:
+        return self._config.env.get("MARIADB_USER_HOST") or "%"
+
+    # --- DSNProvider ----------------------------------------------------------------------
+
+    def create_database(self, container: Container, name: str) -> str:
+        db = quote_ident(name)
+        # A leftover of an earlier run with this name is replaced, never reused.
+        statements = [f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}"]
+        if self.user != "root":
+            statements.append(
+                f"GRANT ALL ON {grant_target(name)}.* TO {quote_string(self.user)}@{quote_string(self.user_host)}"
+            )
+        self.admin(container, statements)
+        return name
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        statements = [f"DROP DATABASE IF EXISTS {quote_ident(handle)}"]
+        if self.user != "root":
+            # The grant outlives the database otherwise.
+            account = f"{quote_string(self.user)}@{quote_string(self.user_host)}"
+            statements.insert(0, f"REVOKE ALL ON {grant_target(handle)}.* FROM {account}")
+        self.admin(container, statements)
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        scheme = _SCHEMES.get(driver)
+        if scheme is None:
+            known = ", ".join(repr(k) for k in _SCHEMES if k is not None)
+            raise InvalidOption(f"mysql dsn: unknown driver {driver!r} (known: None, {known})")
+        return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+
+    # --- admin statements -----------------------------------------------------------------
+
+    def uses_exec(self) -> bool:
+        if self._use_exec is None:
+            if self.admin_client == "driver" and not has_module("pymysql"):
+                raise InvalidOption("with_dsn_client('driver') needs PyMySQL: pip install 'testctr[mysql]'")
+            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not has_module("pymysql"))
+        return self._use_exec
+
+    def admin(self, container: Container, statements: list[str]) -> None:
+        if self.uses_exec():
+            self._admin_exec(container, statements)
+        else:
+            self._admin_driver(container, statements)
+
+    def _admin_exec(self, container: Container, statements: list[str]) -> None:
+        sql = "".join(s + ";\n" for s in statements)
+        env = {"MYSQL_PWD": self.root_password}
+        for client in [self._client] if self._client else list(self.clients):
+            argv = [client, "--protocol=socket", "-hlocalhost", "-uroot", "-e", sql]
+            result = container.exec(argv, env=env, timeout=120)
+            if is_missing_binary(result):
+                continue
+            self._client = client
+            check_exec(result, f"{client} in {container.name} ({statements[-1][:80]})")
+            return
+        raise DatabaseAdminError(f"{container.name} has no MySQL client (tried {', '.join(self.clients)})")
+
+    def _admin_driver(self, container: Container, statements: list[str]) -> None:
+        # Imported by name: PyMySQL ships no type hints, and it is optional.
+        pymysql: Any = importlib.import_module("pymysql")
+
+        def connect() -> Any:
+            return pymysql.connect(
+                host=container.host(),
+                port=container.port(PORT),
+                user="root",
+                password=self.root_password,
+                autocommit=True,
+                connect_timeout=10,
+            )
+
+        def use(conn: Any) -> None:
+            with conn.cursor() as cursor:
+                for statement in statements:
+                    try:
+                        cursor.execute(statement)
+                    except pymysql.err.OperationalError:
+                        raise  # a lost connection is retried by the cache; others surface below
+                    except pymysql.MySQLError as e:
+                        raise DatabaseAdminError(f"mysql in {container.name}: {statement[:80]}: {e}") from e
+
+        def broken(conn: Any) -> bool:
+            try:
+                conn.ping(reconnect=False)
+            except Exception:
+                return True
+            return False
+
+        self._conn.run(connect, use, broken)
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def default() -> Option:
+    """Port 3306, a readiness wait, root password/user/password/database ``test``, the DSN provider."""
+    return options(
+        with_port("3306"),
+        env_default("MYSQL_ROOT_PASSWORD", "test"),
+        env_default("MYSQL_USER", "test"),
+        env_default("MYSQL_PASSWORD", "test"),
+        env_default("MYSQL_DATABASE", "test"),
+        with_wait_for_log(READY),
+        use_provider(MySQLDSN, "mysql.dsn_provider"),
+    )
+
+
+def with_password(password: str) -> Option:
+    """The password of the user and of root (dsn() uses the user's)."""
+    pw = nonempty(password, "mysql password")
+    return options(with_env("MYSQL_PASSWORD", pw), with_env("MYSQL_ROOT_PASSWORD", pw))
+
+
+def with_user(user: str) -> Option:
+    """The user dsn() connects as (MYSQL_USER), granted all on each test's database."""
+    name = nonempty(user, "mysql user")
+    if name == "root":
+        raise InvalidOption("mysql.with_user('root'): root always exists; set its password with with_password")
+    return with_env("MYSQL_USER", name)
+
+
+def with_database(name: str) -> Option:
+    """The database the image creates at start (MYSQL_DATABASE); per-test databases are separate."""
+    return with_env("MYSQL_DATABASE", nonempty(name, "mysql database"))
+
+
+def with_init_script(path: str | os.PathLike[str]) -> Option:
+    """Run a ``.sql``/``.sh`` file once at first start (/docker-entrypoint-initdb.d)."""
+    return _init_script(path, "mysql")
+
+
+def with_config(settings: Mapping[str, object]) -> Option:
+    """Server settings as ``--key=value`` flags; calls stack, a later value for a key wins."""
+    return _config(settings, "mysql")
+
+
+def with_dsn_client(mode: str) -> Option:
+    """How dsn() reaches the server: ``"driver"`` (PyMySQL), ``"exec"`` (the client inside), ``"auto"``."""
+    return admin_client_option(MySQLDSN, "mysql", mode)
+
+
+def _init_script(path: str | os.PathLike[str], module: str) -> Option:
+    base = os.path.basename(os.fspath(path))
+    if not base:
+        raise InvalidOption(f"{module}.with_init_script: {path!r} names no file")
+    return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
+
+
+def _config(settings: Mapping[str, object], module: str) -> Option:
+    if not isinstance(settings, Mapping) or not settings:
+        raise InvalidOption(f"{module}.with_config needs a non-empty mapping, got {settings!r}")
+    what = f"{module} config"
+    return with_args(*(f"--{config_key(k, what)}={config_value(v, what)}" for k, v in settings.items()))
+
+
+__all__ = [
+    "IMAGE",
+    "MySQLDSN",
+    "default",
+    "with_config",
+    "with_database",
+    "with_dsn_client",
+    "with_init_script",
+    "with_password",
+    "with_user",
+]

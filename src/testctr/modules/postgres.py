@@ -1,0 +1,305 @@
+"""PostgreSQL: the official ``postgres`` image (``postgres:16``), with per-test databases.
+
+    pg = testctr.new(request, postgres.IMAGE, postgres.default())
+    dsn = pg.dsn(request)                    # postgresql://test:test@127.0.0.1:PORT/t_test_x_<hash>
+    pg.dsn(request, driver="psycopg")       # postgresql+psycopg://... (SQLAlchemy)
+
+``default()`` publishes 5432, waits for the server (the entrypoint's temporary
+init server does not count), sets user, password and database ``test``, turns
+durability off (``fsync``, ``synchronous_commit``, ``full_page_writes``: a
+throwaway server needs none, and CREATE DATABASE gets several times faster), and
+installs the DSN provider. Each test's database is made with CREATE DATABASE
+(or cloned from the template of :func:`with_template`) and dropped
+``WITH (FORCE)`` at teardown.
+
+The provider talks to the server with psycopg 3 from the host when it is
+installed (``pip install testctr[postgres]``), else with ``psql`` inside the
+container; :func:`with_dsn_client` forces one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from testctr.backend.types import ContainerConfig
+from testctr.errors import InvalidOption
+from testctr.modules._common import (
+    BoundProvider,
+    ConnectionCache,
+    DatabaseAdminError,
+    admin_client_option,
+    args_first,
+    check_exec,
+    config_key,
+    config_value,
+    env_default,
+    has_module,
+    nonempty,
+    provider_of,
+    url,
+    use_provider,
+)
+from testctr.options import Option, Spec, options, with_args, with_env, with_file, with_port, with_wait_for_log
+
+if TYPE_CHECKING:
+    from testctr.container import Container
+
+IMAGE = "postgres:16"
+PORT = "5432/tcp"
+#: Where the template of :func:`with_template` is built, once per container.
+TEMPLATE_DATABASE = "testctr_template"
+#: psql/libpq's admin database, present on every server.
+ADMIN_DATABASE = "postgres"
+
+_SCHEMES = {
+    None: "postgresql",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "psycopg": "postgresql+psycopg",
+    "psycopg2": "postgresql+psycopg2",
+    "asyncpg": "postgresql+asyncpg",
+    "pg8000": "postgresql+pg8000",
+}
+#: ``driver="keyword"``: libpq's ``host=... dbname=...`` form.
+KEYWORD_FORMS = ("keyword", "libpq")
+
+Template = str | Callable[[str], None]
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _keyword_value(value: str) -> str:
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class PostgresDSN(BoundProvider):
+    """DSN provider for PostgreSQL; reads user and password from the container's env at dsn time."""
+
+    max_name_length = 63  # NAMEDATALEN - 1
+
+    def __init__(self, config: ContainerConfig) -> None:
+        super().__init__(config)
+        self.template: Template | None = None
+        self._conn = ConnectionCache()
+        self._template_built = False
+        self._use_exec: bool | None = None  # decided on first use
+
+    # --- settings, read when needed so every option counts, in any order ---------------
+
+    @property
+    def user(self) -> str:
+        return self._config.env.get("POSTGRES_USER") or "postgres"
+
+    @property
+    def password(self) -> str:
+        return self._config.env.get("POSTGRES_PASSWORD", "")
+
+    # --- DSNProvider ----------------------------------------------------------------------
+
+    def create_database(self, container: Container, name: str) -> str:
+        source = self._template(container)
+        create = f"CREATE DATABASE {quote_ident(name)}"
+        if source is not None:
+            create += f" TEMPLATE {quote_ident(source)}"
+        # A leftover of an earlier run with this name is replaced, never reused.
+        self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)", create])
+        return name
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(handle)} WITH (FORCE)"])
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        if driver in KEYWORD_FORMS:
+            host, port = container.host(), container.port(PORT)
+            parts = {"host": host, "port": str(port), "user": self.user, "password": self.password, "dbname": handle}
+            return " ".join(f"{k}={_keyword_value(v)}" for k, v in parts.items() if v)
+        scheme = _SCHEMES.get(driver)
+        if scheme is None:
+            known = ", ".join(repr(k) for k in [*_SCHEMES, *KEYWORD_FORMS] if k is not None)
+            raise InvalidOption(f"postgres dsn: unknown driver {driver!r} (known: None, {known})")
+        return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+
+    # --- admin statements -----------------------------------------------------------------
+
+    def uses_exec(self) -> bool:
+        if self._use_exec is None:
+            if self.admin_client == "driver" and not has_module("psycopg"):
+                raise InvalidOption("postgres.with_dsn_client('driver') needs psycopg: pip install 'testctr[postgres]'")
+            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not has_module("psycopg"))
+        return self._use_exec
+
+    def admin(self, container: Container, statements: list[str], database: str = ADMIN_DATABASE) -> None:
+        """Run statements one by one, outside any transaction (CREATE DATABASE needs that)."""
+        if self.uses_exec():
+            self._admin_exec(container, statements, database)
+        elif database == ADMIN_DATABASE:
+            self._admin_driver(container, statements)
+        else:
+            self._run_once(container, statements, database)
+
+    def _admin_exec(self, container: Container, statements: list[str], database: str) -> None:
+        argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database]
+        for statement in statements:
+            argv += ["-c", statement]
+        result = container.exec(argv, env={"PGPASSWORD": self.password}, timeout=120)
+        check_exec(result, f"psql in {container.name} ({statements[-1][:80]})")
+
+    def _connect(self, container: Container, database: str) -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            host=container.host(),
+            port=container.port(PORT),
+            user=self.user,
+            password=self.password,
+            dbname=database,
+            autocommit=True,
+            connect_timeout=10,
+        )
+
+    def _admin_driver(self, container: Container, statements: list[str]) -> None:
+        import psycopg
+
+        def use(conn: Any) -> None:
+            for statement in statements:
+                try:
+                    conn.execute(statement)
+                except psycopg.Error as e:
+                    if conn.broken:
+                        raise
+                    raise DatabaseAdminError(f"postgres in {container.name}: {statement[:80]}: {e}") from e
+
+        self._conn.run(lambda: self._connect(container, ADMIN_DATABASE), use, lambda c: bool(c.broken))  # type: ignore[attr-defined]
+
+    def _run_once(self, container: Container, statements: list[str], database: str) -> None:
+        import psycopg
+
+        with self._connect(container, database) as conn:
+            for statement in statements:
+                try:
+                    conn.execute(statement)
+                except psycopg.Error as e:
+                    raise DatabaseAdminError(f"postgres in {container.name}/{database}: {e}") from e
+
+    # --- template -------------------------------------------------------------------------
+
+    def _template(self, container: Container) -> str | None:
+        if self.template is None:
+            return None
+        if self._template_built:
+            return TEMPLATE_DATABASE
+        # The core serialises create_database per container; this lock also
+        # keeps a drop's admin statements out while the template is built.
+        tpl = quote_ident(TEMPLATE_DATABASE)
+        self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", f"CREATE DATABASE {tpl}"])
+        if isinstance(self.template, str):
+            self.admin(container, [self.template], database=TEMPLATE_DATABASE)
+        else:
+            self.template(self.format_dsn(container, TEMPLATE_DATABASE))
+        # Sessions a migration left open would make CREATE ... TEMPLATE fail:
+        # end them, and refuse new ones (a template must have none).
+        self.admin(
+            container,
+            [
+                f"ALTER DATABASE {tpl} WITH ALLOW_CONNECTIONS false",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{TEMPLATE_DATABASE}' AND pid <> pg_backend_pid()",
+            ],
+        )
+        self._template_built = True
+        return TEMPLATE_DATABASE
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def _provider() -> Option:
+    return use_provider(PostgresDSN, "postgres.dsn_provider")
+
+
+def default() -> Option:
+    """Port 5432, a readiness wait, user/password/database ``test``, durability off, the DSN provider."""
+    return options(
+        with_port("5432"),
+        env_default("POSTGRES_USER", "test"),
+        env_default("POSTGRES_PASSWORD", "test"),
+        env_default("POSTGRES_DB", "test"),
+        args_first("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+        # The entrypoint's init server says it once, listening on the socket only; the real one says it again.
+        with_wait_for_log("database system is ready to accept connections", occurrences=2),
+        _provider(),
+    )
+
+
+def with_password(password: str) -> Option:
+    return with_env("POSTGRES_PASSWORD", nonempty(password, "postgres password"))
+
+
+def with_user(user: str) -> Option:
+    """The superuser's name (POSTGRES_USER); dsn() connects as this user."""
+    return with_env("POSTGRES_USER", nonempty(user, "postgres user"))
+
+
+def with_database(name: str) -> Option:
+    """The database the image creates at start (POSTGRES_DB); per-test databases are separate."""
+    return with_env("POSTGRES_DB", nonempty(name, "postgres database"))
+
+
+def with_init_script(path: str | os.PathLike[str]) -> Option:
+    """Run a ``.sql``/``.sh`` file once at first start (/docker-entrypoint-initdb.d)."""
+    base = os.path.basename(os.fspath(path))
+    if not base:
+        raise InvalidOption(f"postgres.with_init_script: {path!r} names no file")
+    return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
+
+
+def with_config(settings: Mapping[str, object]) -> Option:
+    """Server settings as ``-c key=value`` flags; calls stack, a later value for a key wins."""
+    if not isinstance(settings, Mapping) or not settings:
+        raise InvalidOption(f"postgres.with_config needs a non-empty mapping, got {settings!r}")
+    flags: list[str] = []
+    for key, value in settings.items():
+        flags += ["-c", f"{config_key(key, 'postgres config')}={config_value(value, 'postgres config')}"]
+    return with_args(*flags)
+
+
+def with_template(template: Template) -> Option:
+    """Build a template database once per container; every test's database is cloned from it.
+
+    ``template`` is SQL (run in the template database) or a callable given the
+    template's DSN (run your migrations there). Cloning is a file copy: faster
+    than replaying migrations per test.
+    """
+    if not (isinstance(template, str) and template.strip()) and not callable(template):
+        raise InvalidOption(f"postgres.with_template needs SQL text or a callable(dsn), got {template!r}")
+
+    def apply(spec: Spec) -> None:
+        provider_of(spec, PostgresDSN).template = template
+
+    return Option("postgres.with_template(...)", apply)
+
+
+def with_dsn_client(mode: str) -> Option:
+    """How dsn() reaches the server: ``"driver"`` (psycopg), ``"exec"`` (psql inside), ``"auto"``."""
+    return admin_client_option(PostgresDSN, "postgres", mode)
+
+
+__all__ = [
+    "IMAGE",
+    "PostgresDSN",
+    "default",
+    "with_config",
+    "with_database",
+    "with_dsn_client",
+    "with_init_script",
+    "with_password",
+    "with_template",
+    "with_user",
+]

@@ -1,0 +1,156 @@
+"""Per-test MySQL/MariaDB databases through Container.dsn, with PyMySQL doing real work.
+
+Two module-scoped servers: the mariadb module on the driver path, and the
+mysql module (MYSQL_* contract) on the no-driver path (the client inside the
+container). The last test checks that the earlier tests' databases are gone.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+import pytest
+
+import testctr
+from testctr.modules import mariadb, mysql
+from testctr.owners import ScriptOwner
+from testctr.parsing import database_name
+
+pytestmark = pytest.mark.engine
+
+made: list[tuple[str, str]] = []
+
+
+@pytest.fixture(scope="module")
+def maria(request: pytest.FixtureRequest) -> testctr.Container:
+    return testctr.new(request, "mariadb:11", mariadb.default(), testctr.with_runtime("docker"))
+
+
+@pytest.fixture(scope="module")
+def my_exec(request: pytest.FixtureRequest) -> testctr.Container:
+    return testctr.new(
+        request,
+        "mysql:8",
+        mysql.with_password("s3cr:t@"),
+        mysql.with_user("app"),
+        mysql.default(),
+        mysql.with_dsn_client("exec"),
+        testctr.with_runtime("docker"),
+    )
+
+
+def connect(dsn: str) -> pymysql.connections.Connection:  # type: ignore[type-arg]
+    parts = urlsplit(dsn)
+    return pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=parts.path.lstrip("/"),
+        autocommit=True,
+        connect_timeout=10,
+    )
+
+
+def tables(dsn: str) -> set[str]:
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        return {row[0] for row in cur.fetchall()}
+
+
+def databases(container: testctr.Container) -> set[str]:
+    out = container.exec(
+        ["mariadb", "-uroot", "-N", "-e", "SHOW DATABASES"], env={"MYSQL_PWD": root_password(container)}
+    )
+    assert out.exit_code == 0, out.output
+    return set(out.stdout.split())
+
+
+def root_password(container: testctr.Container) -> str:
+    provider = container._spec.dsn_provider
+    assert isinstance(provider, mysql.MySQLDSN)
+    return provider.root_password
+
+
+def db_of(dsn: str) -> str:
+    return dsn.rsplit("/", 1)[1]
+
+
+def record(container: testctr.Container, dsn: str) -> str:
+    made.append((container.id, db_of(dsn)))
+    return dsn
+
+
+def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, maria: testctr.Container) -> None:
+    dsn = record(maria, maria.dsn(request))
+    assert dsn.startswith(f"mysql://test:test@{maria.endpoint(3306)}/t_")
+    assert db_of(dsn) == database_name(request.node.nodeid, 64)
+    assert maria.dsn(request) == dsn
+    assert maria.dsn(request, driver="pymysql") == dsn.replace("mysql://", "mysql+pymysql://", 1)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE notes (body TEXT)")
+        cur.execute("INSERT INTO notes VALUES ('hello')")
+        cur.execute("SELECT DATABASE(), body FROM notes")
+        assert cur.fetchone() == (db_of(dsn), "hello")
+
+
+def test_isolation_and_grants(request: pytest.FixtureRequest, maria: testctr.Container) -> None:
+    mine = record(maria, maria.dsn(request))
+    other_owner = ScriptOwner("tests/another-test")
+    other = maria.dsn(other_owner)
+    with connect(mine) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE only_mine (id INT)")
+        # The user is granted each test's database by name.
+        cur.execute("SHOW GRANTS")
+        grants = " ".join(row[0] for row in cur.fetchall())
+    assert tables(mine) == {"only_mine"}
+    assert tables(other) == set()
+    assert f"ON `{db_of(mine)}`.*" in grants and f"ON `{db_of(other)}`.*" in grants, grants
+    other_owner.close()
+    assert db_of(other) not in databases(maria)
+    with pytest.raises(pymysql.err.OperationalError):
+        connect(other)  # gone, and the grant with it
+
+
+@pytest.mark.parametrize("worker", range(3))
+def test_parallel_tests_see_only_their_own_data(
+    request: pytest.FixtureRequest, maria: testctr.Container, worker: int
+) -> None:
+    dsn = record(maria, maria.dsn(request))
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE marks (worker INT)")
+        cur.execute("INSERT INTO marks VALUES (%s)", (worker,))
+        cur.execute("SELECT worker FROM marks")
+        assert cur.fetchall() == ((worker,),)
+
+
+def test_a_leftover_database_with_the_same_name_is_replaced(
+    request: pytest.FixtureRequest, maria: testctr.Container
+) -> None:
+    name = database_name(request.node.nodeid, 64)
+    maria.exec_simple("sh", "-c", f'MYSQL_PWD=test mariadb -uroot -e "CREATE DATABASE {name}; CREATE TABLE {name}.stale (id INT)"')
+    dsn = record(maria, maria.dsn(request))
+    assert tables(dsn) == set()
+
+
+def test_no_driver_path_mysql_contract(request: pytest.FixtureRequest, my_exec: testctr.Container) -> None:
+    provider = my_exec._spec.dsn_provider
+    assert isinstance(provider, mysql.MySQLDSN) and provider.uses_exec()
+    dsn = record(my_exec, my_exec.dsn(request))
+    assert dsn.startswith("mysql://app:s3cr%3At%40@")
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT)")
+        cur.execute("INSERT INTO t VALUES (1)")
+    assert tables(dsn) == {"t"}
+
+
+def test_zz_databases_of_earlier_tests_are_gone(maria: testctr.Container, my_exec: testctr.Container) -> None:
+    containers = {c.id: c for c in (maria, my_exec)}
+    for container_id, db in made:
+        assert db not in databases(containers[container_id]), db
+    owner = ScriptOwner("tests/last")
+    name = db_of(my_exec.dsn(owner))
+    assert name in databases(my_exec)
+    owner.close()
+    assert name not in databases(my_exec)

@@ -1,0 +1,227 @@
+"""The pytest plugin and the unittest integration, run as a user would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import unittest
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import testctr
+from testctr import settings
+from testctr.backend import registry
+from testctr.backends.cli import CLIBackend
+
+pytest_plugins = ["pytester"]
+
+SLEEP = '"sh", "-c", "trap \'exit 0\' TERM; sleep 600 & wait"'
+
+INNER = f"""
+import testctr
+
+def test_fails(request):
+    c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}),
+                    testctr.with_command("sh", "-c", "echo inner-log-line; exec sleep 600"),
+                    testctr.with_wait_for_log("inner-log-line"))
+    print("ID=" + c.id)
+    assert False, "deliberate"
+
+def test_passes(request):
+    c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}), testctr.with_command({SLEEP}))
+    print("ID=" + c.id)
+"""
+
+
+def containers(runtime: str, *filters: str) -> list[dict[str, Any]]:
+    argv = [runtime, "ps", "-a", "--no-trunc", "--format", "{{json .}}"]
+    for f in filters:
+        argv += ["--filter", f]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def ids_in(output: str) -> list[str]:
+    return [line.split("ID=", 1)[1].strip()[:64] for line in output.splitlines() if "ID=" in line]
+
+
+@pytest.fixture
+def inner_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+
+
+def test_cleanup_and_failed_test_logs_in_report(pytester: pytest.Pytester, runtime: str, inner_env: None) -> None:
+    pytester.makepyfile(INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "testctr logs: testctr-test_fails" in output and "inner-log-line" in output
+    for cid in ids_in(output):
+        assert not containers(runtime, f"id={cid}"), "container leaked"
+
+
+def test_keep_failed_keeps_only_failed_tests_containers(
+    pytester: pytest.Pytester, runtime: str, inner_env: None
+) -> None:
+    pytester.makepyfile(INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "containers kept for failed tests" in output and f"{runtime} rm -f testctr-test_fails" in output
+    failed_id, passed_id = ids_in(output)
+    try:
+        assert containers(runtime, f"id={failed_id}")
+        assert not containers(runtime, f"id={passed_id}")
+    finally:
+        subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
+
+
+def test_options_from_env(pytester: pytest.Pytester, runtime: str, inner_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTCTR_KEEP_FAILED", "1")
+    pytester.makepyfile(INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    failed_id = ids_in(result.stdout.str())[0]
+    try:
+        assert containers(runtime, f"id={failed_id}")
+    finally:
+        subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
+
+
+def test_bad_plugin_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess("--testctr-cleanup-age", "soon")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "invalid duration" in result.stderr.str()
+
+
+def _leftover(runtime: str, *, pid: str, name: str) -> str:
+    """A container labelled as if a session with ``pid`` made it an hour ago."""
+    labels = {
+        "testctr": "true",
+        "testctr.test": "tests/old.py::test_old",
+        "testctr.created": "2020-01-01T00:00:00Z",
+        "testctr.session": "deadbeef",
+        "testctr.host": os.uname().nodename,
+        "testctr.pid": pid,
+    }
+    argv = [runtime, "create", "--name", name]
+    for k, v in labels.items():
+        argv += ["--label", f"{k}={v}"]
+    argv += ["testctr.local/busybox:latest", "true"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+
+
+def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runtime: str) -> None:
+    suffix = os.urandom(3).hex()
+    dead = _leftover(runtime, pid="999999999", name=f"testctr-dead-{suffix}")
+    alive = _leftover(runtime, pid=str(os.getpid()), name=f"testctr-alive-{suffix}")
+    try:
+        env = {**os.environ, "TESTCTR_RUNTIME": runtime}
+        ls = subprocess.run([sys.executable, "-m", "testctr", "ls"], capture_output=True, text=True,
+                            timeout=60, env=env, check=True).stdout
+        assert f"testctr-dead-{suffix}" in ls and f"testctr-alive-{suffix}" in ls
+        dead_line = next(line for line in ls.splitlines() if f"testctr-dead-{suffix}" in line)
+        assert " dead " in dead_line
+        pytester.makepyfile("def test_x(): pass")
+        result = pytester.runpytest_subprocess("--testctr-cleanup-old", f"--testctr-runtime={runtime}")
+        result.assert_outcomes(passed=1)
+        assert "removed" in result.stdout.str() and "leftover" in result.stdout.str()
+        assert not containers(runtime, f"id={dead}")
+        assert containers(runtime, f"id={alive}")  # a live session's container is never touched
+    finally:
+        subprocess.run([runtime, "rm", "-f", dead, alive], capture_output=True, timeout=60, check=False)
+
+
+class _UnittestCase(unittest.TestCase):
+    runtime = "docker"
+    seen: list[str] = []
+
+    def test_uses_container(self) -> None:
+        c = testctr.new(self, "busybox", testctr.with_runtime(self.runtime), testctr.with_command(
+            "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+        self.seen.append(c.id)
+        self.assertEqual(c.exec_simple("echo", "hi"), "hi")
+
+    def test_fails_with_container(self) -> None:
+        c = testctr.new(self, "busybox", testctr.with_runtime(self.runtime), testctr.with_command(
+            "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+        self.seen.append(c.id)
+        self.fail("deliberate")
+
+
+@pytest.fixture
+def keep_failed() -> Iterator[None]:
+    before = settings.current().keep_failed
+    settings.configure(keep_failed=True)
+    yield
+    settings.configure(keep_failed=before)
+
+
+def test_unittest_cleanup_and_keep_failed(runtime: str, keep_failed: None) -> None:
+    _UnittestCase.runtime = runtime
+    _UnittestCase.seen = []
+    suite = unittest.TestSuite([_UnittestCase("test_uses_container"), _UnittestCase("test_fails_with_container")])
+    result = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)  # noqa: SIM115
+    assert len(result.failures) == 1
+    passed_id, failed_id = _UnittestCase.seen
+    try:
+        assert not containers(runtime, f"id={passed_id}")
+        assert containers(runtime, f"id={failed_id}")  # kept: keep-failed is on
+    finally:
+        subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
+
+
+class _CountingBackend:
+    """The real CLI backend, counting how many creations run at once."""
+
+    def __init__(self, inner: CLIBackend) -> None:
+        self._inner = inner
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_container(self, image: str, config: Any) -> str:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            return self._inner.create_container(image, config)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+def test_max_concurrent_caps_creations_across_threads(runtime: str) -> None:
+    counting = _CountingBackend(CLIBackend().for_runtime(runtime))
+    name = f"counting-{os.urandom(3).hex()}"
+    registry.register(name, counting)  # type: ignore[arg-type]
+    before = settings.current()
+    settings.configure(max_concurrent=2, create_delay=0.01)
+    errors: list[BaseException] = []
+
+    def start_one() -> None:
+        try:
+            with testctr.run("busybox", testctr.with_backend(name), testctr.with_command("sleep", "600")):
+                pass
+        except BaseException as e:
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=start_one) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        settings.configure(max_concurrent=before.max_concurrent, create_delay=before.create_delay)
+        registry.default_registry.unregister(name)
+    assert not errors, errors
+    assert 1 <= counting.peak <= 2

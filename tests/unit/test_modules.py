@@ -1,0 +1,183 @@
+"""Service modules' pure parts: option stacking, order independence, DSN formatting helpers, names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import testctr
+from testctr.errors import InvalidOption
+from testctr.modules import mariadb, memcached, mosquitto, mysql, nats, postgres, rabbitmq, redis
+from testctr.modules._common import url
+from testctr.options import build_spec
+from testctr.parsing import database_name
+
+PG_FLAGS = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_postgres_helpers_win_over_default_in_any_order(before: bool) -> None:
+    helpers = [postgres.with_password("pw"), postgres.with_user("alice"), postgres.with_database("app")]
+    opts = [*helpers, postgres.default()] if before else [postgres.default(), *helpers]
+    spec = build_spec(opts)
+    assert spec.config.env == {"POSTGRES_USER": "alice", "POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "app"}
+    provider = spec.dsn_provider
+    assert isinstance(provider, postgres.PostgresDSN)
+    assert (provider.user, provider.password) == ("alice", "pw")
+
+
+def test_postgres_plain_env_reaches_the_provider() -> None:
+    spec = build_spec([postgres.default(), testctr.with_env("POSTGRES_PASSWORD", "from-env")])
+    assert isinstance(spec.dsn_provider, postgres.PostgresDSN)
+    assert spec.dsn_provider.password == "from-env"
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_postgres_config_flags_stack_and_user_flags_come_last(before: bool) -> None:
+    config = [postgres.with_config({"max_connections": 50}), postgres.with_config({"fsync": True, "work_mem": "8MB"})]
+    opts = [*config, postgres.default()] if before else [postgres.default(), *config]
+    args = build_spec(opts).config.args
+    # The server takes the last -c for a key: the user's fsync=on beats default()'s fsync=off.
+    assert args == [*PG_FLAGS, "-c", "max_connections=50", "-c", "fsync=on", "-c", "work_mem=8MB"]
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_template_and_client_options_keep_one_provider(before: bool) -> None:
+    extra = [postgres.with_template("CREATE TABLE t (id int)"), postgres.with_dsn_client("exec")]
+    spec = build_spec([*extra, postgres.default()] if before else [postgres.default(), *extra])
+    provider = spec.dsn_provider
+    assert isinstance(provider, postgres.PostgresDSN)
+    assert provider.template == "CREATE TABLE t (id int)"
+    assert provider.admin_client == "exec"
+
+
+def test_each_container_gets_its_own_provider() -> None:
+    bundle = postgres.default()
+    a, b = build_spec([bundle]), build_spec([bundle])
+    assert a.dsn_provider is not b.dsn_provider
+
+
+def test_init_script_goes_to_initdb_dir(tmp_path: Path) -> None:
+    script = tmp_path / "01-schema.sql"
+    script.write_text("CREATE TABLE x (id int);")
+    for module in (postgres, mysql, mariadb):
+        files = build_spec([module.with_init_script(script)]).config.files
+        assert [(f.container_path, f.data) for f in files] == [
+            ("/docker-entrypoint-initdb.d/01-schema.sql", b"CREATE TABLE x (id int);")
+        ]
+
+
+@pytest.mark.parametrize("module", [mysql, mariadb])
+@pytest.mark.parametrize("before", [True, False])
+def test_mysql_family_credentials_in_any_order(module: object, before: bool) -> None:
+    helpers = [module.with_password("pw"), module.with_user("bob")]  # type: ignore[attr-defined]
+    opts = [*helpers, module.default()] if before else [module.default(), *helpers]  # type: ignore[attr-defined]
+    provider = build_spec(opts).dsn_provider
+    assert isinstance(provider, mysql.MySQLDSN)
+    assert (provider.user, provider.password, provider.root_password) == ("bob", "pw", "pw")
+
+
+def test_mariadb_names_win_over_mysql_names_like_the_image() -> None:
+    spec = build_spec(
+        [mariadb.default(), testctr.with_env("MYSQL_PASSWORD", "m"), testctr.with_env("MARIADB_PASSWORD", "x")]
+    )
+    assert isinstance(spec.dsn_provider, mariadb.MariaDBDSN)
+    assert spec.dsn_provider.password == "x"
+
+
+def test_mysql_config_flags() -> None:
+    args = build_spec([mysql.with_config({"max_connections": 10}), mysql.with_config({"sql_mode": ""})]).config.args
+    assert args == ["--max_connections=10", "--sql_mode="]
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_redis_password_reaches_provider(before: bool) -> None:
+    opts = [redis.with_password("pw"), redis.default()] if before else [redis.default(), redis.with_password("pw")]
+    spec = build_spec(opts)
+    assert isinstance(spec.dsn_provider, redis.RedisDSN)
+    assert spec.dsn_provider.password == "pw"
+    assert spec.config.args == ["--requirepass", "pw"]
+
+
+def test_redis_config_flags_stack() -> None:
+    spec = build_spec(
+        [redis.default(), redis.with_config({"databases": 4, "appendonly": True}), redis.with_config({"requirepass": "a"})]
+    )
+    assert spec.config.args == ["--databases", "4", "--appendonly", "yes", "--requirepass", "a"]
+    assert isinstance(spec.dsn_provider, redis.RedisDSN)
+    assert spec.dsn_provider.password == "a"
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_mosquitto_config_lines_stack_in_any_order(before: bool) -> None:
+    extra = [mosquitto.with_config({"max_keepalive": 60}), mosquitto.with_config({"persistence": False})]
+    spec = build_spec([*extra, mosquitto.default()] if before else [mosquitto.default(), *extra])
+    (entry,) = [f for f in spec.config.files if f.container_path == mosquitto.CONFIG_PATH]
+    assert entry.data.decode().splitlines() == [
+        "listener 1883",
+        "allow_anonymous true",
+        "max_keepalive 60",
+        "persistence false",
+    ]
+
+
+def test_service_flags() -> None:
+    spec = build_spec([memcached.default(), memcached.with_memory(32), memcached.with_threads(2)])
+    assert spec.config.args == ["-m", "32", "-t", "2"]
+    spec = build_spec([nats.default(), nats.with_auth("u", "p"), nats.with_jetstream()])
+    assert spec.config.args == ["--user", "u", "--pass", "p", "-js"]
+    spec = build_spec([rabbitmq.default(), rabbitmq.with_user("u", "p"), rabbitmq.with_vhost("v")])
+    assert spec.config.env == {"RABBITMQ_DEFAULT_USER": "u", "RABBITMQ_DEFAULT_PASS": "p", "RABBITMQ_DEFAULT_VHOST": "v"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: postgres.with_config({}),
+        lambda: postgres.with_config({"a=b": 1}),
+        lambda: postgres.with_config({"-x": 1}),
+        lambda: postgres.with_config({"k": "two\nlines"}),
+        lambda: postgres.with_config({"k": None}),
+        lambda: postgres.with_password(""),
+        lambda: postgres.with_template(""),
+        lambda: postgres.with_dsn_client("jdbc"),
+        lambda: mysql.with_user("root"),
+        lambda: redis.with_config({"bad key": 1}),
+        lambda: memcached.with_memory(0),
+        lambda: mosquitto.with_config({}),
+    ],
+)
+def test_bad_arguments_fail_where_written(make: object) -> None:
+    with pytest.raises(InvalidOption):
+        make()  # type: ignore[operator]
+
+
+def test_url_quotes_credentials() -> None:
+    assert url("postgresql", "u@x", "p:w/d#", "127.0.0.1:5432", "db") == (
+        "postgresql://u%40x:p%3Aw%2Fd%23@127.0.0.1:5432/db"
+    )
+    assert url("redis", "", "", "[::1]:6379", "3") == "redis://[::1]:6379/3"
+    assert url("redis", "", "pw", "127.0.0.1:6379", "3") == "redis://:pw@127.0.0.1:6379/3"
+
+
+def test_mysql_quoting() -> None:
+    assert mysql.quote_ident("a`b") == "`a``b`"
+    assert mysql.quote_string("it's") == "'it\\'s'"
+
+
+def test_redis_last_flag() -> None:
+    assert redis._last_flag(["--requirepass", "a", "--port", "1", "--requirepass=b"], "--requirepass") == "b"
+    assert redis._last_flag(["--requirepass"], "--requirepass") is None
+
+
+@given(st.text(min_size=1, max_size=400))
+def test_database_names_fit_every_provider(test_id: str) -> None:
+    for limit in (postgres.PostgresDSN.max_name_length, mysql.MySQLDSN.max_name_length):
+        name = database_name(test_id, limit)
+        assert len(name.encode()) <= limit
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
+        assert name == database_name(test_id, limit)  # stable within (and across) runs

@@ -1,0 +1,164 @@
+"""Options: validation at build time, and how they combine."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import testctr
+from testctr import InvalidOption
+from testctr.backend.types import PortSpec
+from testctr.options import build_spec
+from testctr.wait import ExecWait, HealthyWait, HTTPWait, LogWait, PortWait
+
+
+def test_later_single_value_wins_and_collections_add() -> None:
+    spec = build_spec(
+        [
+            testctr.with_command("a"),
+            testctr.with_command("b", "c"),
+            testctr.with_args("--x"),
+            testctr.with_args("--y", "1"),
+            testctr.with_env("A", "1"),
+            testctr.with_env_map({"B": "2", "A": "3"}),
+            testctr.with_port("6379"),
+            testctr.with_port("53/udp"),
+            testctr.with_user("nobody"),
+            testctr.with_user("root"),
+            testctr.with_label("k", "v"),
+        ]
+    )
+    c = spec.config
+    assert c.command == ["b", "c"]
+    assert c.args == ["--x", "--y", "1"]
+    assert c.env == {"A": "3", "B": "2"}
+    assert c.ports == [PortSpec(6379, "tcp"), PortSpec(53, "udp")]
+    assert c.user == "root"
+    assert c.labels == {"k": "v"}
+
+
+def test_bundles_nest() -> None:
+    bundle = testctr.options(testctr.with_env("A", "1"), testctr.options(testctr.with_args("--a")))
+    spec = build_spec([bundle, testctr.with_args("--b")])
+    assert spec.config.env == {"A": "1"} and spec.config.args == ["--a", "--b"]
+
+
+def test_wait_options_build_strategies() -> None:
+    spec = build_spec(
+        [
+            testctr.with_wait_for_log("Ready", timeout=5, occurrences=2),
+            testctr.with_wait_for_log(re.compile(r"ready \d+")),
+            testctr.with_wait_for_exec(["true"]),
+            testctr.with_wait_for_http("/health", "8080"),
+            testctr.with_wait_for_port(5432),
+            testctr.with_wait_for_healthy(),
+        ]
+    )
+    kinds = [type(w) for w in spec.waits]
+    assert kinds == [LogWait, LogWait, ExecWait, HTTPWait, PortWait, HealthyWait]
+    first = spec.waits[0]
+    assert isinstance(first, LogWait) and first.occurrences == 2 and first.timeout == 5
+    # A plain string is matched literally, not as a regex.
+    assert first.pattern.search("Ready") and not LogWait(re.compile(re.escape("a.b"))).pattern.search("axb")
+
+
+def test_files(tmp_path: Path) -> None:
+    host = tmp_path / "f.sh"
+    host.write_text("echo hi")
+    host.chmod(0o750)
+    spec = build_spec(
+        [
+            testctr.with_file(host, "/opt/f.sh"),
+            testctr.with_file_content("text", "/etc/a/../b.txt", mode=0o600),
+            testctr.with_file_content(b"\x00\x01", "/bin.dat"),
+            testctr.with_file_content(io.BytesIO(b"reader"), "/r.txt"),
+        ]
+    )
+    files = spec.config.files
+    assert [(f.container_path, f.data, f.mode) for f in files] == [
+        ("/opt/f.sh", b"echo hi", 0o750),
+        ("/etc/b.txt", b"text", 0o600),
+        ("/bin.dat", b"\x00\x01", None),
+        ("/r.txt", b"reader", None),
+    ]
+
+
+BAD: list[tuple[Any, ...]] = [
+    (testctr.with_port, "abc"),
+    (testctr.with_env, "A=B", "v"),
+    (testctr.with_env, "", "v"),
+    (testctr.with_env, "A", 1),
+    (testctr.with_command,),
+    (testctr.with_entrypoint,),
+    (testctr.with_args, 1),
+    (testctr.with_file_content, "x", "relative/path"),
+    (testctr.with_file_content, 123, "/x"),
+    (testctr.with_file_content, "x", "/x", 0o17777),
+    (testctr.with_file, "/definitely/not/here", "/x"),
+    (testctr.with_bind_mount, "/definitely/not/here", "/x"),
+    (testctr.with_tmpfs, "tmp"),
+    (testctr.with_workdir, "rel"),
+    (testctr.with_memory_limit, "lots"),
+    (testctr.with_cpus, 0),
+    (testctr.with_cpus, -1.5),
+    (testctr.with_platform, "amd64"),
+    (testctr.with_startup_timeout, -1),
+    (testctr.with_startup_delay, -0.5),
+    (testctr.with_wait_for_log, ""),
+    (testctr.with_wait_for_log, "x", -1),
+    (testctr.with_wait_for_log, "x", None, 0),
+    (testctr.with_wait_for_exec, "true"),
+    (testctr.with_wait_for_exec, []),
+    (testctr.with_wait_for_http, "health", "80"),
+    (testctr.with_wait_for_http, "/", "80", 99),
+    (testctr.with_wait_for_port, "http"),
+    (testctr.with_backend, ""),
+    (testctr.with_runtime, ""),
+    (testctr.with_log_filter, "not callable"),
+    (testctr.with_wait, object()),
+    (testctr.with_dsn_provider, object()),
+    (testctr.with_network, ""),
+    (testctr.with_user, ""),
+    (testctr.with_backend_config, None),
+]
+
+
+def _id(call: tuple[Any, ...]) -> str:
+    args = ", ".join(repr(a) if isinstance(a, (str, int, float, type(None))) else type(a).__name__ for a in call[1:])
+    return f"{call[0].__name__}({args})"
+
+
+@pytest.mark.parametrize("call", BAD, ids=_id)
+def test_bad_arguments_raise_invalid_option_at_build_time(call: tuple[Any, ...]) -> None:
+    fn, *args = call
+    with pytest.raises(InvalidOption) as info:
+        fn(*args)
+    assert str(info.value)  # an actionable message, not an empty one
+
+
+def test_non_option_rejected() -> None:
+    with pytest.raises(InvalidOption, match="expected a testctr option"):
+        build_spec(["6379"])  # type: ignore[list-item]
+    with pytest.raises(InvalidOption):
+        testctr.options("x")  # type: ignore[arg-type]
+
+
+def test_new_rejects_bad_t_and_image_before_touching_an_engine() -> None:
+    with pytest.raises(InvalidOption, match="pytest `request` or a unittest.TestCase"):
+        testctr.new(object(), "redis")
+    with pytest.raises(InvalidOption, match="image"):
+        with testctr.run(""):
+            pass
+    with pytest.raises(InvalidOption, match="image"):
+        with testctr.run("redis 7"):
+            pass
+
+
+def test_unknown_backend_lists_registered() -> None:
+    with pytest.raises(testctr.BackendNotFound, match="registered backends: .*cli"):
+        with testctr.run("busybox", testctr.with_backend("no-such-backend")):
+            pass

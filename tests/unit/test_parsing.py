@@ -1,0 +1,208 @@
+"""Parsers of user input: examples plus hypothesis properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from testctr import InvalidOption
+from testctr.backend.types import PortSpec
+from testctr.parsing import (
+    container_name,
+    database_name,
+    parse_bool,
+    parse_duration,
+    parse_image_map,
+    parse_memory,
+    parse_port_spec,
+    parse_timestamp,
+    port_key,
+    substitute_image,
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("6379", PortSpec(6379, "tcp")),
+        (6379, PortSpec(6379, "tcp")),
+        ("6379/tcp", PortSpec(6379, "tcp")),
+        ("53/udp", PortSpec(53, "udp")),
+        ("53/UDP", PortSpec(53, "udp")),
+        ("8080:80", PortSpec(80, "tcp", 8080)),
+        ("0.0.0.0::80", PortSpec(80, "tcp", None, "0.0.0.0")),
+        ("127.0.0.2:9000:90/udp", PortSpec(90, "udp", 9000, "127.0.0.2")),
+        ("[::1]:8080:80", PortSpec(80, "tcp", 8080, "::1")),
+        ("::80", PortSpec(80, "tcp")),
+    ],
+)
+def test_port_spec_examples(spec: str | int, expected: PortSpec) -> None:
+    assert parse_port_spec(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "abc", "0", "65536", "80/xyz", "1:2:3:4", "999.1.1.1:80:80", "-1", "80/", "[::1:80:80", True, 1.5]
+)
+def test_port_spec_rejects(bad: object) -> None:
+    with pytest.raises(InvalidOption):
+        parse_port_spec(bad)  # type: ignore[arg-type]
+
+
+@given(st.integers(1, 65535), st.sampled_from(["tcp", "udp"]), st.one_of(st.none(), st.integers(1, 65535)))
+def test_port_spec_roundtrip(port: int, proto: str, host_port: int | None) -> None:
+    text = f"{'' if host_port is None else f'127.0.0.1:{host_port}:'}{port}/{proto}"
+    parsed = parse_port_spec(text)
+    assert (parsed.container_port, parsed.protocol, parsed.host_port) == (port, proto, host_port)
+    assert port_key(text) == f"{port}/{proto}"
+
+
+@given(st.text(max_size=30))
+def test_port_spec_never_crashes(text: str) -> None:
+    try:
+        spec = parse_port_spec(text)
+    except InvalidOption:
+        return
+    assert 1 <= spec.container_port <= 65535
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [("512m", 512 * 2**20), ("1g", 2**30), ("1G", 2**30), ("256MiB", 256 * 2**20), ("1.5g", int(1.5 * 2**30)),
+     (64 * 2**20, 64 * 2**20), ("10000000", 10000000)],
+)
+def test_memory_examples(size: str | int, expected: int) -> None:
+    assert parse_memory(size) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "lots", "512x", "-1m", "1k", True, "m"])
+def test_memory_rejects(bad: object) -> None:
+    with pytest.raises(InvalidOption):
+        parse_memory(bad)  # type: ignore[arg-type]
+
+
+@given(st.integers(6, 100_000), st.sampled_from(["m", "M", "mb", "MiB"]))
+def test_memory_units(n: int, unit: str) -> None:
+    assert parse_memory(f"{n}{unit}") == n * 2**20
+
+
+@given(st.text(max_size=20))
+def test_memory_never_crashes(text: str) -> None:
+    try:
+        assert parse_memory(text) >= 6 * 2**20
+    except InvalidOption:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5m", 300), ("1h30m", 5400), ("200ms", 0.2), ("2.5", 2.5), ("30s", 30), (3, 3)]
+)
+def test_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("bad", ["", "5x", "m5", "-5s", "5m junk", "-1"])
+def test_duration_rejects(bad: str) -> None:
+    with pytest.raises(InvalidOption):
+        parse_duration(bad)
+
+
+@given(st.text(max_size=12))
+def test_duration_never_crashes(text: str) -> None:
+    try:
+        assert parse_duration(text) >= 0
+    except InvalidOption:
+        pass
+
+
+def test_bool() -> None:
+    assert parse_bool("TRUE") and parse_bool("1") and not parse_bool("0") and not parse_bool("false")
+    with pytest.raises(InvalidOption):
+        parse_bool("maybe")
+
+
+def test_image_map() -> None:
+    assert parse_image_map("redis:7=local/redis:7, postgres:16=mirror.io/pg:16,") == {
+        "redis:7": "local/redis:7",
+        "postgres:16": "mirror.io/pg:16",
+    }
+    for bad in ["redis", "=x", "x="]:
+        with pytest.raises(InvalidOption, match="TESTCTR_IMAGE_MAP"):
+            parse_image_map(bad)
+
+
+_name = st.text(string.ascii_lowercase + string.digits + ":./-", min_size=1, max_size=20).filter(
+    lambda s: "=" not in s and "," not in s and s.strip() == s
+)
+
+
+@given(st.dictionaries(_name, _name, max_size=5))
+def test_image_map_roundtrip(mapping: dict[str, str]) -> None:
+    text = ",".join(f"{k}={v}" for k, v in mapping.items())
+    assert parse_image_map(text) == mapping
+
+
+def test_substitute_image() -> None:
+    mapping = {"redis:7": "local/redis:7", "busybox:latest": "local/bb"}
+    assert substitute_image("redis:7", mapping, "") == "local/redis:7"
+    assert substitute_image("busybox", mapping, "") == "local/bb"
+    assert substitute_image("nginx", mapping, "mirror.example.com/hub/") == "mirror.example.com/hub/nginx"
+    assert substitute_image("ghcr.io/x/y:1", mapping, "mirror.example.com") == "ghcr.io/x/y:1"
+    assert substitute_image("localhost:5000/y", {}, "m.io") == "localhost:5000/y"
+    assert substitute_image("library/redis", {}, "m.io") == "m.io/library/redis"
+
+
+_VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+@given(st.text(max_size=200), st.text("0123456789abcdef", min_size=6, max_size=6))
+def test_container_name_always_valid(test_id: str, suffix: str) -> None:
+    name = container_name(test_id, suffix)
+    assert _VALID_NAME.match(name) and len(name) <= 63 and name.endswith(suffix)
+
+
+def test_container_name_readable() -> None:
+    assert container_name("tests/test_x.py::test_cache[a-b]", "abc123") == "testctr-test_cache_a-b-abc123"
+    assert container_name("tests/test_x.py::TestA::test_b", "abc123") == "testctr-test_b-abc123"
+
+
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_database_name_valid_and_distinct(a: str, b: str) -> None:
+    na, nb = database_name(a), database_name(b)
+    assert re.match(r"^[a-z][a-z0-9_]*$", na) and len(na) <= 63
+    assert (na == nb) == (a == b)
+
+
+def test_database_name_long_parametrized_ids_do_not_collide() -> None:
+    base = "tests/test_db.py::test_something_with_a_really_long_name_that_goes_on[" + "x" * 80
+    names = {database_name(base + f"-{i}]") for i in range(100)}
+    assert len(names) == 100
+    assert all(len(n) <= 63 for n in names)
+    assert database_name("t", max_length=16).startswith("t_t_")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T10:00:00.123456789Z",
+        "2024-05-01T10:00:00Z",
+        "2024-05-01T12:00:00.5+02:00",
+        "2024-05-01 10:00:00.123456 +0000 UTC",
+    ],
+)
+def test_timestamp(text: str) -> None:
+    value = parse_timestamp(text)
+    assert value is not None and value.tzinfo is not None
+    assert value.astimezone(dt.timezone.utc).replace(microsecond=0) == dt.datetime(
+        2024, 5, 1, 10, 0, 0, tzinfo=dt.timezone.utc
+    )
+
+
+def test_timestamp_empty() -> None:
+    assert parse_timestamp("") is None
+    assert parse_timestamp("0001-01-01T00:00:00Z") is None
+    assert parse_timestamp("garbage") is None
