@@ -95,8 +95,10 @@ def main() -> int:
     print(f"  testctr (log wait, endpoint)          : {our_median * 1000:7.1f} ms")
     print(f"  ratio testctr/raw                     : {our_median / raw_median:7.3f}   (target <= 1.10)")
     cost, base = import_cost()
-    print(f"import testctr                          : {cost * 1000:7.1f} ms   (target <= 50; "
-          f"bare interpreter start {base * 1000:.0f} ms)")
+    print(
+        f"import testctr                          : {cost * 1000:7.1f} ms   (target <= 50; "
+        f"bare interpreter start {base * 1000:.0f} ms)"
+    )
     return 0
 
 

@@ -167,8 +167,8 @@ temp_server_start() {
 		--loose-innodb_buffer_pool_load_at_startup=0 &
 	TEMP_SERVER_PID=$!
 	mysql_note "Waiting for server startup"
-	local i
-	for i in $(seq 600); do
+	local _
+	for _ in $(seq 600); do
 		if docker_process_sql --dont-use-mysql-root-password --database=mysql <<< 'SELECT 1' >/dev/null 2>&1; then
 			return 0
 		fi
@@ -329,12 +329,19 @@ main() {
 
 	if { [ "$1" = mariadbd ] || [ "$1" = mysqld ]; } && ! wants_help "$@"; then
 		mysql_note "Entrypoint script for MariaDB Server $(dpkg-query -W -f '${Version}' mariadb-server 2>/dev/null || :) started."
-		read_server_config "$@"
+		if [ -n "${_ENTRYPOINT_SERVER_CONFIG:-}" ]; then
+			# Read before the switch to the mysql user (same arguments).
+			IFS=$'\n' read -r -d '' DATADIR SOCKET PORT <<< "$_ENTRYPOINT_SERVER_CONFIG" || :
+			unset _ENTRYPOINT_SERVER_CONFIG
+		else
+			read_server_config "$@"
+		fi
 		load_env
 		prepare_dirs
 		if [ "$(id -u)" = 0 ]; then
 			mysql_note "Switching to dedicated user 'mysql'"
 			export HOME=/var/lib/mysql
+			export _ENTRYPOINT_SERVER_CONFIG="$DATADIR"$'\n'"$SOCKET"$'\n'"$PORT"
 			exec setpriv --reuid=mysql --regid=mysql --init-groups "${BASH_SOURCE[0]}" "$@"
 		fi
 

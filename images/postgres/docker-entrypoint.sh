@@ -127,6 +127,7 @@ nss_wrapper_off() {
 run_initdb() {
 	local waldir=()
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
+		# shellcheck disable=SC2034  # used inside the eval below
 		waldir=(--waldir "$POSTGRES_INITDB_WALDIR")
 	fi
 	nss_wrapper_on
@@ -157,7 +158,7 @@ setup_host_auth() {
 temp_server_start() {
 	if [ "${1:-}" = postgres ]; then shift; fi
 	set -- "$@" -c listen_addresses='' -p "${PGPORT:-5432}"
-	NOTIFY_SOCKET= PGUSER="${PGUSER:-$POSTGRES_USER}" \
+	NOTIFY_SOCKET='' PGUSER="${PGUSER:-$POSTGRES_USER}" \
 		pg_ctl -D "$PGDATA" -o "$(printf '%q ' "$@")" -w start
 }
 
@@ -173,15 +174,18 @@ docker_process_sql() {
 	if [ -n "$POSTGRES_DB" ]; then
 		runner+=(--dbname "$POSTGRES_DB")
 	fi
-	PGHOST= PGHOSTADDR= "${runner[@]}" "$@"
+	PGHOST='' PGHOSTADDR='' "${runner[@]}" "$@"
 }
 
 create_database() {
 	local found
-	found=$(POSTGRES_DB= docker_process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only \
+	# POSTGRES_DB='' for the function only: connect to "postgres", create $POSTGRES_DB.
+	# shellcheck disable=SC2097,SC2098
+	found=$(POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only \
 		<<< "SELECT 1 FROM pg_database WHERE datname = :'db';")
 	if [ -z "$found" ]; then
-		POSTGRES_DB= docker_process_sql --dbname postgres --set db="$POSTGRES_DB" \
+		# shellcheck disable=SC2097,SC2098
+		POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$POSTGRES_DB" \
 			<<< 'CREATE DATABASE :"db";'
 		echo
 	fi

@@ -1,9 +1,9 @@
 """testctr: real, throwaway containers for every test, in one line.
 
-    redis = testctr.new(request, "redis:7-alpine",
-                        testctr.with_port("6379"),
-                        testctr.with_wait_for_log("Ready to accept connections"))
-    redis.exec_simple("redis-cli", "PING")   # "PONG"
+redis = testctr.new(request, "redis:7-alpine",
+                    testctr.with_port("6379"),
+                    testctr.with_wait_for_log("Ready to accept connections"))
+redis.exec_simple("redis-cli", "PING")   # "PONG"
 """
 
 from testctr.backend.types import ContainerInfo, ContainerState, ExecResult, PortBinding

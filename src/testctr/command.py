@@ -21,14 +21,18 @@ def _doctor(args: argparse.Namespace) -> int:
     from testctr.container import DEFAULT_BACKEND
 
     s = _settings.current()
-    print(f"platform: {platform.system()} {platform.release()} {platform.machine()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"platform: {platform.system()} {platform.release()} {platform.machine()}, Python {platform.python_version()}"
+    )
     print("runtimes on PATH:")
     for name in RUNTIMES:
         print(f"  {name:8} {shutil.which(name) or '-'}")
     chosen = s.backend or DEFAULT_BACKEND
-    print(f"backend used by default: {chosen}"
-          + (" (TESTCTR_BACKEND)" if s.backend else "") + (f", runtime {s.runtime}" if s.runtime else ""))
+    print(
+        f"backend used by default: {chosen}"
+        + (" (TESTCTR_BACKEND)" if s.backend else "")
+        + (f", runtime {s.runtime}" if s.runtime else "")
+    )
     print("backends:")
     ok = True
     available = set(registry.names())
@@ -45,6 +49,12 @@ def _doctor(args: argparse.Namespace) -> int:
         except TestctrError as e:
             print(f"  {name:14} NOT usable: {e}")
             ok = ok and name != chosen
+    if chosen == "auto":
+        from testctr.backends.auto import current_choice
+
+        print("auto chooses (apple if its service runs, else the first CLI engine that answers):")
+        for line in current_choice(registry.default_registry).explain():
+            print(f"  {line}")
     if s.image_map:
         print("image map: " + ", ".join(f"{k}={v}" for k, v in s.image_map.items()))
     if s.image_prefix:
@@ -94,14 +104,13 @@ def _ls(args: argparse.Namespace) -> int:
     from testctr.housekeeping import list_testctr_containers
 
     s = _settings.current()
-    rows = list_testctr_containers(s.backend, s.label)
+    rows = list_testctr_containers(s.label)
     if not rows:
         print("no testctr containers")
         return 0
     print(f"{'NAME':40} {'STATE':10} {'AGE':>6} {'SESSION':8} TEST")
     for c in sorted(rows, key=lambda r: -r.age):
-        print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} "
-              f"{'alive' if c.alive else 'dead':8} {c.test}")
+        print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} {'alive' if c.alive else 'dead':8} {c.test}")
     return 0
 
 
@@ -109,8 +118,8 @@ def _clean(args: argparse.Namespace) -> int:
     from testctr.housekeeping import find_leftovers, remove
 
     s = _settings.current()
-    leftovers = find_leftovers(s.backend, s.label, args.older_than)
-    count = remove(s.backend, leftovers)
+    leftovers = find_leftovers(s.label, args.older_than)
+    count = remove(leftovers)
     print(f"removed {count} container(s) of dead sessions")
     return 0
 

@@ -179,9 +179,7 @@ class Container:
             raise InvalidOption("exec needs a command")
         if timeout is not None and timeout <= 0:
             raise InvalidOption(f"exec timeout must be positive, got {timeout!r}")
-        return self.backend.exec_in_container(
-            self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout
-        )
+        return self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
 
     def exec_simple(self, *cmd: str) -> str:
         """Run a command and return its stripped stdout; raise ExecError on non-zero exit."""
@@ -253,9 +251,7 @@ class Container:
                 "fixed when it boots); set them at creation with with_memory_limit / with_cpus",
             )
         memory_bytes = None if memory is None else parse_memory(memory)
-        self.backend.update_resources(
-            self.id, memory_bytes=memory_bytes, cpus=None if cpus is None else float(cpus)
-        )
+        self.backend.update_resources(self.id, memory_bytes=memory_bytes, cpus=None if cpus is None else float(cpus))
 
     def commit(self, image: str) -> None:
         if not isinstance(image, str) or not image:
@@ -371,15 +367,20 @@ class _LogPrinter:
         self._stream.close()
 
 
-def _resolve_backend(spec: Spec) -> tuple[str, Backend]:
+def resolve_backend(name: str | None = None, runtime: str | None = None) -> tuple[str, Backend]:
+    """The backend for ``name`` and ``runtime`` (options), else the run's settings.
+
+    A runtime named by an option must be honoured; one from the settings
+    applies only to backends that can switch runtimes.
+    """
     s = _settings.current()
-    name = spec.backend or s.backend or DEFAULT_BACKEND
+    name = name or s.backend or DEFAULT_BACKEND
     backend = registry.get(name)
-    runtime = spec.runtime or s.runtime
-    if runtime is not None:
+    chosen_runtime = runtime or s.runtime
+    if chosen_runtime is not None:
         if isinstance(backend, RuntimeSelectable):
-            backend = backend.for_runtime(runtime)
-        elif spec.runtime is not None:
+            backend = backend.for_runtime(chosen_runtime)
+        elif runtime is not None:
             raise UnsupportedOption("with_runtime", name, "the backend drives one runtime only")
     return name, backend
 
@@ -390,7 +391,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     s = _settings.current()
     spec = build_spec(opts)
     image = substitute_image(image, s.image_map, s.image_prefix)
-    backend_name, backend = _resolve_backend(spec)
+    backend_name, backend = resolve_backend(spec.backend, spec.runtime)
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
     if spec.config.files and not isinstance(backend, FileCopier):

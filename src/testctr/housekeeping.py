@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from testctr.backend import registry
-from testctr.backend.protocols import Backend, ContainerLister
+from testctr.backend.protocols import ContainerLister
 from testctr.backend.types import ContainerInfo
 from testctr.errors import ContainerNotFound
 from testctr.labels import created_at, session_alive
@@ -24,14 +23,11 @@ class Listed:
         return self.info.name
 
 
-def _backend(name: str | None) -> Backend:
-    from testctr.container import DEFAULT_BACKEND
+def list_testctr_containers(label: str) -> list[Listed]:
+    """Containers labelled by testctr on the backend (and runtime) the settings name."""
+    from testctr.container import resolve_backend
 
-    return registry.get(name or DEFAULT_BACKEND)
-
-
-def list_testctr_containers(backend_name: str | None, label: str) -> list[Listed]:
-    backend = _backend(backend_name)
+    _, backend = resolve_backend()
     if not isinstance(backend, ContainerLister):
         return []
     now = dt.datetime.now(dt.timezone.utc)
@@ -43,13 +39,15 @@ def list_testctr_containers(backend_name: str | None, label: str) -> list[Listed
     return listed
 
 
-def find_leftovers(backend_name: str | None, label: str, min_age: float) -> list[Listed]:
+def find_leftovers(label: str, min_age: float) -> list[Listed]:
     """Containers of sessions that are no longer alive, older than ``min_age`` seconds."""
-    return [c for c in list_testctr_containers(backend_name, label) if not c.alive and c.age >= min_age]
+    return [c for c in list_testctr_containers(label) if not c.alive and c.age >= min_age]
 
 
-def remove(backend_name: str | None, containers: list[Listed]) -> int:
-    backend = _backend(backend_name)
+def remove(containers: list[Listed]) -> int:
+    from testctr.container import resolve_backend
+
+    _, backend = resolve_backend()
     removed = 0
     for c in containers:
         try:

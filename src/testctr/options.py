@@ -463,8 +463,6 @@ def build_spec(opts: Iterable[Option]) -> Spec:
     spec = Spec()
     for opt in opts:
         if not isinstance(opt, Option):
-            raise InvalidOption(
-                f"expected a testctr option (e.g. testctr.with_port('80')), got {opt!r}"
-            )
+            raise InvalidOption(f"expected a testctr option (e.g. testctr.with_port('80')), got {opt!r}")
         opt.apply(spec)
     return spec

@@ -64,10 +64,19 @@ class UnittestOwner:
         self._case.addCleanup(fn)
 
     def failed(self) -> bool:
-        # unittest exposes no public "did this test fail" at cleanup time; the
-        # private _outcome has carried `success` since Python 3.4.
+        # unittest has no public "did this test fail" at cleanup time. Its
+        # private _outcome records it: up to 3.10 in `errors` (reported after
+        # cleanups), from 3.11 straight into `result`; `success` is reset to
+        # True while the cleanups themselves run, so it cannot be used.
         outcome = getattr(self._case, "_outcome", None)
-        return outcome is not None and not getattr(outcome, "success", True)
+        if outcome is None:
+            return False
+        for test, exc_info in getattr(outcome, "errors", ()):
+            if test is self._case and exc_info is not None:
+                return True
+        result = getattr(outcome, "result", None)
+        recorded = list(getattr(result, "failures", ())) + list(getattr(result, "errors", ()))
+        return any(test is self._case for test, _ in recorded)
 
 
 class UnittestClassOwner:

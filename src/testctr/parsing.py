@@ -43,9 +43,7 @@ def parse_port_spec(spec: str | int) -> PortSpec:
         text, protocol = text.rsplit("/", 1)
         protocol = protocol.lower()
         if protocol not in _PROTOCOLS:
-            raise InvalidOption(
-                f"invalid port spec {spec!r}: protocol {protocol!r} is not one of {_PROTOCOLS}"
-            )
+            raise InvalidOption(f"invalid port spec {spec!r}: protocol {protocol!r} is not one of {_PROTOCOLS}")
     host_ip: str | None = None
     host_port: int | None = None
     if text.startswith("["):  # [::1]:8080:80
@@ -69,9 +67,7 @@ def parse_port_spec(spec: str | int) -> PortSpec:
             host_ip, host_text, ctr_text = parts
             host_ip = host_ip or None
         else:
-            raise InvalidOption(
-                f"invalid port spec {spec!r}: expected [[HOST_IP:]HOST_PORT:]PORT[/PROTO]"
-            )
+            raise InvalidOption(f"invalid port spec {spec!r}: expected [[HOST_IP:]HOST_PORT:]PORT[/PROTO]")
     if host_ip is not None:
         import ipaddress
 
@@ -134,9 +130,7 @@ def parse_duration(text: str | float) -> float:
                 seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
                 pos = match.end()
             if pos != len(stripped) or not stripped:
-                raise InvalidOption(
-                    f"invalid duration {text!r}: expected e.g. '30s', '5m', '1h30m', '200ms'"
-                ) from None
+                raise InvalidOption(f"invalid duration {text!r}: expected e.g. '30s', '5m', '1h30m', '200ms'") from None
     else:
         raise InvalidOption(f"invalid duration {text!r}")
     if seconds < 0 or seconds != seconds:
@@ -164,8 +158,7 @@ def parse_image_map(text: str) -> dict[str, str]:
         source, target = source.strip(), target.strip()
         if not sep or not source or not target:
             raise InvalidOption(
-                f"invalid TESTCTR_IMAGE_MAP entry {item!r}: expected IMAGE=REPLACEMENT, "
-                "entries separated by commas"
+                f"invalid TESTCTR_IMAGE_MAP entry {item!r}: expected IMAGE=REPLACEMENT, entries separated by commas"
             )
         mapping[source] = target
     return mapping

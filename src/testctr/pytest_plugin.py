@@ -64,14 +64,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from testctr.housekeeping import find_leftovers, remove
 
     try:
-        leftovers = find_leftovers(s.backend, s.label, s.cleanup_age)
+        leftovers = find_leftovers(s.label, s.cleanup_age)
     except TestctrError:
         return  # no engine here: tests that need one will say so themselves
     if not leftovers:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if s.cleanup_old:
-        removed = remove(s.backend, leftovers)
+        removed = remove(leftovers)
         message = f"testctr: removed {removed} leftover container(s) of dead sessions"
     else:
         names = ", ".join(c.name for c in leftovers[:5])

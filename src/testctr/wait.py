@@ -73,9 +73,7 @@ def poll(
             last_state_check = time.monotonic()
         now = time.monotonic()
         if now >= deadline:
-            raise WaitTimeout(
-                strategy.describe(), now - started, container.logs(), describe_failure()
-            )
+            raise WaitTimeout(strategy.describe(), now - started, container.logs(), describe_failure())
         time.sleep(min(delay, max(deadline - now, 0)))
         delay = min(delay * 2, 0.1)
 
@@ -272,9 +270,7 @@ class HealthyWait:
                     "add one to the image or use another wait strategy"
                 )
             if self._last == "unhealthy":
-                raise ContainerStartError(
-                    f"container {container.name} reported unhealthy", logs=container.logs()
-                )
+                raise ContainerStartError(f"container {container.name} reported unhealthy", logs=container.logs())
             return self._last == "healthy"
 
         poll(container, self, effective_deadline(self, deadline), check, lambda: f"health is {self._last}")

@@ -40,7 +40,7 @@ def my_exec(request: pytest.FixtureRequest) -> testctr.Container:
     )
 
 
-def connect(dsn: str) -> pymysql.connections.Connection:  # type: ignore[type-arg]
+def connect(dsn: str) -> pymysql.connections.Connection:
     parts = urlsplit(dsn)
     return pymysql.connect(
         host=parts.hostname,
@@ -60,9 +60,7 @@ def tables(dsn: str) -> set[str]:
 
 
 def databases(container: testctr.Container) -> set[str]:
-    out = container.exec(
-        ["mariadb", "-uroot", "-N", "-e", "SHOW DATABASES"], env={"MYSQL_PWD": root_password(container)}
-    )
+    out = container.exec(["mysql", "-uroot", "-N", "-e", "SHOW DATABASES"], env={"MYSQL_PWD": root_password(container)})
     assert out.exit_code == 0, out.output
     return set(out.stdout.split())
 
@@ -129,7 +127,9 @@ def test_a_leftover_database_with_the_same_name_is_replaced(
     request: pytest.FixtureRequest, maria: testctr.Container
 ) -> None:
     name = database_name(request.node.nodeid, 64)
-    maria.exec_simple("sh", "-c", f'MYSQL_PWD=test mariadb -uroot -e "CREATE DATABASE {name}; CREATE TABLE {name}.stale (id INT)"')
+    maria.exec_simple(
+        "sh", "-c", f'MYSQL_PWD=test mysql -uroot -e "CREATE DATABASE {name}; CREATE TABLE {name}.stale (id INT)"'
+    )
     dsn = record(maria, maria.dsn(request))
     assert tables(dsn) == set()
 

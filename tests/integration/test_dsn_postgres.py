@@ -210,9 +210,9 @@ def test_callable_template_runs_once_and_every_test_gets_a_copy(
 
 
 @pytest.fixture
-def all_containers(pg: testctr.Container, pg_exec: testctr.Container, pg_template: testctr.Container) -> Iterator[
-    dict[str, testctr.Container]
-]:
+def all_containers(
+    pg: testctr.Container, pg_exec: testctr.Container, pg_template: testctr.Container
+) -> Iterator[dict[str, testctr.Container]]:
     yield {c.id: c for c in (pg, pg_exec, pg_template)}
 
 

@@ -14,9 +14,7 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest) -> testctr.Container:
-    return testctr.new(
-        request, "redis:7", redis.default(), redis.with_password("pw"), testctr.with_runtime("docker")
-    )
+    return testctr.new(request, "redis:7", redis.default(), redis.with_password("pw"), testctr.with_runtime("docker"))
 
 
 @pytest.fixture(scope="module")

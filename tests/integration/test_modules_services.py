@@ -87,7 +87,7 @@ def test_nats_publish_subscribe_with_auth(request: pytest.FixtureRequest) -> Non
             f"nats://{n.endpoint(4222)}", connect_timeout=5, max_reconnect_attempts=0, allow_reconnect=False
         )
 
-    with pytest.raises(Exception, match="(?i)authorization"):
+    with pytest.raises(Exception, match=r"(?i)authorization"):
         asyncio.run(anonymous())
 
 

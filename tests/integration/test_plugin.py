@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -38,16 +38,17 @@ def test_passes(request):
 """
 
 
-def containers(runtime: str, *filters: str) -> list[dict[str, Any]]:
-    argv = [runtime, "ps", "-a", "--no-trunc", "--format", "{{json .}}"]
+def containers(runtime: str, *filters: str) -> list[str]:
+    """Ids of the containers (running or not) that match the filters."""
+    argv = [runtime, "ps", "-aq", "--no-trunc"]
     for f in filters:
         argv += ["--filter", f]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout.split()
 
 
 def ids_in(output: str) -> list[str]:
-    return [line.split("ID=", 1)[1].strip()[:64] for line in output.splitlines() if "ID=" in line]
+    """Container ids the inner tests printed, in order, once each."""
+    return list(dict.fromkeys(re.findall(r"ID=([0-9a-f]{64})", output)))
 
 
 @pytest.fixture
@@ -81,7 +82,9 @@ def test_keep_failed_keeps_only_failed_tests_containers(
         subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
 
 
-def test_options_from_env(pytester: pytest.Pytester, runtime: str, inner_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_options_from_env(
+    pytester: pytest.Pytester, runtime: str, inner_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TESTCTR_KEEP_FAILED", "1")
     pytester.makepyfile(INNER.format(runtime=runtime))
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
@@ -122,8 +125,9 @@ def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runti
     alive = _leftover(runtime, pid=str(os.getpid()), name=f"testctr-alive-{suffix}")
     try:
         env = {**os.environ, "TESTCTR_RUNTIME": runtime}
-        ls = subprocess.run([sys.executable, "-m", "testctr", "ls"], capture_output=True, text=True,
-                            timeout=60, env=env, check=True).stdout
+        ls = subprocess.run(
+            [sys.executable, "-m", "testctr", "ls"], capture_output=True, text=True, timeout=60, env=env, check=True
+        ).stdout
         assert f"testctr-dead-{suffix}" in ls and f"testctr-alive-{suffix}" in ls
         dead_line = next(line for line in ls.splitlines() if f"testctr-dead-{suffix}" in line)
         assert " dead " in dead_line
@@ -138,18 +142,27 @@ def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runti
 
 
 class _UnittestCase(unittest.TestCase):
+    __test__ = False  # run by the test below, through unittest itself
     runtime = "docker"
     seen: list[str] = []
 
     def test_uses_container(self) -> None:
-        c = testctr.new(self, "busybox", testctr.with_runtime(self.runtime), testctr.with_command(
-            "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+        c = testctr.new(
+            self,
+            "busybox",
+            testctr.with_runtime(self.runtime),
+            testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"),
+        )
         self.seen.append(c.id)
         self.assertEqual(c.exec_simple("echo", "hi"), "hi")
 
     def test_fails_with_container(self) -> None:
-        c = testctr.new(self, "busybox", testctr.with_runtime(self.runtime), testctr.with_command(
-            "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+        c = testctr.new(
+            self,
+            "busybox",
+            testctr.with_runtime(self.runtime),
+            testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"),
+        )
         self.seen.append(c.id)
         self.fail("deliberate")
 

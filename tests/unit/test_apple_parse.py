@@ -297,6 +297,8 @@ def test_process_argv_resolution() -> None:
         (config(), AppleConfig(init=True), OLD, "AppleConfig.init"),
         (config(), AppleConfig(rosetta=True), (0, 6, 0), "AppleConfig.rosetta"),
         (config(ports=[PortSpec(80, "sctp")]), AppleConfig(), NEW, "with_port"),
+        (config(labels={"k": "a=b"}), AppleConfig(), NEW, "with_label"),
+        (config(memory_bytes=64 * apple.MIB), AppleConfig(), NEW, "with_memory_limit"),
     ],
 )
 def test_unsupported_options_are_named(

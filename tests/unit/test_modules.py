@@ -105,7 +105,11 @@ def test_redis_password_reaches_provider(before: bool) -> None:
 
 def test_redis_config_flags_stack() -> None:
     spec = build_spec(
-        [redis.default(), redis.with_config({"databases": 4, "appendonly": True}), redis.with_config({"requirepass": "a"})]
+        [
+            redis.default(),
+            redis.with_config({"databases": 4, "appendonly": True}),
+            redis.with_config({"requirepass": "a"}),
+        ]
     )
     assert spec.config.args == ["--databases", "4", "--appendonly", "yes", "--requirepass", "a"]
     assert isinstance(spec.dsn_provider, redis.RedisDSN)
@@ -131,7 +135,11 @@ def test_service_flags() -> None:
     spec = build_spec([nats.default(), nats.with_auth("u", "p"), nats.with_jetstream()])
     assert spec.config.args == ["--user", "u", "--pass", "p", "-js"]
     spec = build_spec([rabbitmq.default(), rabbitmq.with_user("u", "p"), rabbitmq.with_vhost("v")])
-    assert spec.config.env == {"RABBITMQ_DEFAULT_USER": "u", "RABBITMQ_DEFAULT_PASS": "p", "RABBITMQ_DEFAULT_VHOST": "v"}
+    assert spec.config.env == {
+        "RABBITMQ_DEFAULT_USER": "u",
+        "RABBITMQ_DEFAULT_PASS": "p",
+        "RABBITMQ_DEFAULT_VHOST": "v",
+    }
 
 
 @pytest.mark.parametrize(

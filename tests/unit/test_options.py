@@ -148,17 +148,15 @@ def test_non_option_rejected() -> None:
 
 
 def test_new_rejects_bad_t_and_image_before_touching_an_engine() -> None:
-    with pytest.raises(InvalidOption, match="pytest `request` or a unittest.TestCase"):
+    with pytest.raises(InvalidOption, match=r"pytest `request` or a unittest\.TestCase"):
         testctr.new(object(), "redis")
-    with pytest.raises(InvalidOption, match="image"):
-        with testctr.run(""):
-            pass
-    with pytest.raises(InvalidOption, match="image"):
-        with testctr.run("redis 7"):
-            pass
+    with pytest.raises(InvalidOption, match="image"), testctr.run(""):
+        pass
+    with pytest.raises(InvalidOption, match="image"), testctr.run("redis 7"):
+        pass
 
 
 def test_unknown_backend_lists_registered() -> None:
-    with pytest.raises(testctr.BackendNotFound, match="registered backends: .*cli"):
+    with pytest.raises(testctr.BackendNotFound, match=r"registered backends: .*cli"):
         with testctr.run("busybox", testctr.with_backend("no-such-backend")):
             pass

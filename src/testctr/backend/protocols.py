@@ -64,9 +64,7 @@ class Backend(Protocol):
         """Everything the container wrote to stdout and stderr so far."""
         ...
 
-    def wait_for_log(
-        self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
-    ) -> None:
+    def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         """Return once ``pattern`` matched ``occurrences`` log lines.
 
         Raises :class:`testctr.WaitTimeout`, or :class:`testctr.ContainerStartError`
@@ -93,9 +91,7 @@ class Backend(Protocol):
 class FileCopier(Protocol):
     """Copy files into a created (not yet started) or running container, and out."""
 
-    def copy_to_container(
-        self, container_id: str, container_path: str, data: bytes, mode: int | None = None
-    ) -> None:
+    def copy_to_container(self, container_id: str, container_path: str, data: bytes, mode: int | None = None) -> None:
         """Write ``data`` at ``container_path``, creating missing parent directories."""
         ...
 
@@ -154,7 +150,7 @@ class ContainerHost(Protocol):
 @runtime_checkable
 class HealthReporter(Protocol):
     def health_status(self, container_id: str) -> str | None:
-        """"starting", "healthy", "unhealthy", or None when the image has no HEALTHCHECK."""
+        """ "starting", "healthy", "unhealthy", or None when the image has no HEALTHCHECK."""
         ...
 
 

@@ -52,9 +52,7 @@ class Registry:
             raise TypeError(f"{backend!r} does not implement testctr.backend.Backend")
         self._add(name, _Entry(factory=lambda: backend, available=None, instance=backend))
 
-    def register_factory(
-        self, name: str, factory: Factory, *, available: Predicate | None = None
-    ) -> None:
+    def register_factory(self, name: str, factory: Factory, *, available: Predicate | None = None) -> None:
         """Register ``factory`` under ``name``; it runs on first use.
 
         ``available`` decides, each time names are listed or looked up, whether

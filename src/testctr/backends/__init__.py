@@ -29,7 +29,8 @@ def _docker_api() -> Backend:
     try:
         from testctr.backends.docker_api import DockerAPIBackend
     except ImportError as e:
-        raise EngineUnavailable(f"the docker-api backend needs the docker SDK: pip install 'testctr[docker]' ({e})") from None
+        hint = "pip install 'testctr[docker]'"
+        raise EngineUnavailable(f"the docker-api backend needs the docker SDK: {hint} ({e})") from None
     return DockerAPIBackend.from_environment()
 
 
@@ -37,7 +38,8 @@ def _testcontainers() -> Backend:
     try:
         from testctr.backends.testcontainers_adapter import TestcontainersBackend
     except ImportError as e:
-        raise EngineUnavailable(f"the testcontainers backend needs testcontainers: pip install testcontainers ({e})") from None
+        hint = "pip install 'testctr[testcontainers]'"
+        raise EngineUnavailable(f"the testcontainers backend needs testcontainers: {hint} ({e})") from None
     return TestcontainersBackend.from_environment()
 
 
@@ -63,9 +65,10 @@ def register_builtin(registry: Registry) -> None:
     registry.register_factory("apple", _apple, available=_apple_available)
 
     def auto() -> Backend:
-        from testctr.backends.auto import AutoBackend
+        # The registry keeps what this returns: the choice is made once per process.
+        from testctr.backends.auto import current_choice
 
-        return AutoBackend(registry)
+        return current_choice(registry).chosen()
 
     registry.register_factory("auto", auto)
     # Their SDKs are imported on first use only (optional extras).

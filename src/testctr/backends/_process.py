@@ -62,9 +62,7 @@ def run_command(argv: Sequence[str], timeout: float, input: bytes | None = None)
 
 def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
     """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved."""
-    proc = subprocess.Popen(
-        list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunks: list[tuple[int, bytes]] = []
     lock = threading.Lock()
 

@@ -96,7 +96,9 @@ SINCE: dict[str, Version] = {
     "init": (0, 10, 0),
     "cp": (1, 0, 0),
     "kernel_args": (1, 2, 0),
+    "min_memory": (0, 10, 0),
 }
+MIN_MEMORY = 200 * 1024 * 1024  # the server's minimum from 0.10.0
 
 #: Label carrying the ports a direct-IP container serves (nothing is published for them).
 DIRECT_PORTS_LABEL = "testctr.apple.direct-ports"
@@ -384,6 +386,17 @@ def check_config(config: ContainerConfig, apple: AppleConfig, version: Version) 
         raise InvalidOption(f"with_cpus({config.cpus:g}) contradicts AppleConfig(cpus={apple.cpus})")
     if config.memory_bytes is not None and apple.memory_bytes is not None and config.memory_bytes != apple.memory_bytes:
         raise InvalidOption("with_memory_limit contradicts AppleConfig(memory=...)")
+    for key, value in config.labels.items():
+        if "=" in value:
+            # Apple's parser splits a label on "=" at most twice and rejects a third part.
+            raise UnsupportedOption(
+                "with_label", BACKEND, f"label {key}: Apple's container rejects label values containing '='"
+            )
+    memory = config.memory_bytes if config.memory_bytes is not None else apple.memory_bytes
+    if memory is not None and version >= SINCE["min_memory"] and memory < MIN_MEMORY:
+        raise UnsupportedOption(
+            "with_memory_limit", BACKEND, f"a VM needs at least 200 MiB (asked for {memory // MIB} MiB)"
+        )
     for mount in config.mounts:
         if not os.path.isdir(mount.source):
             raise UnsupportedOption(
@@ -732,7 +745,7 @@ class AppleBackend:
                 + f": {err}",
             )
         if _MIN_MEMORY.search(err):
-            return InvalidOption(f"with_memory_limit: {err} (Apple's container needs at least 200 MiB per VM)")
+            return UnsupportedOption("with_memory_limit", BACKEND, f"a VM needs at least 200 MiB: {err}")
         if "image" in err.lower() or "pull" in err.lower() or "POSIXErrorCode" in err:
             return self._image_error(image, err)
         if _PORT_CONFLICT.search(err):
@@ -906,6 +919,7 @@ class AppleBackend:
         return self.inspect_container(container_id).internal_ip
 
     def commit(self, container_id: str, image: str) -> None:
+        self.inspect_container(container_id)  # an unknown id is ContainerNotFound first
         raise UnsupportedOption(
             "commit",
             BACKEND,

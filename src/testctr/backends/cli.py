@@ -55,7 +55,9 @@ TIMEOUT = 60.0  # any single engine call
 PULL_TIMEOUT = 900.0
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
-_NO_CONTAINER = re.compile(r"no such container|no container with (name or )?id", re.I)
+_NO_CONTAINER = re.compile(
+    r"no such container|no container with (name or )?id|container \"[^\"]*\" does not exist", re.I
+)
 _NO_IMAGE = re.compile(r"no such image|image not known|unable to find image|not found: manifest unknown", re.I)
 _UNREACHABLE = re.compile(
     r"cannot connect to the (docker|podman)|is the docker daemon running|"
@@ -189,9 +191,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     settings = data.get("NetworkSettings") or {}
     ports: dict[str, list[PortBinding]] = {}
     for key, bindings in (settings.get("Ports") or {}).items():
-        ports[key] = [
-            PortBinding(b.get("HostIp") or "", int(b.get("HostPort") or 0)) for b in bindings or []
-        ]
+        ports[key] = [PortBinding(b.get("HostIp") or "", int(b.get("HostPort") or 0)) for b in bindings or []]
     ip = settings.get("IPAddress") or ""
     if not ip:
         for net in (settings.get("Networks") or {}).values():
@@ -389,7 +389,8 @@ class CLIBackend:
         if not result.out.strip():
             # `rm -f` exits 0 for an unknown id (Docker prints the error, Podman
             # nothing); a removal prints the id or name.
-            raise ContainerNotFound(f"no container {container_id!r} ({self.rt.name}: {result.err or 'nothing removed'})")
+            err = result.err or "nothing removed"
+            raise ContainerNotFound(f"no container {container_id!r} ({self.rt.name}: {err})")
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
         result = self._check(self._run("inspect", "--type", "container", container_id), container_id)
@@ -426,8 +427,10 @@ class CLIBackend:
                 raise TestctrError(f"cannot exec in {container_id}: {err.strip()}")
             if _UNREACHABLE.search(err) and err.startswith(("Cannot connect", "Error")):
                 raise self._unavailable(err.strip())
-        if result.exit_code == 126 and "OCI runtime exec failed" in result.output and _MISSING_EXECUTABLE.search(
-            result.output
+        if (
+            result.exit_code == 126
+            and "OCI runtime exec failed" in result.output
+            and _MISSING_EXECUTABLE.search(result.output)
         ):
             # Docker reports a missing executable as 126; Podman, shells and `docker run` say 127.
             return dataclasses.replace(result, exit_code=127)
@@ -442,9 +445,7 @@ class CLIBackend:
     def stream_logs(self, container_id: str) -> FollowedLines:
         return FollowedLines([self.rt.binary, "logs", "-f", container_id])
 
-    def wait_for_log(
-        self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
-    ) -> None:
+    def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         deadline = time.monotonic() + timeout
         follow = self.stream_logs(container_id)
 
@@ -481,9 +482,7 @@ class CLIBackend:
 
     # --- optional capabilities ---------------------------------------------------------------
 
-    def copy_to_container(
-        self, container_id: str, container_path: str, data: bytes, mode: int | None = None
-    ) -> None:
+    def copy_to_container(self, container_id: str, container_path: str, data: bytes, mode: int | None = None) -> None:
         blob = file_tar(container_path, data, mode)
         result = self._run("cp", "-", f"{container_id}:/", input=blob)
         if result.returncode != 0 and not _NO_CONTAINER.search(result.err):
@@ -493,7 +492,8 @@ class CLIBackend:
 
     def copy_from_container(self, container_id: str, container_path: str) -> bytes:
         result = self._run("cp", f"{container_id}:{container_path}", "-")
-        if result.returncode != 0 and re.search(r"could not find|no such file|not exist", result.err, re.I):
+        missing = re.search(r"could not find|no such file|not exist", result.err, re.I)
+        if result.returncode != 0 and missing and not _NO_CONTAINER.search(result.err):
             raise TestctrError(f"copy_from: {container_path} does not exist in {container_id[:12]}")
         self._check(result, container_id)
         return first_file_in_tar(result.stdout, container_path)

@@ -24,6 +24,8 @@ paramiko is not needed.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import queue
 import re
@@ -96,9 +98,7 @@ def default_host_ip(engine_url: str) -> str:
     return remote if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", remote) else "0.0.0.0"
 
 
-def create_body(
-    image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, host_ip: str
-) -> dict[str, Any]:
+def create_body(image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, host_ip: str) -> dict[str, Any]:
     """The JSON body of ``POST /containers/create`` for ``config`` (pure; unit-tested).
 
     ``image_cmd`` is only needed when ``config.args`` must be appended to the
@@ -139,8 +139,7 @@ def create_body(
         body["WorkingDir"] = config.workdir
     if config.mounts:
         host_config["Mounts"] = [
-            {"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
-            for m in config.mounts
+            {"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only} for m in config.mounts
         ]
     if config.tmpfs:
         host_config["Tmpfs"] = {path: "" for path in config.tmpfs}
@@ -202,23 +201,17 @@ class _FollowedLogs:
                 yield line
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, docker.errors.DockerException):
             self._stream.close()
-        except (OSError, docker.errors.DockerException):
-            pass
 
 
 def _shutdown(sock: Any) -> None:
     """Wake a thread blocked reading ``sock`` (close alone does not, on Linux)."""
     raw = getattr(sock, "_sock", sock)
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         raw.shutdown(socket.SHUT_RDWR)
-    except (OSError, AttributeError):
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 class DockerAPIBackend:
@@ -296,7 +289,7 @@ class DockerAPIBackend:
 
     @property
     def runtime(self) -> str:
-        """"docker", or "podman" for Podman's compatible service (asked once)."""
+        """ "docker", or "podman" for Podman's compatible service (asked once)."""
         if self._runtime is None:
             try:
                 info = self._call("version", self.api.version)
@@ -509,9 +502,7 @@ class DockerAPIBackend:
         )
         return _FollowedLogs(stream)
 
-    def wait_for_log(
-        self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
-    ) -> None:
+    def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         deadline = time.monotonic() + timeout
         follow = self.stream_logs(container_id)
 
@@ -537,8 +528,14 @@ class DockerAPIBackend:
 
     def commit(self, container_id: str, image: str) -> None:
         repository, tag = parse_repository_tag(image)
-        self._call("commit", self.api.commit, container_id, repository=repository, tag=tag or "latest",
-                   container_id=container_id)
+        self._call(
+            "commit",
+            self.api.commit,
+            container_id,
+            repository=repository,
+            tag=tag or "latest",
+            container_id=container_id,
+        )
 
     # --- optional capabilities ------------------------------------------------------------------
 
@@ -552,9 +549,7 @@ class DockerAPIBackend:
         except requests.exceptions.ConnectionError as e:
             raise self._unavailable(e) from None
 
-    def copy_to_container(
-        self, container_id: str, container_path: str, data: bytes, mode: int | None = None
-    ) -> None:
+    def copy_to_container(self, container_id: str, container_path: str, data: bytes, mode: int | None = None) -> None:
         blob = file_tar(container_path, data, mode)
         ok = self._call("copy to container", self.api.put_archive, container_id, "/", blob, container_id=container_id)
         if not ok:
@@ -590,9 +585,13 @@ class DockerAPIBackend:
             # bounds each read, and pulls of big layers need longer than calls.
             api.timeout = PULL_TIMEOUT
             try:
-                api.pull(repository, tag=tag or "latest", platform=platform)
+                output = api.pull(repository, tag=tag or "latest", platform=platform)
             finally:
                 api.timeout = TIMEOUT
+            # Podman answers 200 and reports a failed pull inside the stream.
+            stream_error = _pull_stream_error(output)
+            if stream_error:
+                raise docker.errors.APIError(stream_error, explanation=stream_error)
             api.inspect_image(image)
         except docker.errors.APIError as e:
             text = _explain(e)
@@ -612,16 +611,19 @@ class DockerAPIBackend:
             # Podman runs HEALTHCHECKs from systemd timers; without systemd nobody
             # does. Its API can run the check now (harmless where timers exist).
             api = self.api
-            try:
-                api._result(api._get(api._url("/libpod/containers/{0}/healthcheck", container_id, versioned_api=False)))
-            except (docker.errors.DockerException, requests.exceptions.RequestException):
-                pass  # the check itself failing is reported by the state below
+            url = api._url("/v4.0.0/libpod/containers/{0}/healthcheck", container_id, versioned_api=False)
+            # A failing check is reported by the state read below.
+            with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+                api._result(api._get(url))
             health = self.inspect_container(container_id).state.health
         return health
 
     def update_resources(
         self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
     ) -> None:
+        if self.runtime == "podman":
+            self._update_podman(container_id, memory_bytes, cpus)
+            return
         body: dict[str, Any] = {}
         if memory_bytes is not None:
             body.update(Memory=memory_bytes, MemorySwap=memory_bytes)
@@ -636,15 +638,41 @@ class DockerAPIBackend:
 
         self._call("update", update, container_id=container_id)
 
+    def _update_podman(self, container_id: str, memory_bytes: int | None, cpus: float | None) -> None:
+        # Podman's compatible API has no /containers/{id}/update; its own API
+        # does (Podman >= 4.3), taking OCI LinuxResources.
+        resources: dict[str, Any] = {}
+        if memory_bytes is not None:
+            resources["memory"] = {"limit": memory_bytes, "swap": memory_bytes}
+        if cpus is not None:
+            resources["cpu"] = {"quota": round(cpus * 100_000), "period": 100_000}
+        api = self.api
+
+        def update() -> Any:
+            url = api._url("/v4.0.0/libpod/containers/{0}/update", container_id, versioned_api=False)
+            return api._result(api._post_json(url, data=resources))
+
+        self._call("update", update, container_id=container_id)
+
     def list_containers(self, label: str) -> list[ContainerInfo]:
         found = self._call("list containers", self.api.containers, all=True, filters={"label": label})
         infos = []
         for item in found:
-            try:
+            with contextlib.suppress(ContainerNotFound):  # removed between list and inspect
                 infos.append(self.inspect_container(str(item["Id"])))
-            except ContainerNotFound:
-                pass  # removed between list and inspect
         return infos
+
+
+def _pull_stream_error(output: object) -> str | None:
+    """The error a pull's JSON-lines answer ends with, if any."""
+    for line in str(output).splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            return str(message["error"])
+    return None
 
 
 def _explain(error: Exception) -> str:

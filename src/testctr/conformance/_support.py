@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -102,10 +103,8 @@ class RawContainers:
     def _remove(self, container_id: str) -> None:
         from testctr.errors import ContainerNotFound
 
-        try:
+        with contextlib.suppress(ContainerNotFound):  # the test removed it itself
             self.backend.remove_container(container_id)
-        except ContainerNotFound:
-            pass  # the test removed it itself
 
     def wait_exited(self, container_id: str, timeout: float = 60) -> Any:
         def exited() -> Any:

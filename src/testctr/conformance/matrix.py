@@ -67,17 +67,20 @@ def render(columns: Sequence[Column]) -> list[str]:
     names = list(CLAUSES) + sorted({c for col in columns for c in col.clauses} - set(CLAUSES))
     first = max(len("clause"), *(len(n) for n in names))
     widths = [max(len(col.label), 8) for col in columns]
-    lines = ["  ".join(["clause".ljust(first), *(col.label.ljust(w) for col, w in zip(columns, widths))]).rstrip()]
+    header = [col.label.ljust(w) for col, w in zip(columns, widths, strict=True)]
+    lines = ["  ".join(["clause".ljust(first), *header]).rstrip()]
     for name in names:
-        cells = [col.clauses.get(name, ClauseResult()).cell.ljust(w) for col, w in zip(columns, widths)]
+        cells = [col.clauses.get(name, ClauseResult()).cell.ljust(w) for col, w in zip(columns, widths, strict=True)]
         lines.append("  ".join([name.ljust(first), *cells]).rstrip())
     notes = []
     for col in columns:
         refused = sorted({opt for r in col.clauses.values() for opt in r.unsupported})
         if refused:
-            notes.append(f"  {col.label}: UnsupportedOption for {', '.join(refused)}")
-    lines.append("ok = every test passed; ok* = passed, some options raised UnsupportedOption; "
-                 "FAIL(n) = n tests failed; - = not run")
+            notes.append(f"  {col.label}: refused {', '.join(refused)}")
+    lines.append(
+        "ok = every test passed; ok* = passed, some options refused (UnsupportedOption or the engine); "
+        "FAIL(n) = n tests failed; - = not run"
+    )
     if notes:
         lines += ["ok* details:", *notes]
     return lines

@@ -23,6 +23,7 @@ from testctr.errors import TestctrError
 _CLAUSE_KEY = "testctr-clause"
 _UNSUPPORTED_KEY = "testctr-unsupported"
 
+
 @dataclasses.dataclass
 class _Outcome:
     clause: str

@@ -24,9 +24,13 @@ def test_parallel_creation(backend: Backend) -> None:
 
     def one(index: int) -> None:
         try:
-            with testctr.run(BUSYBOX, testctr.with_command(*SLEEPER), testctr.with_env("INDEX", str(index)),
-                             testctr.with_label("testctr.conformance.batch", batch),
-                             testctr.with_wait_for_log("ready")) as c:
+            with testctr.run(
+                BUSYBOX,
+                testctr.with_command(*SLEEPER),
+                testctr.with_env("INDEX", str(index)),
+                testctr.with_label("testctr.conformance.batch", batch),
+                testctr.with_wait_for_log("ready"),
+            ) as c:
                 echoed = c.exec_simple("sh", "-c", "echo $INDEX")
                 seen[index] = (c.id, c.name, echoed)
                 barrier.wait()  # all ten run at the same time
@@ -51,6 +55,9 @@ def test_parallel_creation(backend: Backend) -> None:
         with pytest.raises(testctr.ContainerNotFound):
             backend.inspect_container(cid)
     if isinstance(backend, ContainerLister):
-        left = [c for c in backend.list_containers("testctr.conformance.batch")
-                if c.labels.get("testctr.conformance.batch") == batch]
+        left = [
+            c
+            for c in backend.list_containers("testctr.conformance.batch")
+            if c.labels.get("testctr.conformance.batch") == batch
+        ]
         assert not left, f"left behind: {[c.name for c in left]}"

@@ -12,8 +12,13 @@ pytestmark = pytest.mark.clause("exec")
 
 @pytest.fixture(scope="module")
 def box(request: pytest.FixtureRequest) -> testctr.Container:
-    return testctr.new(request, BUSYBOX, testctr.with_command(*SLEEPER), testctr.with_env("FROM_CONTAINER", "yes"),
-                       testctr.with_wait_for_log("ready"))
+    return testctr.new(
+        request,
+        BUSYBOX,
+        testctr.with_command(*SLEEPER),
+        testctr.with_env("FROM_CONTAINER", "yes"),
+        testctr.with_wait_for_log("ready"),
+    )
 
 
 @pytest.mark.parametrize(

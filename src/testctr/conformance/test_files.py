@@ -57,8 +57,9 @@ def box(request: pytest.FixtureRequest, backend: Backend) -> testctr.Container:
     return testctr.new(request, BUSYBOX, testctr.with_command(*SLEEPER), testctr.with_wait_for_log("ready"))
 
 
-def test_copy_to_a_running_container(request: pytest.FixtureRequest, backend: Backend, box: testctr.Container,
-                                     tmp_path: pathlib.Path) -> None:
+def test_copy_to_a_running_container(
+    request: pytest.FixtureRequest, backend: Backend, box: testctr.Container, tmp_path: pathlib.Path
+) -> None:
     if not isinstance(backend, FileCopier):
         with pytest.raises(testctr.UnsupportedOption):
             box.copy_to(b"x", "/tmp/x")
@@ -78,8 +79,9 @@ def test_copy_to_a_running_container(request: pytest.FixtureRequest, backend: Ba
     assert _mode(box, "/tmp") == "1777", "copying into /tmp/... must not change /tmp itself"
 
 
-def test_overwrite_and_large_binary_roundtrip(request: pytest.FixtureRequest, backend: Backend,
-                                              box: testctr.Container) -> None:
+def test_overwrite_and_large_binary_roundtrip(
+    request: pytest.FixtureRequest, backend: Backend, box: testctr.Container
+) -> None:
     if not isinstance(backend, FileCopier):
         record_unsupported(request, "copy_to")
         return

@@ -72,8 +72,12 @@ def test_container_api_stop_start_restart_terminate(request: pytest.FixtureReque
 
 def test_exit_during_startup_raises_with_exit_code_and_logs(request: pytest.FixtureRequest) -> None:
     with pytest.raises(testctr.ContainerStartError) as info:
-        testctr.new(request, BUSYBOX, testctr.with_command("sh", "-c", "echo boom-before-exit; exit 7"),
-                    testctr.with_wait_for_log("never printed", timeout=60))
+        testctr.new(
+            request,
+            BUSYBOX,
+            testctr.with_command("sh", "-c", "echo boom-before-exit; exit 7"),
+            testctr.with_wait_for_log("never printed", timeout=60),
+        )
     assert info.value.exit_code == 7
     assert "boom-before-exit" in info.value.logs
 
@@ -91,15 +95,26 @@ def _operations(backend: Backend) -> dict[str, Callable[[str], object]]:
         "wait_for_log": lambda cid: backend.wait_for_log(cid, re.compile("x"), 5),
     }
     if isinstance(backend, FileCopier):
-        ops["copy_to"] = lambda cid: backend.copy_to_container(cid, "/tmp/x", b"x")  # type: ignore[union-attr]
-        ops["copy_from"] = lambda cid: backend.copy_from_container(cid, "/etc/hostname")  # type: ignore[union-attr]
+        ops["copy_to"] = lambda cid: backend.copy_to_container(cid, "/tmp/x", b"x")
+        ops["copy_from"] = lambda cid: backend.copy_from_container(cid, "/etc/hostname")
     return ops
 
 
 @pytest.mark.parametrize(
     "operation",
-    ["start", "stop", "remove", "inspect", "exec", "logs", "internal_ip", "commit", "wait_for_log", "copy_to",
-     "copy_from"],
+    [
+        "start",
+        "stop",
+        "remove",
+        "inspect",
+        "exec",
+        "logs",
+        "internal_ip",
+        "commit",
+        "wait_for_log",
+        "copy_to",
+        "copy_from",
+    ],
 )
 def test_unknown_id_raises_container_not_found(backend: Backend, operation: str) -> None:
     ops = _operations(backend)

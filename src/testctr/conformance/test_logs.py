@@ -17,17 +17,25 @@ _TICKER = ["sh", "-c", "echo tick-err >&2; i=0; while [ $i -lt 400 ]; do i=$((i+
 
 
 def test_logs_hold_stdout_and_stderr(request: pytest.FixtureRequest) -> None:
-    c = testctr.new(request, BUSYBOX, testctr.with_command("sh", "-c", "echo to-stdout; echo to-stderr >&2; sleep 3600"),
-                    testctr.with_wait_for_log("to-stderr"), testctr.with_wait_for_log("to-stdout"))
+    c = testctr.new(
+        request,
+        BUSYBOX,
+        testctr.with_command("sh", "-c", "echo to-stdout; echo to-stderr >&2; sleep 3600"),
+        testctr.with_wait_for_log("to-stderr"),
+        testctr.with_wait_for_log("to-stdout"),
+    )
     logs = c.logs()
     assert "to-stdout" in logs.splitlines()
     assert "to-stderr" in logs.splitlines()
 
 
 def test_wait_for_log_sees_a_line_printed_after_a_delay(request: pytest.FixtureRequest) -> None:
-    c = testctr.new(request, BUSYBOX,
-                    testctr.with_command("sh", "-c", "echo early; sleep 2; echo late-line; sleep 3600"),
-                    testctr.with_wait_for_log("late-line", timeout=60))
+    c = testctr.new(
+        request,
+        BUSYBOX,
+        testctr.with_command("sh", "-c", "echo early; sleep 2; echo late-line; sleep 3600"),
+        testctr.with_wait_for_log("late-line", timeout=60),
+    )
     assert "late-line" in c.logs()
 
 
@@ -83,8 +91,9 @@ def test_stream_logs_follows_new_lines(request: pytest.FixtureRequest, backend: 
     assert "tick-err" in lines
 
 
-def test_stream_ends_when_the_container_stops(request: pytest.FixtureRequest, backend: Backend,
-                                              raw: RawContainers) -> None:
+def test_stream_ends_when_the_container_stops(
+    request: pytest.FixtureRequest, backend: Backend, raw: RawContainers
+) -> None:
     if not isinstance(backend, LogStreamer):
         record_unsupported(request, "with_logs")
         return
@@ -100,8 +109,13 @@ def test_stream_ends_when_the_container_stops(request: pytest.FixtureRequest, ba
 
 def test_with_logs_streams_without_error(request: pytest.FixtureRequest, capfd: pytest.CaptureFixture[str]) -> None:
     try:
-        c = testctr.new(request, BUSYBOX, testctr.with_command("sh", "-c", "echo streamed-line; sleep 3600"),
-                        testctr.with_logs(), testctr.with_wait_for_log("streamed-line"))
+        c = testctr.new(
+            request,
+            BUSYBOX,
+            testctr.with_command("sh", "-c", "echo streamed-line; sleep 3600"),
+            testctr.with_logs(),
+            testctr.with_wait_for_log("streamed-line"),
+        )
     except testctr.UnsupportedOption:
         record_unsupported(request, "with_logs")
         return

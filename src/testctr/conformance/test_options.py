@@ -71,31 +71,66 @@ def _check_platform(c: testctr.Container, tmp: pathlib.Path) -> None:
 
 
 CASES = [
-    Case("with_env", lambda t: [testctr.with_env("CONF_A", "a value = with spaces")],
-         lambda c, t: _eq(c.exec_simple("sh", "-c", 'echo "$CONF_A"'), "a value = with spaces")),
-    Case("with_env_map", lambda t: [testctr.with_env_map({"M1": "one", "M2": "two"})],
-         lambda c, t: _eq(c.exec_simple("sh", "-c", "echo $M1-$M2"), "one-two")),
-    Case("with_command", lambda t: [testctr.with_command("sh", "-c", "echo from-command; echo ready; sleep 3600")],
-         lambda c, t: _contains(c.logs(), "from-command"), own_command=True),
-    Case("with_args", lambda t: [testctr.with_args("-c", "echo from-args; echo ready; sleep 3600")],
-         lambda c, t: _contains(c.logs(), "from-args"), own_command=True),
-    Case("with_entrypoint",
-         lambda t: [testctr.with_entrypoint("sh", "-c", "echo from-entrypoint; echo ready; sleep 3600")],
-         lambda c, t: _contains(c.logs(), "from-entrypoint"), own_command=True),
-    Case("with_entrypoint+with_command",
-         lambda t: [testctr.with_entrypoint("sh", "-c"), testctr.with_command("echo ep-and-cmd; echo ready; sleep 3600")],
-         lambda c, t: _contains(c.logs(), "ep-and-cmd"), own_command=True),
-    Case("with_label", lambda t: [testctr.with_label("org.example.option", "labelled")],
-         lambda c, t: _eq(c.inspect().labels.get("org.example.option"), "labelled")),
-    Case("with_user", lambda t: [testctr.with_user("65534:65534")],
-         lambda c, t: _eq(c.exec_simple("sh", "-c", "echo $(id -u):$(id -g)"), "65534:65534")),
-    Case("with_workdir", lambda t: [testctr.with_workdir("/srv/work")],
-         lambda c, t: _eq(c.exec_simple("pwd"), "/srv/work")),
-    Case("with_tmpfs", lambda t: [testctr.with_tmpfs("/scratch")],
-         lambda c, t: _contains([m[2] for m in _mounts(c) if m[1] == "/scratch"], "tmpfs")),
+    Case(
+        "with_env",
+        lambda t: [testctr.with_env("CONF_A", "a value = with spaces")],
+        lambda c, t: _eq(c.exec_simple("sh", "-c", 'echo "$CONF_A"'), "a value = with spaces"),
+    ),
+    Case(
+        "with_env_map",
+        lambda t: [testctr.with_env_map({"M1": "one", "M2": "two"})],
+        lambda c, t: _eq(c.exec_simple("sh", "-c", "echo $M1-$M2"), "one-two"),
+    ),
+    Case(
+        "with_command",
+        lambda t: [testctr.with_command("sh", "-c", "echo from-command; echo ready; sleep 3600")],
+        lambda c, t: _contains(c.logs(), "from-command"),
+        own_command=True,
+    ),
+    Case(
+        "with_args",
+        lambda t: [testctr.with_args("-c", "echo from-args; echo ready; sleep 3600")],
+        lambda c, t: _contains(c.logs(), "from-args"),
+        own_command=True,
+    ),
+    Case(
+        "with_entrypoint",
+        lambda t: [testctr.with_entrypoint("sh", "-c", "echo from-entrypoint; echo ready; sleep 3600")],
+        lambda c, t: _contains(c.logs(), "from-entrypoint"),
+        own_command=True,
+    ),
+    Case(
+        "with_entrypoint+with_command",
+        lambda t: [
+            testctr.with_entrypoint("sh", "-c"),
+            testctr.with_command("echo ep-and-cmd; echo ready; sleep 3600"),
+        ],
+        lambda c, t: _contains(c.logs(), "ep-and-cmd"),
+        own_command=True,
+    ),
+    Case(
+        "with_label",
+        lambda t: [testctr.with_label("org.example.option", "labelled")],
+        lambda c, t: _eq(c.inspect().labels.get("org.example.option"), "labelled"),
+    ),
+    Case(
+        "with_user",
+        lambda t: [testctr.with_user("65534:65534")],
+        lambda c, t: _eq(c.exec_simple("sh", "-c", "echo $(id -u):$(id -g)"), "65534:65534"),
+    ),
+    # An existing directory: Docker creates a missing one, Podman refuses to start.
+    Case("with_workdir", lambda t: [testctr.with_workdir("/etc")], lambda c, t: _eq(c.exec_simple("pwd"), "/etc")),
+    Case(
+        "with_tmpfs",
+        lambda t: [testctr.with_tmpfs("/scratch")],
+        lambda c, t: _contains([m[2] for m in _mounts(c) if m[1] == "/scratch"], "tmpfs"),
+    ),
     Case("with_bind_mount", lambda t: [testctr.with_bind_mount(_bind_dir(t), "/mnt/host")], _check_bind),
-    Case("with_bind_mount(read_only)", lambda t: [testctr.with_bind_mount(_bind_dir(t), "/mnt/ro", read_only=True)],
-         _check_bind_ro),
+    Case(
+        "with_bind_mount(read_only)",
+        lambda t: [testctr.with_bind_mount(_bind_dir(t), "/mnt/ro", read_only=True)],
+        _check_bind_ro,
+    ),
     Case("with_memory_limit", lambda t: [testctr.with_memory_limit(80 << 20)], lambda c, t: assert_memory(c, 80 << 20)),
     Case("with_cpus", lambda t: [testctr.with_cpus(1.25)], lambda c, t: assert_cpus(c, 1.25)),
     Case("with_privileged", lambda t: [testctr.with_privileged()], _check_privileged),
@@ -143,6 +178,7 @@ def test_unknown_backend_config_is_refused(request: pytest.FixtureRequest) -> No
         pass
 
     with pytest.raises(testctr.UnsupportedOption) as info:
-        testctr.new(request, BUSYBOX, testctr.with_backend_config(NotAnyBackendsConfig()),
-                    testctr.with_command(*SLEEPER))
+        testctr.new(
+            request, BUSYBOX, testctr.with_backend_config(NotAnyBackendsConfig()), testctr.with_command(*SLEEPER)
+        )
     assert info.value.option == "with_backend_config"

@@ -28,8 +28,9 @@ def _connect(host: str, port: int, timeout: float = 30) -> socket.socket:
 
 
 def test_tcp_port_reachable_from_the_host(request: pytest.FixtureRequest) -> None:
-    redis = testctr.new(request, REDIS, testctr.with_port("6379/tcp"),
-                        testctr.with_wait_for_log("Ready to accept connections"))
+    redis = testctr.new(
+        request, REDIS, testctr.with_port("6379/tcp"), testctr.with_wait_for_log("Ready to accept connections")
+    )
     port = redis.port(6379)
     assert port == redis.port("6379/tcp") > 0
     with _connect(redis.host(), port) as conn:
@@ -38,8 +39,9 @@ def test_tcp_port_reachable_from_the_host(request: pytest.FixtureRequest) -> Non
 
 
 def test_endpoint_is_host_and_port(request: pytest.FixtureRequest) -> None:
-    redis = testctr.new(request, REDIS, testctr.with_port("6379"),
-                        testctr.with_wait_for_log("Ready to accept connections"))
+    redis = testctr.new(
+        request, REDIS, testctr.with_port("6379"), testctr.with_wait_for_log("Ready to accept connections")
+    )
     host, _, port = redis.endpoint(6379).rpartition(":")
     assert int(port) == redis.port(6379)
     assert host.strip("[]") == redis.host()
@@ -53,12 +55,17 @@ def test_several_ports_each_reachable(request: pytest.FixtureRequest) -> None:
     script = "; ".join(
         f"mkdir -p /www{p} && echo served-by-{p} > /www{p}/index.html && httpd -p {p} -h /www{p}" for p in ports
     )
-    c = testctr.new(request, BUSYBOX, *(testctr.with_port(p) for p in ports),
-                    testctr.with_command("sh", "-c", f"{script}; echo serving; sleep 3600 & wait"),
-                    testctr.with_wait_for_log("serving"))
+    c = testctr.new(
+        request,
+        BUSYBOX,
+        *(testctr.with_port(p) for p in ports),
+        testctr.with_command("sh", "-c", f"{script}; echo serving; sleep 3600 & wait"),
+        testctr.with_wait_for_log("serving"),
+    )
     host_ports = [c.port(p) for p in ports]
     assert len(set(host_ports)) == len(ports), f"distinct host ports expected, got {host_ports}"
     for p in ports:
+
         def fetch(p: int = p) -> str | None:
             try:
                 with urllib.request.urlopen(f"http://{c.endpoint(p)}/", timeout=5) as response:
@@ -81,8 +88,13 @@ else echo "no udp listener in this image" >&2; exit 1; fi
 
 
 def test_udp_port_reachable_from_the_host(request: pytest.FixtureRequest) -> None:
-    c = testctr.new(request, REDIS, testctr.with_port("5353/udp"),
-                    testctr.with_entrypoint("sh", "-c", _UDP_LISTENER), testctr.with_wait_for_log("udp-listening"))
+    c = testctr.new(
+        request,
+        REDIS,
+        testctr.with_port("5353/udp"),
+        testctr.with_entrypoint("sh", "-c", _UDP_LISTENER),
+        testctr.with_wait_for_log("udp-listening"),
+    )
     port = c.port("5353/udp")
     assert port > 0
     token = "udp-token-" + os.urandom(4).hex()
@@ -98,7 +110,8 @@ def test_udp_port_reachable_from_the_host(request: pytest.FixtureRequest) -> Non
 
 
 def test_unpublished_port_is_an_error(request: pytest.FixtureRequest) -> None:
-    redis = testctr.new(request, REDIS, testctr.with_port("6379"),
-                        testctr.with_wait_for_log("Ready to accept connections"))
+    redis = testctr.new(
+        request, REDIS, testctr.with_port("6379"), testctr.with_wait_for_log("Ready to accept connections")
+    )
     with pytest.raises(testctr.PortNotPublished):
         redis.port(6380)

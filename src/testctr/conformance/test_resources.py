@@ -67,8 +67,13 @@ def assert_cpus(c: testctr.Container, cpus: float) -> None:
 
 def test_memory_limit(request: pytest.FixtureRequest) -> None:
     try:
-        c = testctr.new(request, BUSYBOX, testctr.with_memory_limit("64m"), testctr.with_command(*SLEEPER),
-                        testctr.with_wait_for_log("ready"))
+        c = testctr.new(
+            request,
+            BUSYBOX,
+            testctr.with_memory_limit("64m"),
+            testctr.with_command(*SLEEPER),
+            testctr.with_wait_for_log("ready"),
+        )
     except testctr.UnsupportedOption:
         record_unsupported(request, "with_memory_limit")
         return
@@ -77,8 +82,9 @@ def test_memory_limit(request: pytest.FixtureRequest) -> None:
 
 def test_cpu_limit(request: pytest.FixtureRequest) -> None:
     try:
-        c = testctr.new(request, BUSYBOX, testctr.with_cpus(0.5), testctr.with_command(*SLEEPER),
-                        testctr.with_wait_for_log("ready"))
+        c = testctr.new(
+            request, BUSYBOX, testctr.with_cpus(0.5), testctr.with_command(*SLEEPER), testctr.with_wait_for_log("ready")
+        )
     except testctr.UnsupportedOption:
         record_unsupported(request, "with_cpus")
         return
@@ -89,8 +95,14 @@ def test_update_resources_of_a_running_container(request: pytest.FixtureRequest,
     if not isinstance(backend, ResourceUpdater):
         record_unsupported(request, "update_resources")
         return
-    c = testctr.new(request, BUSYBOX, testctr.with_memory_limit("64m"), testctr.with_cpus(0.5),
-                    testctr.with_command(*SLEEPER), testctr.with_wait_for_log("ready"))
+    c = testctr.new(
+        request,
+        BUSYBOX,
+        testctr.with_memory_limit("64m"),
+        testctr.with_cpus(0.5),
+        testctr.with_command(*SLEEPER),
+        testctr.with_wait_for_log("ready"),
+    )
     backend.update_resources(c.id, memory_bytes=96 * MiB, cpus=1.5)
     assert_memory(c, 96 * MiB)
     assert_cpus(c, 1.5)

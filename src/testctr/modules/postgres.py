@@ -108,8 +108,19 @@ class PostgresDSN(BoundProvider):
         create = f"CREATE DATABASE {quote_ident(name)}"
         if source is not None:
             create += f" TEMPLATE {quote_ident(source)}"
+        drop = f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"
         # A leftover of an earlier run with this name is replaced, never reused.
-        self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)", create])
+        if self.uses_exec():
+            self.admin(container, [drop, create])  # one exec either way
+            return name
+        import psycopg
+
+        try:
+            self.admin(container, [create])  # one round trip in the usual case: no leftover
+        except DatabaseAdminError as e:
+            if not isinstance(e.__cause__, psycopg.errors.DuplicateDatabase):
+                raise
+            self.admin(container, [drop, create])
         return name
 
     def drop_database(self, container: Container, handle: str) -> None:
