@@ -7,11 +7,12 @@ redis.exec_simple("redis-cli", "PING")   # "PONG"
 """
 
 from testctr.backend.types import ContainerInfo, ContainerState, ExecResult, PortBinding
-from testctr.container import Container, PortNotPublished, new, run
+from testctr.container import Container, new, run
 from testctr.dsn import DSNProvider
 from testctr.errors import (
     BackendNotFound,
     ContainerNotFound,
+    ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ExecError,
@@ -19,6 +20,7 @@ from testctr.errors import (
     ImageNotFound,
     ImagePullError,
     InvalidOption,
+    PortNotPublished,
     TestctrError,
     UnsupportedOption,
     WaitTimeout,
@@ -68,6 +70,7 @@ __all__ = [
     "Container",
     "ContainerInfo",
     "ContainerNotFound",
+    "ContainerNotRunning",
     "ContainerStartError",
     "ContainerState",
     "DSNProvider",

@@ -16,7 +16,7 @@ from testctr.errors import TestctrError
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from testctr.backend import registry
+    from testctr.backend import RuntimeSelectable, registry
     from testctr.backends.cli import RUNTIMES
     from testctr.container import DEFAULT_BACKEND
 
@@ -42,7 +42,7 @@ def _doctor(args: argparse.Namespace) -> int:
             continue
         try:
             backend = registry.get(name)
-            if s.runtime and hasattr(backend, "for_runtime"):
+            if s.runtime and isinstance(backend, RuntimeSelectable):
                 backend = backend.for_runtime(s.runtime)
             version = backend.version()
             print(f"  {name:14} ok: {backend.runtime} {version}, ports on {backend.host()}")

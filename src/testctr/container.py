@@ -12,7 +12,7 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
 from testctr import settings as _settings
@@ -31,20 +31,18 @@ from testctr.errors import (
     ContainerNotFound,
     ExecError,
     InvalidOption,
+    PortNotPublished,
     TestctrError,
     UnsupportedOption,
+    WaitTimeout,
 )
 from testctr.labels import container_labels, project_name
-from testctr.options import Option, Spec, build_spec, read_content
+from testctr.options import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.wait import RunningWait
 
 DEFAULT_BACKEND = "auto"
-
-
-class PortNotPublished(TestctrError, LookupError):
-    """``Container.port`` was asked for a port that is not published."""
 
 
 class _CreationGate:
@@ -56,7 +54,7 @@ class _CreationGate:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._size = 0
+        self._size = 1
         self._sem = threading.BoundedSemaphore(1)
 
     def _semaphore(self, size: int) -> threading.BoundedSemaphore:
@@ -66,11 +64,17 @@ class _CreationGate:
             return self._sem
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, deadline: float) -> Iterator[None]:
         s = _settings.current()
         sem = self._semaphore(s.max_concurrent)
         if not sem.acquire(blocking=False):
-            sem.acquire()
+            waited = time.monotonic()
+            if not sem.acquire(timeout=max(deadline - waited, 0)):
+                raise WaitTimeout(
+                    f"a creation slot ({s.max_concurrent} containers are being created at once; "
+                    "--testctr-max-concurrent)",
+                    time.monotonic() - waited,
+                )
             time.sleep(s.create_delay)
         try:
             yield
@@ -140,9 +144,7 @@ class Container:
     def port(self, port: str | int) -> int:
         """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
         key = port_key(port)
-        if self._prefetch is not None:
-            self._prefetch.join()
-            self._prefetch = None
+        self._await_prefetch()
         for attempt in range(2):
             info = self._info if (self._info is not None and attempt == 0) else self.inspect()
             for binding in info.ports.get(key, ()):
@@ -175,8 +177,8 @@ class Container:
     ) -> ExecResult:
         """Run a command; a str is split like a shell would (no shell runs it)."""
         argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-        if not argv:
-            raise InvalidOption("exec needs a command")
+        if not argv or not all(isinstance(arg, str) for arg in argv):
+            raise InvalidOption(f"exec needs a command as a list of strings, got {cmd!r}")
         if timeout is not None and timeout <= 0:
             raise InvalidOption(f"exec timeout must be positive, got {timeout!r}")
         return self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
@@ -219,17 +221,9 @@ class Container:
         if not isinstance(container_path, str) or not container_path.startswith("/"):
             raise InvalidOption(f"container path {container_path!r} must be absolute")
         if isinstance(data_or_path, (str, os.PathLike)):
-            path = os.fspath(data_or_path)
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-                if mode is None:
-                    mode = os.stat(path).st_mode & 0o7777
-            except OSError as e:
-                raise InvalidOption(
-                    f"copy_to: cannot read host file {path!r}: {e.strerror} "
-                    "(to write literal text, pass bytes: text.encode())"
-                ) from None
+            data, mode = read_host_file(
+                data_or_path, mode, "copy_to (to write literal text, pass bytes: text.encode())"
+            )
         else:
             data = read_content(data_or_path)
         self._copier("copy_to").copy_to_container(self.id, container_path, data, mode)
@@ -269,10 +263,13 @@ class Container:
         self._forget_info()
         self.backend.start_container(self.id)
 
+    def _await_prefetch(self) -> None:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            prefetch.join()
+
     def _forget_info(self) -> None:
-        if self._prefetch is not None:
-            self._prefetch.join()
-            self._prefetch = None
+        self._await_prefetch()
         self._info = None
 
     def restart(self, timeout: float = 10.0) -> None:
@@ -283,11 +280,12 @@ class Container:
         """Remove the container now; the cleanup registered on the test is then a no-op."""
         if self._removed:
             return
-        self._removed = True
         if self._log_printer is not None:
             self._log_printer.close()
         with contextlib.suppress(ContainerNotFound):
             self.backend.remove_container(self.id)
+        # Only now: a removal that failed is tried again by the test's cleanup.
+        self._removed = True
 
     def _cleanup(self, owner: Owner) -> None:
         with _by_test_lock:
@@ -351,7 +349,7 @@ class Container:
 class _LogPrinter:
     """Streams a container's log lines to stderr: with_logs() / --testctr-verbose."""
 
-    def __init__(self, container: Container, streamer: LogStreamer, keep: object) -> None:
+    def __init__(self, container: Container, streamer: LogStreamer, keep: Callable[[str], bool] | None) -> None:
         self._stream = streamer.stream_logs(container.id)
         self._keep = keep
         self._prefix = f"[{container.name}] "
@@ -360,11 +358,12 @@ class _LogPrinter:
 
     def _run(self) -> None:
         for line in self._stream:
-            if self._keep is None or self._keep(line):  # type: ignore[operator]
+            if self._keep is None or self._keep(line):
                 sys.stderr.write(self._prefix + line + "\n")
 
     def close(self) -> None:
         self._stream.close()
+        self._thread.join(timeout=5)  # no line of this container in the next test's output
 
 
 def resolve_backend(name: str | None = None, runtime: str | None = None) -> tuple[str, Backend]:
@@ -391,6 +390,11 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     s = _settings.current()
     spec = build_spec(opts)
     image = substitute_image(image, s.image_map, s.image_prefix)
+    published = {p.key for p in spec.config.ports}
+    for strategy in spec.waits:
+        port = getattr(strategy, "port", None)
+        if isinstance(port, str) and port not in published:
+            raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
     backend_name, backend = resolve_backend(spec.backend, spec.runtime)
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
@@ -403,8 +407,15 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
     deadline = time.monotonic() + timeout
 
-    with _gate.slot():
-        container_id = backend.create_container(image, config)
+    with _gate.slot(deadline):
+        try:
+            container_id = backend.create_container(image, config)
+        except BaseException:
+            # A create that timed out or was interrupted may still have made
+            # the container; its name is all we know it by.
+            with contextlib.suppress(TestctrError):
+                backend.remove_container(config.name)
+            raise
         container = Container(backend, backend_name, container_id, config.name, image, spec)
         # Registered before anything else can fail: nothing leaks, whatever happens next.
         owner.add_cleanup(lambda: container._cleanup(owner))
@@ -434,12 +445,19 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
 
 
 def _abandon(container: Container, owner: Owner) -> None:
-    """A start failed: remove the container now, unless keep-failed wants it."""
+    """A start failed: remove the container now, unless keep-failed wants it.
+
+    Never raises: the start's own error is what the user must see. A removal
+    that fails here is tried again by the cleanup registered on the test.
+    """
     if _settings.current().keep_failed:
         container._keep(owner.test_id)
         container._removed = True
         return
-    container.terminate()
+    try:
+        container.terminate()
+    except TestctrError as e:
+        print(f"testctr: could not remove {container.name} after a failed start: {e}", file=sys.stderr)
 
 
 def new(t: object, image: str, *options: Option) -> Container:

@@ -54,14 +54,14 @@ class ContainerStartError(TestctrError):
 class WaitTimeout(TestctrError, TimeoutError):
     """A wait strategy did not succeed within its timeout."""
 
-    def __init__(self, strategy: str, timeout: float, logs: str = "", detail: str = "") -> None:
-        message = f"timed out after {timeout:.1f}s waiting for {strategy}"
+    def __init__(self, strategy: str, waited: float, logs: str = "", detail: str = "") -> None:
+        message = f"timed out after {waited:.1f}s waiting for {strategy}"
         if detail:
             message += f": {detail}"
         message += f"\nlast log lines:\n{tail(logs)}"
         super().__init__(message)
         self.strategy = strategy
-        self.timeout = timeout
+        self.waited = waited
         self.logs = logs
 
 
@@ -108,3 +108,11 @@ class BackendNotFound(TestctrError, LookupError):
 
 class ContainerNotFound(TestctrError, LookupError):
     """The engine knows no container with this id (removed, or never created)."""
+
+
+class ContainerNotRunning(TestctrError):
+    """An operation needs a running container (exec) and this one is stopped."""
+
+
+class PortNotPublished(TestctrError, LookupError):
+    """``Container.port`` was asked for a port that is not published."""

@@ -8,6 +8,7 @@ user, ...) and adds to collections (env, ports, args, files, waits, ...).
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import re
@@ -93,13 +94,13 @@ def _container_path(path: object, what: str) -> str:
     return posixpath.normpath(text)
 
 
-def _timeout(value: float | None, what: str) -> float | None:
+def _seconds(value: float | None, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidOption(f"{what} must be a number of seconds, got {value!r}")
-    if value < 0 or value != value:
-        raise InvalidOption(f"{what} must not be negative, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise InvalidOption(f"{what} must be a finite, non-negative number of seconds, got {value!r}")
     return float(value)
 
 
@@ -127,6 +128,16 @@ def _env_key(key: object) -> str:
     if not isinstance(key, str) or not _ENV_KEY.match(key):
         raise InvalidOption(f"invalid env var name {key!r}: must be non-empty and contain no '='")
     return key
+
+
+def read_host_file(path: str | os.PathLike[str], mode: int | None, what: str) -> tuple[bytes, int]:
+    """A host file's bytes, and its permission bits unless ``mode`` overrides them."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        return data, (os.stat(path).st_mode & 0o7777) if mode is None else mode
+    except OSError as e:
+        raise InvalidOption(f"{what}: cannot read host file {os.fspath(path)!r}: {e.strerror}") from None
 
 
 def read_content(data: bytes | str | IO[bytes]) -> bytes:
@@ -226,13 +237,7 @@ def with_file(host_path: str | os.PathLike[str], container_path: str, mode: int 
     target = _container_path(container_path, "with_file container path")
     file_mode = _mode(mode)
     path = os.fspath(host_path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        if file_mode is None:
-            file_mode = os.stat(path).st_mode & 0o7777
-    except OSError as e:
-        raise InvalidOption(f"with_file: cannot read {path!r}: {e.strerror}") from None
+    data, file_mode = read_host_file(path, file_mode, "with_file")
     entry = FileEntry(target, data, file_mode)
 
     def apply(spec: Spec) -> None:
@@ -334,7 +339,9 @@ def with_backend_config(config: object) -> Option:
 
 def with_startup_timeout(seconds: float) -> Option:
     """Bound on start plus every wait strategy (default 120 s, TESTCTR_STARTUP_TIMEOUT)."""
-    timeout = _timeout(seconds, "startup timeout")
+    timeout = _seconds(seconds, "startup timeout")
+    if not timeout:
+        raise InvalidOption("startup timeout must be positive (it bounds the start and every wait)")
 
     def apply(spec: Spec) -> None:
         spec.startup_timeout = timeout
@@ -344,7 +351,7 @@ def with_startup_timeout(seconds: float) -> Option:
 
 def with_startup_delay(seconds: float) -> Option:
     """Sleep this long after the container starts, before the wait strategies run."""
-    delay = _timeout(seconds, "startup delay") or 0.0
+    delay = _seconds(seconds, "startup delay") or 0.0
 
     def apply(spec: Spec) -> None:
         spec.startup_delay = delay
@@ -429,14 +436,14 @@ def with_wait_for_log(pattern: str | re.Pattern[str], timeout: float | None = No
         raise InvalidOption(f"with_wait_for_log pattern must be str or re.Pattern, got {pattern!r}")
     if isinstance(occurrences, bool) or not isinstance(occurrences, int) or occurrences < 1:
         raise InvalidOption(f"occurrences must be a positive int, got {occurrences!r}")
-    return with_wait(LogWait(compiled, _timeout(timeout, "wait timeout"), occurrences))
+    return with_wait(LogWait(compiled, _seconds(timeout, "wait timeout"), occurrences))
 
 
 def with_wait_for_exec(cmd: list[str] | tuple[str, ...], timeout: float | None = None) -> Option:
     command = _args(cmd, "with_wait_for_exec")
     if not command or isinstance(cmd, str):
         raise InvalidOption("with_wait_for_exec needs a command as a list of strings")
-    return with_wait(ExecWait(command, _timeout(timeout, "wait timeout")))
+    return with_wait(ExecWait(command, _seconds(timeout, "wait timeout")))
 
 
 def with_wait_for_http(path: str, port: str | int, status: int = 200, timeout: float | None = None) -> Option:
@@ -445,18 +452,18 @@ def with_wait_for_http(path: str, port: str | int, status: int = 200, timeout: f
     key = parse_port_spec(port)
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise InvalidOption(f"with_wait_for_http status must be an HTTP status code, got {status!r}")
-    return with_wait(HTTPWait(path, key.key, status, _timeout(timeout, "wait timeout")))
+    return with_wait(HTTPWait(path, key.key, status, _seconds(timeout, "wait timeout")))
 
 
 def with_wait_for_port(port: str | int, timeout: float | None = None) -> Option:
     """Wait until the host connects to the published port AND it listens inside."""
     key = parse_port_spec(port)
-    return with_wait(PortWait(key.key, _timeout(timeout, "wait timeout")))
+    return with_wait(PortWait(key.key, _seconds(timeout, "wait timeout")))
 
 
 def with_wait_for_healthy(timeout: float | None = None) -> Option:
     """Wait until the image's HEALTHCHECK reports healthy."""
-    return with_wait(HealthyWait(_timeout(timeout, "wait timeout")))
+    return with_wait(HealthyWait(_seconds(timeout, "wait timeout")))
 
 
 def build_spec(opts: Iterable[Option]) -> Spec:

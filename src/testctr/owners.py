@@ -75,6 +75,8 @@ class UnittestOwner:
             if test is self._case and exc_info is not None:
                 return True
         result = getattr(outcome, "result", None)
+        if getattr(result, "_excinfo", None):
+            return True  # run by pytest: its TestCaseFunction is the result
         recorded = list(getattr(result, "failures", ())) + list(getattr(result, "errors", ()))
         return any(test is self._case for test, _ in recorded)
 

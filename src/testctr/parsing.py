@@ -7,6 +7,7 @@ expected, so a typo fails at once instead of at container start.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from testctr.backend.types import PortSpec
@@ -133,9 +134,19 @@ def parse_duration(text: str | float) -> float:
                 raise InvalidOption(f"invalid duration {text!r}: expected e.g. '30s', '5m', '1h30m', '200ms'") from None
     else:
         raise InvalidOption(f"invalid duration {text!r}")
-    if seconds < 0 or seconds != seconds:
-        raise InvalidOption(f"duration {text!r} must not be negative")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidOption(f"duration {text!r} must be a finite, non-negative number of seconds")
     return seconds
+
+
+def parse_positive_int(text: str | int, what: str) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise InvalidOption(f"{what} must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise InvalidOption(f"{what} must be at least 1, got {value}")
+    return value
 
 
 def parse_bool(text: str) -> bool:

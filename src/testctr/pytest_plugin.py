@@ -15,7 +15,7 @@ from testctr import settings as _settings
 from testctr.container import containers_of, kept_hints
 from testctr.errors import TestctrError
 from testctr.owners import record_failure
-from testctr.parsing import parse_bool, parse_duration
+from testctr.parsing import parse_bool, parse_duration, parse_positive_int
 
 # (option, settings field, converter, help)
 _OPTIONS: list[tuple[str, str, Any, str]] = [
@@ -25,7 +25,12 @@ _OPTIONS: list[tuple[str, str, Any, str]] = [
     ("warn-old", "warn_old", parse_bool, "warn about leftover containers of dead sessions"),
     ("cleanup-old", "cleanup_old", parse_bool, "remove leftover containers of dead sessions"),
     ("cleanup-age", "cleanup_age", parse_duration, "age before a leftover counts as old (e.g. 5m)"),
-    ("max-concurrent", "max_concurrent", int, "cap on containers being created at once"),
+    (
+        "max-concurrent",
+        "max_concurrent",
+        lambda v: parse_positive_int(v, "--testctr-max-concurrent"),
+        "cap on containers being created at once",
+    ),
     ("create-delay", "create_delay", parse_duration, "pause after waiting for a creation slot"),
     ("backend", "backend", str, "backend name (see `testctr doctor`)"),
     ("runtime", "runtime", str, "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
@@ -71,7 +76,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if s.cleanup_old:
-        removed = remove(leftovers)
+        try:
+            removed = remove(leftovers)
+        except TestctrError as e:
+            removed = 0
+            if reporter is not None:
+                reporter.write_line(f"testctr: could not remove leftovers: {e}", yellow=True)
         message = f"testctr: removed {removed} leftover container(s) of dead sessions"
     else:
         names = ", ".join(c.name for c in leftovers[:5])

@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from testctr.parsing import parse_bool, parse_duration, parse_image_map
+from testctr.errors import InvalidOption
+from testctr.parsing import parse_bool, parse_duration, parse_image_map, parse_positive_int
 
 
 @dataclass
@@ -39,6 +41,13 @@ class Settings:
             value = env.get(f"TESTCTR_{name}")
             return value if value not in (None, "") else None
 
+        try:
+            return cls._parse(s, get)
+        except InvalidOption as e:
+            raise InvalidOption(f"bad TESTCTR_* environment variable: {e}") from None
+
+    @staticmethod
+    def _parse(s: Settings, get: Callable[[str], str | None]) -> Settings:
         if (v := get("VERBOSE")) is not None:
             s.verbose = parse_bool(v)
         if (v := get("KEEP_FAILED")) is not None:
@@ -52,11 +61,11 @@ class Settings:
         if (v := get("CLEANUP_AGE")) is not None:
             s.cleanup_age = parse_duration(v)
         if (v := get("MAX_CONCURRENT")) is not None:
-            s.max_concurrent = max(1, int(v))
+            s.max_concurrent = parse_positive_int(v, "TESTCTR_MAX_CONCURRENT")
         if (v := get("CREATE_DELAY")) is not None:
             s.create_delay = parse_duration(v)
         if (v := get("STARTUP_TIMEOUT")) is not None:
-            s.startup_timeout = parse_duration(v)
+            s.startup_timeout = parse_duration(v) or s.startup_timeout
         s.backend = get("BACKEND")
         s.runtime = get("RUNTIME")
         s.image_prefix = get("IMAGE_PREFIX") or ""

@@ -6,7 +6,9 @@ and returns when ready. It raises :class:`WaitTimeout` at the deadline, and
 at startup costs milliseconds, not the whole timeout.
 
 Write your own by implementing :class:`WaitStrategy` and passing it to
-``testctr.with_wait``.
+``testctr.with_wait``. Strategies hold no per-container state (one option
+object may serve many containers, from many threads): what a wait learns
+lives in locals of its ``wait`` call.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from testctr.errors import ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
+from testctr.errors import (
+    ContainerNotRunning,
+    ContainerStartError,
+    ExecTimeout,
+    PortNotPublished,
+    TestctrError,
+    WaitTimeout,
+)
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -53,19 +62,24 @@ def poll(
     container: Container,
     strategy: WaitStrategy,
     deadline: float,
-    check: Callable[[], bool],
-    describe_failure: Callable[[], str] = lambda: "",
+    check: Callable[[], str | None],
 ) -> None:
-    """Call ``check`` until it returns True, backing off from 5 ms to 100 ms.
+    """Call ``check`` until it returns None (ready), backing off from 5 ms to 100 ms.
 
-    Checks the container's state at most every 250 ms while failing, so an
-    exited container fails the wait at once.
+    ``check`` returns why the container is not ready yet, for the timeout
+    message. The container's state is checked at most every 250 ms while
+    failing, so an exited container fails the wait at once.
     """
     started = time.monotonic()
     delay = 0.005
     last_state_check = 0.0
     while True:
-        if check():
+        try:
+            reason = check()
+        except (ContainerNotRunning, PortNotPublished):
+            fail_if_exited(container)  # raises ContainerStartError with exit code and logs
+            raise
+        if reason is None:
             return
         now = time.monotonic()
         if now - last_state_check >= 0.25:
@@ -73,13 +87,22 @@ def poll(
             last_state_check = time.monotonic()
         now = time.monotonic()
         if now >= deadline:
-            raise WaitTimeout(strategy.describe(), now - started, container.logs(), describe_failure())
+            raise WaitTimeout(strategy.describe(), now - started, container.logs(), reason)
         time.sleep(min(delay, max(deadline - now, 0)))
         delay = min(delay * 2, 0.1)
 
 
+def published_port(container: Container, port: str) -> int:
+    """``container.port(port)``, but an exited container is a ContainerStartError."""
+    try:
+        return container.port(port)
+    except PortNotPublished:
+        fail_if_exited(container)
+        raise
+
+
 class RunningWait:
-    """The default: the container is running (and did not exit at once)."""
+    """The default: the container is running right after its start."""
 
     timeout: float | None = None
 
@@ -117,7 +140,6 @@ class ExecWait:
     def __init__(self, cmd: list[str], timeout: float | None = None) -> None:
         self.cmd = cmd
         self.timeout = timeout
-        self._last_output = ""
 
     def describe(self) -> str:
         return f"command {self.cmd!r} to exit 0"
@@ -125,15 +147,16 @@ class ExecWait:
     def wait(self, container: Container, deadline: float) -> None:
         end = effective_deadline(self, deadline)
 
-        def check() -> bool:
+        def check() -> str | None:
             try:
                 result = container.exec(self.cmd, timeout=max(min(end - time.monotonic(), 10.0), 0.5))
             except ExecTimeout:
-                return False
-            self._last_output = result.output
-            return result.exit_code == 0
+                return "the command did not finish"
+            if result.exit_code == 0:
+                return None
+            return f"exit code {result.exit_code}, output {result.output.strip()[-500:]!r}"
 
-        poll(container, self, end, check, lambda: f"last output: {self._last_output.strip()[-500:]!r}")
+        poll(container, self, end, check)
 
 
 class HTTPWait:
@@ -144,7 +167,6 @@ class HTTPWait:
         self.port = port
         self.status = status
         self.timeout = timeout
-        self._last = "no answer yet"
 
     def describe(self) -> str:
         return f"HTTP {self.status} from GET {self.path} on port {self.port}"
@@ -152,22 +174,20 @@ class HTTPWait:
     def wait(self, container: Container, deadline: float) -> None:
         import http.client
 
-        host, port = container.host(), container.port(self.port)
+        host, port = container.host(), published_port(container, self.port)
 
-        def check() -> bool:
+        def check() -> str | None:
             conn = http.client.HTTPConnection(host, port, timeout=1.0)
             try:
                 conn.request("GET", self.path)
                 status = conn.getresponse().status
             except (OSError, http.client.HTTPException) as e:
-                self._last = f"{type(e).__name__}: {e}"
-                return False
+                return f"{type(e).__name__}: {e}"
             finally:
                 conn.close()
-            self._last = f"status {status}"
-            return status == self.status
+            return None if status == self.status else f"status {status}"
 
-        poll(container, self, effective_deadline(self, deadline), check, lambda: self._last)
+        poll(container, self, effective_deadline(self, deadline), check)
 
 
 def _listening_ports(proc_net: str) -> set[int]:
@@ -186,69 +206,78 @@ def _listening_ports(proc_net: str) -> set[int]:
     return ports
 
 
+def _listens_inside(container: Container, port: str) -> bool | None:
+    """True/False from /proc/net inside the container; None if it has no ``cat``."""
+    number, proto = port.split("/")
+    try:
+        result = container.exec(["cat", f"/proc/net/{proto}", f"/proc/net/{proto}6"], timeout=5.0)
+    except ExecTimeout:
+        return False
+    if result.exit_code in (126, 127) or "executable file not found" in result.output:
+        return None
+    return int(number) in _listening_ports(result.stdout)
+
+
+def _host_connects(host: str, port: int, proxy_check: bool) -> str | None:
+    """None when a TCP connection to host:port holds; else why not.
+
+    With ``proxy_check``, tell a proxy with nothing behind it (accepts, then
+    closes at once) from a server (waits for the client, or greets it).
+    """
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            if not proxy_check:
+                return None
+            sock.settimeout(0.05)
+            try:
+                return None if sock.recv(1, socket.MSG_PEEK) != b"" else "the connection was closed at once"
+            except TimeoutError:
+                return None
+    except OSError as e:
+        return f"host connect to {host}:{port}: {e}"
+
+
 class PortWait:
     """The port listens inside the container AND the host connects to it.
 
     A host connect alone proves nothing: docker-proxy accepts connections
     before anything listens behind it. The inside check reads /proc/net (with
     ``cat``, which most images have); for images without it, a host connection
-    that is not closed at once by the proxy counts as listening.
+    that the proxy does not close at once counts as listening.
     """
 
     def __init__(self, port: str, timeout: float | None = None) -> None:
         self.port = port
         self.timeout = timeout
-        self._last = "not checked yet"
-        self._can_look_inside: bool | None = None  # unknown until the first exec
 
     def describe(self) -> str:
         return f"port {self.port} to listen"
 
-    def _listens_inside(self, container: Container) -> bool | None:
-        """True/False from /proc/net inside the container; None if it has no ``cat``."""
-        number, proto = self.port.split("/")
-        try:
-            result = container.exec(["cat", f"/proc/net/{proto}", f"/proc/net/{proto}6"], timeout=5.0)
-        except ExecTimeout:
-            return False
-        if result.exit_code in (126, 127) or "executable file not found" in result.output:
-            return None
-        return int(number) in _listening_ports(result.stdout)
-
-    def _host_connects(self, host: str, port: int) -> bool:
-        import socket
-
-        try:
-            with socket.create_connection((host, port), timeout=1.0) as sock:
-                if self._can_look_inside:
-                    return True
-                # Without the inside check, tell a proxy with nothing behind it
-                # (accepts, then closes) from a server (waits, or greets).
-                sock.settimeout(0.05)
-                try:
-                    return sock.recv(1, socket.MSG_PEEK) != b""
-                except TimeoutError:
-                    return True
-        except OSError as e:
-            self._last = f"host connect to {host}:{port}: {e}"
-            return False
-
     def wait(self, container: Container, deadline: float) -> None:
         host = container.host()
-        host_port = container.port(self.port)
+        host_port = published_port(container, self.port)
+        can_look_inside = True
 
-        def check() -> bool:
-            if self._can_look_inside is not False:
-                inside = self._listens_inside(container)
-                self._can_look_inside = inside is not None
-                if inside is False:
-                    self._last = f"nothing listens on {self.port} inside the container"
-                    return False
+        def check() -> str | None:
+            nonlocal can_look_inside
+            if can_look_inside:
+                inside = _listens_inside(container, self.port)
+                if inside is None:
+                    can_look_inside = False
+                elif not inside:
+                    return f"nothing listens on {self.port} inside the container"
             if self.port.endswith("/udp"):
-                return bool(self._can_look_inside)  # nothing to connect to from the host
-            return self._host_connects(host, host_port)
+                if not can_look_inside:
+                    raise TestctrError(
+                        f"with_wait_for_port({self.port!r}): a UDP port can only be checked from inside, "
+                        f"and {container.image} has no `cat`; use with_wait_for_log or with_wait_for_exec"
+                    )
+                return None
+            return _host_connects(host, host_port, proxy_check=not can_look_inside)
 
-        poll(container, self, effective_deadline(self, deadline), check, lambda: self._last)
+        poll(container, self, effective_deadline(self, deadline), check)
 
 
 class HealthyWait:
@@ -256,21 +285,20 @@ class HealthyWait:
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout
-        self._last: str | None = None
 
     def describe(self) -> str:
         return "the container's HEALTHCHECK to report healthy"
 
     def wait(self, container: Container, deadline: float) -> None:
-        def check() -> bool:
-            self._last = container.health()
-            if self._last is None:
+        def check() -> str | None:
+            health = container.health()
+            if health is None:
                 raise TestctrError(
                     f"with_wait_for_healthy: image {container.image} defines no HEALTHCHECK; "
                     "add one to the image or use another wait strategy"
                 )
-            if self._last == "unhealthy":
+            if health == "unhealthy":
                 raise ContainerStartError(f"container {container.name} reported unhealthy", logs=container.logs())
-            return self._last == "healthy"
+            return None if health == "healthy" else f"health is {health}"
 
-        poll(container, self, effective_deadline(self, deadline), check, lambda: f"health is {self._last}")
+        poll(container, self, effective_deadline(self, deadline), check)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import socket
 import subprocess
@@ -400,3 +401,39 @@ def test_unknown_runtime() -> None:
     with pytest.raises(testctr.EngineUnavailable, match="not on PATH"):
         with testctr.run("busybox", testctr.with_runtime("no-such-runtime")):
             pass
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [testctr.with_wait_for_port("8080"), testctr.with_wait_for_exec(["test", "-f", "/never"])],
+    ids=["port", "exec"],
+)
+def test_crash_during_poll_wait_is_a_start_error(runtime: str, wait: testctr.Option) -> None:
+    with pytest.raises(testctr.ContainerStartError) as info:
+        with testctr.run(
+            "busybox",
+            testctr.with_runtime(runtime),
+            testctr.with_command("sh", "-c", "echo about to crash; sleep 0.3; exit 5"),
+            testctr.with_port("8080"),
+            wait,
+        ):
+            pass
+    assert info.value.exit_code == 5 and "about to crash" in str(info.value)
+
+
+def test_failed_network_attach_leaks_nothing(runtime: str) -> None:
+    label = f"leakcheck={os.urandom(4).hex()}"
+    with pytest.raises(testctr.ContainerStartError):
+        with testctr.run(
+            "busybox",
+            testctr.with_runtime(runtime),
+            testctr.with_command(*SLEEP),
+            testctr.with_label(*label.split("=")),
+            testctr.with_network("bridge" if runtime == "docker" else "podman"),
+            testctr.with_network("testctr-no-such-network"),
+        ):
+            pass
+    left = subprocess.run(
+        [runtime, "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert left.strip() == ""

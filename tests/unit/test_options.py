@@ -107,6 +107,9 @@ BAD: list[tuple[Any, ...]] = [
     (testctr.with_cpus, -1.5),
     (testctr.with_platform, "amd64"),
     (testctr.with_startup_timeout, -1),
+    (testctr.with_startup_timeout, 0),
+    (testctr.with_startup_timeout, float("inf")),
+    (testctr.with_wait_for_log, "x", float("nan")),
     (testctr.with_startup_delay, -0.5),
     (testctr.with_wait_for_log, ""),
     (testctr.with_wait_for_log, "x", -1),
@@ -160,3 +163,20 @@ def test_unknown_backend_lists_registered() -> None:
     with pytest.raises(testctr.BackendNotFound, match=r"registered backends: .*cli"):
         with testctr.run("busybox", testctr.with_backend("no-such-backend")):
             pass
+
+
+def test_wait_on_unpublished_port_fails_before_any_engine_call() -> None:
+    with pytest.raises(InvalidOption, match=r"port 8080/tcp is not published; add testctr.with_port"):
+        with testctr.run("busybox", testctr.with_backend("no-engine-needed"), testctr.with_wait_for_port(8080)):
+            pass
+
+
+def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testctr.settings import Settings
+
+    with pytest.raises(InvalidOption, match="TESTCTR_MAX_CONCURRENT"):
+        Settings.from_env({"TESTCTR_MAX_CONCURRENT": "abc"})
+    with pytest.raises(InvalidOption, match="at least 1"):
+        Settings.from_env({"TESTCTR_MAX_CONCURRENT": "0"})
+    with pytest.raises(InvalidOption, match="TESTCTR_"):
+        Settings.from_env({"TESTCTR_KEEP_FAILED": "maybe"})

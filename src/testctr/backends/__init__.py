@@ -80,4 +80,9 @@ def load_entry_points(registry: Registry) -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="testctr.backends"):
-        ep.load()(registry)
+        try:
+            ep.load()(registry)
+        except Exception as e:  # one broken plugin must not break every backend lookup
+            import warnings
+
+            warnings.warn(f"testctr: backend plugin {ep.name!r} ({ep.value}) failed to load: {e}", stacklevel=2)

@@ -45,19 +45,23 @@ class CommandTimeout(Exception):
         self.timeout = timeout
 
 
-def run_command(argv: Sequence[str], timeout: float, input: bytes | None = None) -> Completed:
+def run_command(
+    argv: Sequence[str], timeout: float, input: bytes | None = None, merge_stderr: bool = False
+) -> Completed:
+    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order."""
     try:
         proc = subprocess.run(
             list(argv),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
         raise CommandTimeout(argv, timeout) from None
-    return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr)
+    return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr or b"")
 
 
 def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
@@ -100,7 +104,12 @@ def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecRes
         output=decode([c for _, c in chunks]),
     )
     if timed_out:
-        raise ExecTimeout(cmd, result, f"command {list(cmd)!r} did not finish within {timeout:.1f}s")
+        raise ExecTimeout(
+            cmd,
+            result,
+            f"command {list(cmd)!r} did not finish within {timeout:.1f}s "
+            "(the exec client was stopped; the process may still run in the container)",
+        )
     return result
 
 
@@ -129,6 +138,7 @@ class FollowedLines:
             for raw in self._proc.stdout:
                 self._lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
         finally:
+            self._proc.stdout.close()
             self._lines.put(_EOF)
 
     def next_line(self, timeout: float) -> str | None:
@@ -152,11 +162,11 @@ class FollowedLines:
                 yield line
 
     def close(self) -> None:
+        """Stop following. The reader thread closes the pipe once it has drained it."""
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        self._thread.join(timeout=5)
 
 
 class LineSource(Protocol):

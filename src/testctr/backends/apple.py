@@ -44,7 +44,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ from testctr.backends._process import (
     FollowedLines,
     run_command,
     run_exec,
+    wait_for_pattern,
 )
 from testctr.errors import (
     ContainerNotFound,
@@ -538,6 +540,34 @@ def create_args(
     return out + command
 
 
+def log_lines(text: str) -> list[str]:
+    """The lines of ``container logs`` output (which trims the log's trailing newlines)."""
+    body = text[:-1] if text.endswith("\n") else text
+    return [line.rstrip("\r") for line in body.split("\n")] if body else []
+
+
+@dataclass
+class LogCursor:
+    """How much of a log, read whole each time, a follower has given out."""
+
+    count: int = 0
+    last: str = ""
+
+    def advance(self, lines: Sequence[str]) -> list[str]:
+        """The lines of this read of the log not given out yet; moves the cursor past them."""
+        if len(lines) < self.count:
+            # Shorter than what was given out: the log was replaced; give it from its start.
+            fresh = list(lines)
+        elif self.count and lines[self.count - 1] != self.last and lines[self.count - 1].startswith(self.last):
+            # The last line given out was read half-written: give it again, whole.
+            fresh = list(lines[self.count - 1 :])
+        else:
+            fresh = list(lines[self.count :])
+        self.count = len(lines)
+        self.last = lines[-1] if lines else ""
+        return fresh
+
+
 def error_text(result: Completed) -> str:
     return (result.err or result.out.strip()).strip()
 
@@ -876,40 +906,24 @@ class AppleBackend:
         """The VM's boot log: kernel and init messages (``container logs --boot``)."""
         return self._check(self._run("logs", "--boot", container_id), "logs --boot", container_id).out
 
-    def stream_logs(self, container_id: str) -> FollowedLines:
-        return FollowedLines([self.binary, "logs", "--follow", container_id])
+    def stream_logs(self, container_id: str) -> LogFollower:
+        return LogFollower(self, container_id)
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         deadline = time.monotonic() + timeout
         follow = self.stream_logs(container_id)
-        seen = 0
-        last_check = time.monotonic()
+
+        def on_end() -> None:
+            state = self.inspect_container(container_id).state  # ContainerNotFound when it is gone
+            raise ContainerStartError(
+                f"container {container_id} stopped before logging {pattern.pattern!r}",
+                exit_code=state.exit_code,
+                logs=self._logs_or_empty(container_id),
+            )
+
         try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                line = follow.next_line(min(remaining, 0.5))
-                if line is not None and pattern.search(line):
-                    seen += 1
-                    if seen >= occurrences:
-                        return
-                    continue
-                # `logs -f` of the real tool keeps waiting after the VM stops:
-                # look at the state when the stream ends or stays quiet.
-                if follow.ended or time.monotonic() - last_check >= 1.0:
-                    last_check = time.monotonic()
-                    state = self.inspect_container(container_id).state
-                    if not state.running:
-                        raise ContainerStartError(
-                            f"container {container_id} stopped before logging {pattern.pattern!r}",
-                            exit_code=state.exit_code,
-                            logs=self._logs_or_empty(container_id),
-                        )
-                    if follow.ended:
-                        follow.close()
-                        follow = self.stream_logs(container_id)
-                        seen = 0
+            if wait_for_pattern(follow, pattern, deadline, occurrences, on_end):
+                return
         finally:
             follow.close()
         what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
@@ -1025,3 +1039,86 @@ class AppleBackend:
     def list_containers(self, label: str) -> list[ContainerInfo]:
         result = self._check(self._run("list", "--all", "--format", "json"), "list")
         return [info for info in map(parse_container, json.loads(result.out or "[]")) if label in info.labels]
+
+
+class LogFollower:
+    """A container's log lines, followed: ``container logs`` gives them, ``logs -f`` says when to read.
+
+    The lines printed by ``container logs -f`` itself are not the container's
+    lines: the real tool prints what each read of the log file returned, split
+    at newlines, so a line that arrives in two writes comes out as two lines
+    and empty lines are dropped; it never ends, not even when the VM stops; and
+    the emulator used on Linux prints some lines twice where the existing log
+    meets the followed one. So ``logs -n 0 -f`` (new output only) is just the
+    signal that the log grew: at each signal (a burst of them is one read) the
+    follower reads the whole log and gives out the lines past its
+    :class:`LogCursor`, so every line comes once, whole and in order. After a
+    quiet second it reads anyway (a signal can be lost while ``logs -f``
+    starts) and looks at the state: when the container does not run, a last
+    read, then the stream ends.
+    """
+
+    QUIET = 1.0  # seconds without a signal before reading anyway and checking the state
+    MIN_INTERVAL = 0.2  # between two reads of the whole log, however busy the container
+
+    def __init__(self, backend: AppleBackend, container_id: str) -> None:
+        self._backend = backend
+        self._id = container_id
+        self._signal = FollowedLines([backend.binary, "logs", "-n", "0", "--follow", container_id])
+        self._cursor = LogCursor()
+        self._pending: deque[str] = deque()
+        self._next_read = 0.0  # at once: the log as it is now
+        self._last_read = 0.0
+        self._finished = False
+        self._closed = False
+        self.ended = False
+
+    def next_line(self, timeout: float) -> str | None:
+        """The next line; None when ``timeout`` passes first. Sets ``ended`` at the end."""
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            if self._finished or self._closed:
+                self.ended = True
+                return None
+            now = time.monotonic()
+            if now >= self._next_read:
+                self._read_and_check()
+                continue
+            if now >= deadline:
+                return None
+            wait = min(deadline, self._next_read) - now
+            if self._signal.ended:  # the emulator's `logs -f` ends with the container
+                time.sleep(wait)
+                continue
+            if self._signal.next_line(wait) is not None or self._signal.ended:
+                while self._signal.next_line(0) is not None:
+                    pass  # the rest of a burst: one read covers it
+                self._next_read = max(now, self._last_read + self.MIN_INTERVAL)
+
+    def _read(self) -> bool:
+        self._last_read = time.monotonic()
+        fresh = self._cursor.advance(log_lines(self._backend.get_container_logs(self._id)))
+        self._pending.extend(fresh)
+        return bool(fresh)
+
+    def _read_and_check(self) -> None:
+        try:
+            if self._read() or self._backend.inspect_container(self._id).state.running:
+                self._next_read = time.monotonic() + self.QUIET
+                return
+            self._read()  # what it printed between the read above and its exit
+        except ContainerNotFound:
+            pass  # removed while followed: the stream ends
+        self._finished = True
+
+    def __iter__(self) -> Iterator[str]:
+        while not self.ended:
+            line = self.next_line(self.QUIET)
+            if line is not None:
+                yield line
+
+    def close(self) -> None:
+        self._closed = True
+        self._signal.close()

@@ -2,7 +2,8 @@
 
 Order: Apple's containerization where the "apple" backend is registered and
 its system service answers, then the CLI backend with the first of docker,
-podman, nerdctl, finch whose engine answers. TESTCTR_RUNTIME skips the search
+podman, nerdctl, finch whose engine answers. A runtime named by
+TESTCTR_RUNTIME or --testctr-runtime skips the search
 (the user chose). The choice and the reasons others were skipped are kept for
 ``testctr doctor``.
 
@@ -12,7 +13,6 @@ capabilities and backend-specific extras (such as ``boot_logs``) directly.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -59,7 +59,9 @@ def choose(registry: Registry) -> Choice:
     from testctr.backends.cli import RUNTIMES, CLIBackend, find_runtime
 
     choice = Choice()
-    preferred = os.environ.get("TESTCTR_RUNTIME") or None
+    from testctr.settings import current
+
+    preferred = current().runtime
     if preferred:
         choice.skipped.append(("apple", f"TESTCTR_RUNTIME={preferred} names the CLI runtime to use"))
     elif registry.is_available("apple"):

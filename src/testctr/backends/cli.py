@@ -6,12 +6,15 @@ their behaviour differs are kept in :class:`Runtime`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import ipaddress
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import time
@@ -37,6 +40,7 @@ from testctr.backends._process import (
 )
 from testctr.errors import (
     ContainerNotFound,
+    ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ImageNotFound,
@@ -282,9 +286,11 @@ class CLIBackend:
 
     # --- running the CLI ---------------------------------------------------------------------
 
-    def _run(self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None) -> Completed:
+    def _run(
+        self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None, merge_stderr: bool = False
+    ) -> Completed:
         try:
-            return run_command([self.rt.binary, *args], timeout, input)
+            return run_command([self.rt.binary, *args], timeout, input, merge_stderr)
         except CommandTimeout as e:
             raise EngineUnavailable(
                 f"{self.rt.name} did not answer within {e.timeout:.0f}s ({self.rt.name} {args[0]}); "
@@ -336,7 +342,10 @@ class CLIBackend:
             return "127.0.0.1"
         # Ports of a remote engine must be reachable from here: bind the address
         # we reach the engine by when it is an IP, else all interfaces.
-        return remote if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", remote) else "0.0.0.0"
+        try:
+            return str(ipaddress.ip_address(remote))
+        except ValueError:
+            return "0.0.0.0"
 
     def _image_cmd(self, image: str) -> list[str]:
         if image not in self._image_cmds:
@@ -365,8 +374,16 @@ class CLIBackend:
                 raise self._unavailable(err)
             raise ContainerStartError(f"{self.rt.name} create of {image} failed: {err}")
         container_id = result.out.strip().splitlines()[-1]
-        for network in config.networks[1:]:
-            self._check(self._run("network", "connect", network, container_id), container_id)
+        try:
+            for network in config.networks[1:]:
+                connected = self._run("network", "connect", network, container_id)
+                if connected.returncode != 0:
+                    raise ContainerStartError(f"{self.rt.name} network connect {network} failed: {connected.err}")
+        except BaseException:
+            # The core registers cleanup only for an id it received: remove it here.
+            with contextlib.suppress(TestctrError):
+                self._run(*self.rt.remove_args, container_id)
+            raise
         return container_id
 
     def start_container(self, container_id: str) -> None:
@@ -424,7 +441,7 @@ class CLIBackend:
             if err.startswith("Error") and _NO_CONTAINER.search(err) and "exec" not in err.lower():
                 raise ContainerNotFound(f"no container {container_id!r}: {err.strip()}")
             if err.startswith("Error") and _NOT_RUNNING.search(err):
-                raise TestctrError(f"cannot exec in {container_id}: {err.strip()}")
+                raise ContainerNotRunning(f"cannot exec in {container_id[:12]}: {err.strip()}")
             if _UNREACHABLE.search(err) and err.startswith(("Cannot connect", "Error")):
                 raise self._unavailable(err.strip())
         if (
@@ -437,10 +454,8 @@ class CLIBackend:
         return result
 
     def get_container_logs(self, container_id: str) -> str:
-        result = self._run("logs", container_id)
-        self._check(result, container_id)
-        # Merged by arrival; the CLI writes the container's stderr to its own.
-        return result.out + result.stderr.decode("utf-8", "replace")
+        result = self._check(self._run("logs", container_id, merge_stderr=True), container_id)
+        return result.out
 
     def stream_logs(self, container_id: str) -> FollowedLines:
         return FollowedLines([self.rt.binary, "logs", "-f", container_id])
@@ -501,28 +516,23 @@ class CLIBackend:
     def ensure_image(self, image: str, platform: str | None = None) -> None:
         if self._run("image", "inspect", image).returncode == 0:
             return
-        argv = [self.rt.binary, "pull"]
-        if platform:
-            argv += ["--platform", platform]
+        argv = [self.rt.binary, "pull", *(["--platform", platform] if platform else [])]
+        # On a terminal the engine's own progress bars show; elsewhere, quiet.
         interactive = sys.stderr.isatty()
-        if not interactive:
-            argv.append("-q")
-        argv.append(image)
-        if interactive:  # show the engine's own progress bars
-            import subprocess
-
-            try:
-                code = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=PULL_TIMEOUT, check=False).returncode
-            except subprocess.TimeoutExpired:
-                raise ImagePullError(f"pulling {image} took longer than {PULL_TIMEOUT:.0f}s") from None
-            if code == 0:
-                return
-            result = self._run("pull", "-q", image, timeout=PULL_TIMEOUT)
-        else:
-            result = self._run(*argv[1:], timeout=PULL_TIMEOUT)
-        if result.returncode == 0:
+        try:
+            pulled = subprocess.run(
+                [*argv, image] if interactive else [*argv, "-q", image],
+                stdin=subprocess.DEVNULL,
+                stdout=None if interactive else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=PULL_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ImagePullError(f"pulling {image} took longer than {PULL_TIMEOUT:.0f}s") from None
+        if pulled.returncode == 0:
             return
-        err = result.err
+        err = pulled.stderr.decode("utf-8", "replace").strip()
         if _UNREACHABLE.search(err) and "registry" not in err.lower() and "dial tcp" not in err:
             raise self._unavailable(err)
         if _PULL_NOT_FOUND.search(err):

@@ -18,10 +18,18 @@ stand-ins).
 Set ``TESTCTR_CONFORMANCE_REPORT=path.json`` to also write the run's column of
 the matrix as JSON; ``python -m testctr.conformance.matrix a.json b.json ...``
 prints several runs side by side (``scripts/conformance`` does both).
+``TESTCTR_CONFORMANCE_COLUMN`` names the column (default: backend/runtime).
 
 An option a backend cannot express must raise :class:`testctr.UnsupportedOption`;
 the suite accepts that (and shows it in the matrix as ``ok*``), but never an
 option that is silently ignored.
+
+Exit codes: an engine that does not report them (Apple's ``container``) gives
+``ContainerState.exit_code`` (and ``ContainerStartError.exit_code``) None,
+"unknown". The suite accepts None for a container that is not running and
+shows it as ``ok*`` ("exit code (not reported)"); any other value must be the
+exact exit code, so a backend that reports codes is checked as strictly as
+before, and one that invents a 0 fails.
 """
 
 from __future__ import annotations

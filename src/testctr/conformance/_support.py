@@ -69,6 +69,24 @@ def record_unsupported(request: pytest.FixtureRequest, option: str) -> None:
     request.node.user_properties.append(("testctr-unsupported", option))
 
 
+#: What the matrix shows (as ok*) for a backend whose engine does not report exit codes.
+EXIT_CODE_UNKNOWN = "exit code (not reported)"
+
+
+def check_exit_code(request: pytest.FixtureRequest, exit_code: int | None, expected: int, running: bool) -> None:
+    """``exit_code`` of a container that is no longer ``running`` is ``expected``, or unknown.
+
+    None means the engine does not report exit codes (Apple's ``container``):
+    allowed, shown in the matrix as ok*. A backend must never invent one, so a
+    value that is not None is checked exactly.
+    """
+    assert not running, "a container with an exit code has stopped"
+    if exit_code is None:
+        record_unsupported(request, EXIT_CODE_UNKNOWN)
+        return
+    assert exit_code == expected
+
+
 def host_platform() -> str:
     """linux/ARCH of the machine the engine most likely runs on (the host's arch)."""
     machine = platform.machine().lower()

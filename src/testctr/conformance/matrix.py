@@ -78,7 +78,8 @@ def render(columns: Sequence[Column]) -> list[str]:
         if refused:
             notes.append(f"  {col.label}: refused {', '.join(refused)}")
     lines.append(
-        "ok = every test passed; ok* = passed, some options refused (UnsupportedOption or the engine); "
+        "ok = every test passed; ok* = passed, some options refused (UnsupportedOption or the engine) "
+        "or values reported as unknown; "
         "FAIL(n) = n tests failed; - = not run"
     )
     if notes:

@@ -64,6 +64,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def column_label() -> str:
+    """The run's column: TESTCTR_CONFORMANCE_COLUMN, else backend/runtime[@host]."""
+    explicit = os.environ.get("TESTCTR_CONFORMANCE_COLUMN")
+    if explicit:
+        return explicit
     name = backend_name()
     try:
         backend = resolve_backend()
