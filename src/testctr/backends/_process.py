@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from testctr.backend.types import ExecResult
-from testctr.errors import ExecTimeout
+from testctr.backend.types import ContainerInfo, ExecResult
+from testctr.errors import ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
 
 
 @dataclass(frozen=True)
@@ -170,11 +170,72 @@ class FollowedLines:
 
 
 class LineSource(Protocol):
-    """What :func:`wait_for_pattern` reads: :class:`FollowedLines` or a backend's own follower."""
+    """A followed log: :class:`FollowedLines` or a backend's own follower."""
 
     ended: bool
 
     def next_line(self, timeout: float) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class FollowsLogs(Protocol):
+    """What :func:`follow_logs_until` needs of a backend."""
+
+    def stream_logs(self, container_id: str) -> LineSource: ...
+
+    def inspect_container(self, container_id: str) -> ContainerInfo: ...
+
+    def get_container_logs(self, container_id: str) -> str: ...
+
+
+def follow_logs_until(
+    backend: FollowsLogs, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
+) -> None:
+    """``Backend.wait_for_log`` for any backend that can follow its logs.
+
+    Reads the followed log until ``pattern`` matched ``occurrences`` lines.
+    The stream ends when the container stops: that is a ContainerStartError
+    at once. If it ends while the container still runs (a follower that gave
+    up), the whole log is re-read until the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    seen = 0
+
+    def logs() -> str:
+        try:
+            return backend.get_container_logs(container_id)
+        except TestctrError:
+            return ""
+
+    def fail_if_stopped() -> None:
+        state = backend.inspect_container(container_id).state
+        if not state.running:
+            raise ContainerStartError(
+                f"container {container_id[:12]} stopped before logging {pattern.pattern!r}",
+                exit_code=state.exit_code,
+                logs=logs(),
+            )
+
+    follow = backend.stream_logs(container_id)
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            line = follow.next_line(remaining)
+            if line is not None:
+                seen += 1 if pattern.search(line) else 0
+                if seen >= occurrences:
+                    return
+            elif follow.ended:
+                break
+    finally:
+        follow.close()
+    while time.monotonic() < deadline:
+        fail_if_stopped()
+        if sum(1 for line in logs().splitlines() if pattern.search(line)) >= occurrences:
+            return
+        time.sleep(0.05)
+    what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
+    raise WaitTimeout(what, timeout, logs())
 
 
 def wait_for_pattern(

@@ -34,9 +34,9 @@ from testctr.backends._process import (
     CommandTimeout,
     Completed,
     FollowedLines,
+    follow_logs_until,
     run_command,
     run_exec,
-    wait_for_pattern,
 )
 from testctr.errors import (
     ContainerNotFound,
@@ -48,7 +48,6 @@ from testctr.errors import (
     InvalidOption,
     TestctrError,
     UnsupportedOption,
-    WaitTimeout,
 )
 from testctr.parsing import parse_timestamp
 
@@ -461,33 +460,7 @@ class CLIBackend:
         return FollowedLines([self.rt.binary, "logs", "-f", container_id])
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        follow = self.stream_logs(container_id)
-
-        def on_end() -> None:
-            state = self.inspect_container(container_id).state
-            if not state.running:
-                raise ContainerStartError(
-                    f"container {container_id[:12]} exited before logging {pattern.pattern!r}",
-                    exit_code=state.exit_code,
-                    logs=self.get_container_logs(container_id),
-                )
-
-        try:
-            if wait_for_pattern(follow, pattern, deadline, occurrences, on_end):
-                return
-        finally:
-            follow.close()
-        # The stream ended while the container still runs (an engine whose
-        # follow gives up early): fall back to reading the whole log.
-        while follow.ended and time.monotonic() < deadline:
-            logs = self.get_container_logs(container_id)
-            if sum(1 for line in logs.splitlines() if pattern.search(line)) >= occurrences:
-                return
-            on_end()
-            time.sleep(0.05)
-        what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-        raise WaitTimeout(what, timeout, self.get_container_logs(container_id))
+        follow_logs_until(self, container_id, pattern, timeout, occurrences)
 
     def internal_ip(self, container_id: str) -> str:
         return self.inspect_container(container_id).internal_ip

@@ -42,7 +42,7 @@ from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
-from testctr.backends._process import wait_for_pattern
+from testctr.backends._process import follow_logs_until
 from testctr.backends.cli import file_tar, first_file_in_tar, parse_inspect, remote_host_of
 from testctr.errors import (
     ContainerNotFound,
@@ -53,7 +53,6 @@ from testctr.errors import (
     ImagePullError,
     TestctrError,
     UnsupportedOption,
-    WaitTimeout,
 )
 
 NAME = "docker-api"
@@ -503,25 +502,7 @@ class DockerAPIBackend:
         return _FollowedLogs(stream)
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        follow = self.stream_logs(container_id)
-
-        def on_end() -> None:
-            state = self.inspect_container(container_id).state
-            if not state.running:
-                raise ContainerStartError(
-                    f"container {container_id[:12]} exited before logging {pattern.pattern!r}",
-                    exit_code=state.exit_code,
-                    logs=self.get_container_logs(container_id),
-                )
-
-        try:
-            if wait_for_pattern(follow, pattern, deadline, occurrences, on_end):
-                return
-        finally:
-            follow.close()
-        what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-        raise WaitTimeout(what, timeout, self._logs_or_empty(container_id))
+        follow_logs_until(self, container_id, pattern, timeout, occurrences)
 
     def internal_ip(self, container_id: str) -> str:
         return self.inspect_container(container_id).internal_ip

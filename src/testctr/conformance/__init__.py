@@ -29,7 +29,9 @@ Exit codes: an engine that does not report them (Apple's ``container``) gives
 "unknown". The suite accepts None for a container that is not running and
 shows it as ``ok*`` ("exit code (not reported)"); any other value must be the
 exact exit code, so a backend that reports codes is checked as strictly as
-before, and one that invents a 0 fails.
+before, and one that invents a 0 fails. The same holds for
+``ContainerInfo.created`` (Apple's ``container`` before 0.8.0 records no date):
+None is "not reported" (ok*), anything else must be right.
 """
 
 from __future__ import annotations

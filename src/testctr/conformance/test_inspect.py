@@ -2,7 +2,9 @@
 
 A label value with ``=`` in it either round-trips or is refused with
 UnsupportedOption("with_label") (Apple's ``container`` cannot express one);
-the other labels must round-trip on every backend.
+the other labels must round-trip on every backend. A created time the engine
+does not report at all is None (unknown, ok*); one that is reported must be an
+aware datetime close to now.
 """
 
 from __future__ import annotations
@@ -73,9 +75,12 @@ def test_internal_ip_present(box: testctr.Container) -> None:
     assert box.inspect().internal_ip == ip
 
 
-def test_created_time_parses(box: testctr.Container) -> None:
+def test_created_time_parses(request: pytest.FixtureRequest, box: testctr.Container) -> None:
     created = box.inspect().created
-    assert created is not None
+    if created is None:
+        # The engine does not report it (Apple's container before 0.8.0): unknown, shown as ok*.
+        record_unsupported(request, "created time (not reported)")
+        return
     assert created.tzinfo is not None, "created is an aware datetime"
     now = dt.datetime.now(dt.timezone.utc)
     # Generous bounds: the engine's clock may be another machine's.
