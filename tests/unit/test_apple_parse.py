@@ -382,3 +382,45 @@ def test_platform_predicate_off_macos(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not apple.is_available()
     monkeypatch.setenv(apple.BIN_ENV, "/opt/container")
     assert apple.is_available()
+
+
+# --- following a log by reading it whole (LogFollower's cursor) -------------------------------
+
+
+def render_log(lines: list[str]) -> str:
+    """What `container logs` prints for a log of these lines: trimmed of newlines, then one."""
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [("", []), ("\n", []), ("a\nb\n", ["a", "b"]), ("a\r\nb", ["a", "b"]), ("a\n\nb\n", ["a", "", "b"])],
+)
+def test_log_lines(text: str, lines: list[str]) -> None:
+    assert apple.log_lines(text) == lines
+
+
+@given(
+    st.lists(st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=8)),
+    st.lists(st.integers(0, 30), max_size=6),
+)
+def test_cursor_gives_every_line_once_in_order(lines: list[str], cuts: list[int]) -> None:
+    cursor = apple.LogCursor()
+    given_out: list[str] = []
+    for cut in [*sorted(cuts), len(lines)]:
+        given_out += cursor.advance(apple.log_lines(render_log(lines[:cut])))
+    assert given_out == apple.log_lines(render_log(lines))
+
+
+def test_cursor_gives_a_half_written_line_again_whole() -> None:
+    cursor = apple.LogCursor()
+    assert cursor.advance(["early", "rea"]) == ["early", "rea"]
+    assert cursor.advance(["early", "ready", "next"]) == ["ready", "next"]
+    assert cursor.advance(["early", "ready", "next"]) == []
+
+
+def test_cursor_starts_over_when_the_log_was_replaced() -> None:
+    cursor = apple.LogCursor()
+    assert cursor.advance(["a", "b", "c"]) == ["a", "b", "c"]
+    assert cursor.advance(["new"]) == ["new"]
+    assert cursor.advance(["new", "more"]) == ["more"]

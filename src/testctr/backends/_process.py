@@ -12,7 +12,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -236,30 +236,3 @@ def follow_logs_until(
         time.sleep(0.05)
     what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
     raise WaitTimeout(what, timeout, logs())
-
-
-def wait_for_pattern(
-    follow: LineSource,
-    pattern: re.Pattern[str],
-    deadline: float,
-    occurrences: int,
-    on_end: Callable[[], None],
-) -> bool:
-    """Read ``follow`` until ``pattern`` matched ``occurrences`` lines (True) or the deadline.
-
-    ``on_end`` runs when the stream ends first (the container stopped); it
-    raises if that is an error.
-    """
-    seen = 0
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        line = follow.next_line(remaining)
-        if line is not None and pattern.search(line):
-            seen += 1
-            if seen >= occurrences:
-                return True
-        elif line is None and follow.ended:
-            on_end()
-            return False

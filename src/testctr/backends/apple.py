@@ -21,6 +21,9 @@ What differs from Docker, and how this backend handles it:
   entrypoint. Images without ``/bin/sh`` cannot receive files before start
   (a clear error says so).
 * Inspect has no exit code: :attr:`ContainerState.exit_code` is None.
+* ``logs -f`` is no line source (it splits lines at read boundaries and never
+  ends): :class:`LogFollower` reads the log whole when ``logs -f`` signals
+  that it grew, and ends when the container stops.
 * No commit, no HEALTHCHECKs, no privileged mode, whole CPUs only, and a
   VM's CPUs/memory cannot change while it runs: those raise
   :class:`testctr.UnsupportedOption` naming the option.
@@ -60,9 +63,9 @@ from testctr.backends._process import (
     CommandTimeout,
     Completed,
     FollowedLines,
+    follow_logs_until,
     run_command,
     run_exec,
-    wait_for_pattern,
 )
 from testctr.errors import (
     ContainerNotFound,
@@ -73,7 +76,6 @@ from testctr.errors import (
     InvalidOption,
     TestctrError,
     UnsupportedOption,
-    WaitTimeout,
 )
 from testctr.parsing import parse_memory, parse_timestamp
 
@@ -910,24 +912,7 @@ class AppleBackend:
         return LogFollower(self, container_id)
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        follow = self.stream_logs(container_id)
-
-        def on_end() -> None:
-            state = self.inspect_container(container_id).state  # ContainerNotFound when it is gone
-            raise ContainerStartError(
-                f"container {container_id} stopped before logging {pattern.pattern!r}",
-                exit_code=state.exit_code,
-                logs=self._logs_or_empty(container_id),
-            )
-
-        try:
-            if wait_for_pattern(follow, pattern, deadline, occurrences, on_end):
-                return
-        finally:
-            follow.close()
-        what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-        raise WaitTimeout(what, timeout, self._logs_or_empty(container_id))
+        follow_logs_until(self, container_id, pattern, timeout, occurrences)
 
     def internal_ip(self, container_id: str) -> str:
         return self.inspect_container(container_id).internal_ip
@@ -1052,10 +1037,12 @@ class LogFollower:
     meets the followed one. So ``logs -n 0 -f`` (new output only) is just the
     signal that the log grew: at each signal (a burst of them is one read) the
     follower reads the whole log and gives out the lines past its
-    :class:`LogCursor`, so every line comes once, whole and in order. After a
-    quiet second it reads anyway (a signal can be lost while ``logs -f``
-    starts) and looks at the state: when the container does not run, a last
-    read, then the stream ends.
+    :class:`LogCursor`, so every line comes once, whole and in order. The
+    signal starts only once the lines already there are given out (a wait for
+    a line printed at startup costs one read). After a quiet second the
+    follower reads anyway (output between a read and the start of ``logs -f``
+    gives no signal) and looks at the state: when the container does not run,
+    a last read, then the stream ends.
     """
 
     QUIET = 1.0  # seconds without a signal before reading anyway and checking the state
@@ -1064,7 +1051,8 @@ class LogFollower:
     def __init__(self, backend: AppleBackend, container_id: str) -> None:
         self._backend = backend
         self._id = container_id
-        self._signal = FollowedLines([backend.binary, "logs", "-n", "0", "--follow", container_id])
+        self._signal: FollowedLines | None = None
+        self._signal_lock = threading.Lock()  # close() may come from another thread
         self._cursor = LogCursor()
         self._pending: deque[str] = deque()
         self._next_read = 0.0  # at once: the log as it is now
@@ -1089,6 +1077,11 @@ class LogFollower:
             if now >= deadline:
                 return None
             wait = min(deadline, self._next_read) - now
+            if self._signal is None:
+                with self._signal_lock:
+                    if self._closed:
+                        continue
+                    self._signal = FollowedLines([self._backend.binary, "logs", "-n", "0", "--follow", self._id])
             if self._signal.ended:  # the emulator's `logs -f` ends with the container
                 time.sleep(wait)
                 continue
@@ -1120,5 +1113,8 @@ class LogFollower:
                 yield line
 
     def close(self) -> None:
-        self._closed = True
-        self._signal.close()
+        with self._signal_lock:
+            self._closed = True
+            signal = self._signal
+        if signal is not None:
+            signal.close()
