@@ -36,8 +36,9 @@ from testctr.errors import (
     UnsupportedOption,
     WaitTimeout,
 )
+from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
-from testctr.options import Option, Spec, build_spec, read_content, read_host_file
+from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.wait import RunningWait
@@ -396,6 +397,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
     backend_name, backend = resolve_backend(spec.backend, spec.runtime)
+    warn_about_leftovers_once()
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
     if spec.config.files and not isinstance(backend, FileCopier):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
 from dataclasses import dataclass
 
+from testctr import settings
 from testctr.backend.protocols import ContainerLister
 from testctr.backend.types import ContainerInfo
-from testctr.errors import ContainerNotFound
+from testctr.errors import ContainerNotFound, TestctrError
 from testctr.labels import created_at, session_alive
 
 
@@ -56,3 +59,39 @@ def remove(containers: list[Listed]) -> int:
         except ContainerNotFound:
             pass  # already gone: someone else cleaned up
     return removed
+
+
+_checked = False
+_checked_lock = threading.Lock()
+
+
+def warn_about_leftovers_once() -> None:
+    """Like Go testctr's check at the first New: once per process, off the critical path.
+
+    Runs at the first container a process starts (not at pytest's start, so
+    runs that start no container never touch an engine), in a background
+    thread, and only prints: removing is --testctr-cleanup-old's job.
+    """
+    global _checked
+    with _checked_lock:
+        if _checked:
+            return
+        _checked = True
+    s = settings.current()
+    if not s.warn_old:
+        return
+
+    def check() -> None:
+        try:
+            leftovers = find_leftovers(s.label, s.cleanup_age)
+        except TestctrError:
+            return  # the container being started will report an unusable engine itself
+        if leftovers:
+            names = ", ".join(c.name for c in leftovers[:3]) + (", ..." if len(leftovers) > 3 else "")
+            print(
+                f"testctr: warning: {len(leftovers)} leftover container(s) of dead sessions ({names}); "
+                "remove them with `testctr clean` or --testctr-cleanup-old",
+                file=sys.stderr,
+            )
+
+    threading.Thread(target=check, name="testctr-leftovers", daemon=True).start()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import TYPE_CHECKING
 
-from testctr.backend.types import PortSpec
 from testctr.errors import InvalidOption
+
+if TYPE_CHECKING:
+    from testctr.backend.types import PortSpec
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -34,6 +37,8 @@ def parse_port_spec(spec: str | int) -> PortSpec:
     The forms are Docker's ``-p`` forms: ``[[HOST_IP:]HOST_PORT:]PORT[/PROTO]``.
     Without a host IP, the backend binds loopback (see PortSpec).
     """
+    from testctr.backend.types import PortSpec
+
     if isinstance(spec, bool) or not isinstance(spec, (str, int)):
         raise InvalidOption(f"port spec must be a string or int, got {type(spec).__name__}")
     text = str(spec).strip()
@@ -139,7 +144,7 @@ def parse_duration(text: str | float) -> float:
     return seconds
 
 
-def parse_positive_int(text: str | int, what: str) -> int:
+def parse_positive_int(text: str | int, what: str = "the value") -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):
@@ -147,6 +152,13 @@ def parse_positive_int(text: str | int, what: str) -> int:
     if value < 1:
         raise InvalidOption(f"{what} must be at least 1, got {value}")
     return value
+
+
+def parse_name(text: str) -> str:
+    """A non-empty name without spaces (a backend, runtime or label prefix)."""
+    if not isinstance(text, str) or not text.strip() or any(c.isspace() for c in text):
+        raise InvalidOption(f"expected a non-empty name without spaces, got {text!r}")
+    return text
 
 
 def parse_bool(text: str) -> bool:

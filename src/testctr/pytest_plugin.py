@@ -6,34 +6,28 @@ pytest's command line and hooks onto it.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from testctr import settings as _settings
-from testctr.container import containers_of, kept_hints
-from testctr.errors import TestctrError
-from testctr.owners import record_failure
-from testctr.parsing import parse_bool, parse_duration, parse_positive_int
+# Only what pytest needs at startup is imported here: a run that never starts
+# a container should not pay for loading the library.
 
-# (option, settings field, converter, help)
-_OPTIONS: list[tuple[str, str, Any, str]] = [
-    ("verbose", "verbose", parse_bool, "stream every container's logs to the test output"),
-    ("keep-failed", "keep_failed", parse_bool, "keep a failed test's containers (and databases)"),
-    ("label", "label", str, "label prefix of testctr containers (default: testctr)"),
-    ("warn-old", "warn_old", parse_bool, "warn about leftover containers of dead sessions"),
-    ("cleanup-old", "cleanup_old", parse_bool, "remove leftover containers of dead sessions"),
-    ("cleanup-age", "cleanup_age", parse_duration, "age before a leftover counts as old (e.g. 5m)"),
-    (
-        "max-concurrent",
-        "max_concurrent",
-        lambda v: parse_positive_int(v, "--testctr-max-concurrent"),
-        "cap on containers being created at once",
-    ),
-    ("create-delay", "create_delay", parse_duration, "pause after waiting for a creation slot"),
-    ("backend", "backend", str, "backend name (see `testctr doctor`)"),
-    ("runtime", "runtime", str, "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
+# (option, settings field, converter in testctr.parsing, help)
+_OPTIONS: list[tuple[str, str, str, str]] = [
+    ("verbose", "verbose", "parse_bool", "stream every container's logs to the test output"),
+    ("keep-failed", "keep_failed", "parse_bool", "keep a failed test's containers (and databases)"),
+    ("label", "label", "parse_name", "label prefix of testctr containers (default: testctr)"),
+    ("warn-old", "warn_old", "parse_bool", "warn about leftover containers of dead sessions"),
+    ("cleanup-old", "cleanup_old", "parse_bool", "remove leftover containers of dead sessions at start"),
+    ("cleanup-age", "cleanup_age", "parse_duration", "age before a leftover counts as old (e.g. 5m)"),
+    ("max-concurrent", "max_concurrent", "parse_positive_int", "cap on containers being created at once"),
+    ("create-delay", "create_delay", "parse_duration", "pause after waiting for a creation slot"),
+    ("backend", "backend", "parse_name", "backend name (see `testctr doctor`)"),
+    ("runtime", "runtime", "parse_name", "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
 
@@ -49,46 +43,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    given = {
+        (option, field, converter): value
+        for option, field, converter, _help in _OPTIONS
+        if (value := config.getoption(f"testctr_{option.replace('-', '_')}")) is not None
+    }
+    if not given:
+        return  # the TESTCTR_* environment is read on first use
+    from testctr import parsing, settings
+    from testctr.errors import TestctrError
+
     changes: dict[str, object] = {}
-    for option, field, convert, _help in _OPTIONS:
-        value = config.getoption(f"testctr_{option.replace('-', '_')}")
-        if value is not None:
-            try:
-                changes[field] = convert(value)
-            except (TestctrError, ValueError) as e:
-                raise pytest.UsageError(f"--testctr-{option}: {e}") from None
-    _settings.configure(**changes)
+    for (option, field, converter), value in given.items():
+        try:
+            changes[field] = getattr(parsing, converter)(value)
+        except TestctrError as e:
+            raise pytest.UsageError(f"--testctr-{option}: {e}") from None
+    settings.configure(**changes)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remove leftovers of dead sessions when asked (warnings come at the first container)."""
     if hasattr(session.config, "workerinput"):
-        return  # xdist workers: the controller already looked
-    s = _settings.current()
-    if not (s.warn_old or s.cleanup_old):
+        return  # xdist workers: the controller does it
+    if session.config.getoption("testctr_cleanup_old") is None and "TESTCTR_CLEANUP_OLD" not in os.environ:
         return
+    from testctr import settings
+    from testctr.errors import TestctrError
     from testctr.housekeeping import find_leftovers, remove
 
-    try:
-        leftovers = find_leftovers(s.label, s.cleanup_age)
-    except TestctrError:
-        return  # no engine here: tests that need one will say so themselves
-    if not leftovers:
+    s = settings.current()
+    if not s.cleanup_old:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if s.cleanup_old:
-        try:
-            removed = remove(leftovers)
-        except TestctrError as e:
-            removed = 0
-            if reporter is not None:
-                reporter.write_line(f"testctr: could not remove leftovers: {e}", yellow=True)
-        message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+    try:
+        removed = remove(find_leftovers(s.label, s.cleanup_age))
+    except TestctrError as e:
+        message = f"testctr: could not remove leftovers: {e}"
     else:
-        names = ", ".join(c.name for c in leftovers[:5])
-        message = (
-            f"testctr: {len(leftovers)} leftover container(s) of dead sessions ({names}...); "
-            "remove them with `testctr clean` or --testctr-cleanup-old"
-        )
+        message = f"testctr: removed {removed} leftover container(s) of dead sessions"
     if reporter is not None:
         reporter.write_line(message, yellow=True)
 
@@ -99,9 +92,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()
     if not report.failed:
         return
+    from testctr.owners import record_failure  # light: keep-failed needs every failure
+
     record_failure(item.nodeid)
-    if report.when == "teardown":
-        return
+    if report.when == "teardown" or "testctr.container" not in sys.modules:
+        return  # no container was ever started in this process
+    from testctr.container import containers_of
+    from testctr.errors import TestctrError
+
     for node in item.listchain():
         for container in containers_of(node.nodeid or "session"):
             try:
@@ -112,6 +110,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    container = sys.modules.get("testctr.container")
+    kept_hints: list[str] = getattr(container, "kept_hints", [])
     if kept_hints:
         terminalreporter.section("testctr: containers kept for failed tests")
         for hint in kept_hints:

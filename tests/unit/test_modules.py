@@ -13,7 +13,7 @@ import testctr
 from testctr.errors import InvalidOption
 from testctr.modules import mariadb, memcached, mosquitto, mysql, nats, postgres, rabbitmq, redis
 from testctr.modules._common import url
-from testctr.options import build_spec
+from testctr.option import build_spec
 from testctr.parsing import database_name
 
 PG_FLAGS = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]

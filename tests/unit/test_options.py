@@ -12,7 +12,7 @@ import pytest
 import testctr
 from testctr import InvalidOption
 from testctr.backend.types import PortSpec
-from testctr.options import build_spec
+from testctr.option import build_spec
 from testctr.wait import ExecWait, HealthyWait, HTTPWait, LogWait, PortWait
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
 from testctr.errors import InvalidOption, TestctrError
-from testctr.options import Option, Spec
+from testctr.option import Option, Spec
 
 if TYPE_CHECKING:
     from testctr.container import Container

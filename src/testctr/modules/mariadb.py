@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from testctr.errors import InvalidOption
 from testctr.modules._common import admin_client_option, env_default, nonempty, use_provider
 from testctr.modules.mysql import READY, MySQLDSN, _config, _init_script
-from testctr.options import Option, options, with_env, with_port, with_wait_for_log
+from testctr.option import Option, options, with_env, with_port, with_wait_for_log
 
 IMAGE = "mariadb:11"
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from testctr.errors import InvalidOption
-from testctr.options import Option, options, with_args, with_port, with_wait_for_port
+from testctr.option import Option, options, with_args, with_port, with_wait_for_port
 
 IMAGE = "memcached:1"
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from testctr.errors import InvalidOption
 from testctr.modules._common import append_file_lines, config_key, config_value, nonempty
-from testctr.options import Option, options, with_port, with_wait_for_log
+from testctr.option import Option, options, with_port, with_wait_for_log
 
 IMAGE = "eclipse-mosquitto:2"
 CONFIG_PATH = "/mosquitto/config/mosquitto.conf"

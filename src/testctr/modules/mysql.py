@@ -42,7 +42,7 @@ from testctr.modules._common import (
     url,
     use_provider,
 )
-from testctr.options import Option, options, with_args, with_env, with_file, with_port, with_wait_for_log
+from testctr.option import Option, options, with_args, with_env, with_file, with_port, with_wait_for_log
 
 if TYPE_CHECKING:
     from testctr.container import Container

@@ -10,7 +10,7 @@ are appended to the image's command (its configuration file stays in use).
 from __future__ import annotations
 
 from testctr.modules._common import nonempty
-from testctr.options import Option, options, with_args, with_port, with_wait_for_log
+from testctr.option import Option, options, with_args, with_port, with_wait_for_log
 
 IMAGE = "nats:2"
 

@@ -10,7 +10,7 @@ image's default user is guest/guest (allowed from anywhere in the image).
 from __future__ import annotations
 
 from testctr.modules._common import nonempty
-from testctr.options import Option, options, with_env, with_port, with_wait_for_log
+from testctr.option import Option, options, with_env, with_port, with_wait_for_log
 
 IMAGE = "rabbitmq:3"
 
