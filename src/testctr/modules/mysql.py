@@ -147,9 +147,10 @@ class MySQLDSN(BoundProvider):
     def drop_database(self, container: Container, handle: str) -> None:
         statements = [f"DROP DATABASE IF EXISTS {quote_ident(handle)}"]
         if self.user != "root":
-            # The grant outlives the database otherwise.
+            # The grant outlives the database otherwise. After the DROP: a
+            # missing grant (error 1141) must not keep the database alive.
             account = f"{quote_string(self.user)}@{quote_string(self.user_host)}"
-            statements.insert(0, f"REVOKE ALL ON {grant_target(handle)}.* FROM {account}")
+            statements.append(f"REVOKE ALL ON {grant_target(handle)}.* FROM {account}")
         self.admin(container, statements)
 
     def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
@@ -199,6 +200,11 @@ class MySQLDSN(BoundProvider):
                 password=self.root_password,
                 autocommit=True,
                 connect_timeout=10,
+                # A DROP waits for metadata locks that a test's open transaction
+                # holds; the server's own lock wait is a year by default.
+                read_timeout=120,
+                write_timeout=120,
+                init_command="SET SESSION lock_wait_timeout = 60",
             )
 
         def use(conn: Any) -> None:
