@@ -250,9 +250,13 @@ def parse_timestamp(text: str) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        try:
-            value = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f %z")
-        except ValueError:
+        for layout in ("%Y-%m-%d %H:%M:%S.%f %z", "%Y-%m-%d %H:%M:%S %z"):
+            try:
+                value = dt.datetime.strptime(text, layout)
+                break
+            except ValueError:
+                continue
+        else:
             return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)

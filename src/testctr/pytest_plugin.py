@@ -90,18 +90,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    container_module = sys.modules.get("testctr.container")
+    if report.when == "teardown" and container_module is not None:
+        # Keep-failed hints made by this test's cleanups travel with its report,
+        # so the xdist controller can show them at the end of the run.
+        hints: list[str] = container_module.kept_hints
+        report.user_properties.extend(("testctr_kept", hint) for hint in hints)
+        hints.clear()
     if not report.failed:
         return
     from testctr.owners import record_failure  # light: keep-failed needs every failure
 
     record_failure(item.nodeid)
-    if report.when == "teardown" or "testctr.container" not in sys.modules:
+    if report.when == "teardown" or container_module is None:
         return  # no container was ever started in this process
-    from testctr.container import containers_of
     from testctr.errors import TestctrError
 
     for node in item.listchain():
-        for container in containers_of(node.nodeid or "session"):
+        for container in container_module.containers_of(node.nodeid or "session"):
             try:
                 logs = container.logs()
             except TestctrError as e:
@@ -109,10 +115,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
 
 
+_kept_hints: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _kept_hints.extend(str(value) for key, value in report.user_properties if key == "testctr_kept")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    container = sys.modules.get("testctr.container")
-    kept_hints: list[str] = getattr(container, "kept_hints", [])
-    if kept_hints:
+    container_module = sys.modules.get("testctr.container")
+    # Hints of containers kept after the last report (e.g. at session teardown).
+    late: list[str] = getattr(container_module, "kept_hints", [])
+    if _kept_hints or late:
         terminalreporter.section("testctr: containers kept for failed tests")
-        for hint in kept_hints:
+        for hint in [*_kept_hints, *late]:
             terminalreporter.write_line(hint)

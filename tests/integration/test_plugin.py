@@ -238,3 +238,14 @@ def test_max_concurrent_caps_creations_across_threads(runtime: str) -> None:
         registry.default_registry.unregister(name)
     assert not errors, errors
     assert 1 <= counting.peak <= 2
+
+
+def test_keep_failed_hints_reach_the_xdist_controller(pytester: pytest.Pytester, runtime: str, inner_env: None) -> None:
+    pytester.makepyfile(INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "containers kept for failed tests" in output and f"{runtime} rm -f testctr-test_fails" in output
+    name = re.search(r"kept container (testctr-test_fails-\w+)", output)
+    assert name is not None
+    subprocess.run([runtime, "rm", "-f", name.group(1)], capture_output=True, timeout=60, check=False)

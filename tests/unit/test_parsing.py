@@ -196,6 +196,7 @@ def test_database_name_long_parametrized_ids_do_not_collide() -> None:
         "2024-05-01T10:00:00Z",
         "2024-05-01T12:00:00.5+02:00",
         "2024-05-01 10:00:00.123456 +0000 UTC",
+        "2024-05-01 10:00:00 +0000 UTC",
     ],
 )
 def test_timestamp(text: str) -> None:
