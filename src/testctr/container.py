@@ -397,7 +397,6 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
     backend_name, backend = resolve_backend(spec.backend, spec.runtime)
-    warn_about_leftovers_once()
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
     if spec.config.files and not isinstance(backend, FileCopier):
@@ -443,6 +442,10 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     except BaseException:
         _abandon(container, owner)
         raise
+    # After the first start, when everything it needs is imported: the check
+    # runs in a thread, and a thread importing what another is importing can
+    # deadlock.
+    warn_about_leftovers_once()
     return container
 
 

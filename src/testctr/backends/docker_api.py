@@ -25,6 +25,7 @@ paramiko is not needed.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import queue
@@ -32,10 +33,11 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
 import requests.exceptions
 from docker.utils import parse_repository_tag
@@ -46,6 +48,7 @@ from testctr.backends._process import follow_logs_until
 from testctr.backends.cli import file_tar, first_file_in_tar, parse_inspect, remote_host_of
 from testctr.errors import (
     ContainerNotFound,
+    ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ExecTimeout,
@@ -57,13 +60,19 @@ from testctr.errors import (
 
 NAME = "docker-api"
 TIMEOUT = 60  # any single API call, seconds
-PULL_TIMEOUT = 900
+PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
 _NOT_FOUND_EXEC = re.compile(r"exec failed.*(executable file not found|no such file or directory)", re.I)
 _PULL_NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|pull access denied", re.I)
 #: What the engine answers when it cannot reach a registry: not the image's fault.
 _REGISTRY_UNREACHABLE = re.compile(r"dial tcp|lookup .* on|no such host|i/o timeout|connection refused", re.I)
+#: A 404 means the container is gone only when the engine says so; other 404s
+#: (a missing network, image, volume) are failures of the request itself.
+_NO_CONTAINER = re.compile(r"no such container|no container with", re.I)
+_NOT_RUNNING = re.compile(r"is not running|container state improper", re.I)
+#: dockerd: "network NAME not found"; Podman: "unable to find network with name or ID NAME: ...".
+_MISSING_NETWORK = re.compile(r"network (?:with name or ID )?(\S+?):? (?:network )?not found", re.I)
 
 
 def podman_socket_url() -> str:
@@ -94,7 +103,11 @@ def default_host_ip(engine_url: str) -> str:
     remote = remote_host_of(engine_url)
     if remote is None:
         return "127.0.0.1"
-    return remote if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", remote) else "0.0.0.0"
+    try:
+        ipaddress.ip_address(remote)
+    except ValueError:
+        return "0.0.0.0"  # a host name: which of the engine's addresses it means is unknown here
+    return remote
 
 
 def create_body(image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, host_ip: str) -> dict[str, Any]:
@@ -267,24 +280,49 @@ class DockerAPIBackend:
             "for Podman run `podman system service --time=0` and use TESTCTR_RUNTIME=podman"
         )
 
+    def _translate(
+        self,
+        what: str,
+        error: Exception,
+        *,
+        container_id: str = "",
+        refused: Callable[[str], TestctrError] = TestctrError,
+    ) -> TestctrError:
+        """The testctr error for an SDK/requests ``error`` raised by the request ``what``.
+
+        ``refused`` builds the error for an engine that answered and said no
+        (ContainerStartError at create/start). A 404 is ContainerNotFound only
+        when the engine says the container is missing: callers take that error
+        as "already gone", which a missing network is not.
+        """
+        if isinstance(error, docker.errors.APIError):
+            text = _explain(error)
+            if container_id and error.status_code == 404 and _NO_CONTAINER.search(text):
+                return ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {text})")
+            message = f"{what} failed: {text}"
+            network = _MISSING_NETWORK.search(text)
+            if network:
+                name = network.group(1)
+                message += (
+                    f"\nfix: network {name!r} does not exist; create it first (`{self.runtime} network create {name}`)"
+                )
+            return refused(message)
+        if isinstance(error, requests.exceptions.ConnectionError):
+            return self._unavailable(error)  # ConnectTimeout included: nothing listens
+        if isinstance(error, requests.exceptions.Timeout):
+            return EngineUnavailable(
+                f"the engine at {self.engine_url} did not answer {what} within {TIMEOUT}s\n"
+                "fix: the engine is overloaded or hung; check it answers (`docker version` / `podman version`) "
+                "and restart it if not"
+            )
+        return self._unavailable(error)  # the connection broke mid-answer, or the SDK could not talk to it
+
     def _call(self, what: str, fn: Any, *args: Any, container_id: str = "", **kwargs: Any) -> Any:
         """Call the SDK and turn its exceptions into testctr's."""
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound as e:
-            if container_id:
-                raise ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {_explain(e)})") from None
-            raise TestctrError(f"{what} failed: {_explain(e)}") from None
-        except docker.errors.APIError as e:
-            raise TestctrError(f"{what} failed: {_explain(e)}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
-        except requests.exceptions.Timeout:
-            raise EngineUnavailable(
-                f"the engine at {self.engine_url} did not answer {what} within {TIMEOUT}s; is it overloaded or hung?"
-            ) from None
-        except docker.errors.DockerException as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(what, e, container_id=container_id) from None
 
     @property
     def runtime(self) -> str:
@@ -367,10 +405,9 @@ class DockerAPIBackend:
                     raise
                 self.ensure_image(image, config.platform)
                 created = create()
-        except docker.errors.APIError as e:
-            raise ContainerStartError(f"{self.runtime} create of {image} failed: {_explain(e)}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            # No container_id: nothing exists yet, so no 404 here means "already gone".
+            raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
         container_id = str(created["Id"])
         for network in config.networks[1:]:
             self._call(
@@ -385,14 +422,12 @@ class DockerAPIBackend:
     def start_container(self, container_id: str) -> None:
         try:
             self.api.start(container_id)
-        except docker.errors.NotFound as e:
-            raise ContainerNotFound(f"no container {container_id!r}: {_explain(e)}") from None
-        except docker.errors.APIError as e:
-            raise ContainerStartError(
-                f"{self.runtime} start failed: {_explain(e)}", logs=self._logs_or_empty(container_id)
-            ) from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+
+            def refused(message: str) -> TestctrError:
+                return ContainerStartError(message, logs=self._logs_or_empty(container_id))
+
+            raise self._translate(f"{self.runtime} start", e, container_id=container_id, refused=refused) from None
 
     def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
         self._call("stop", self.api.stop, container_id, timeout=max(int(timeout), 0), container_id=container_id)
@@ -430,12 +465,16 @@ class DockerAPIBackend:
                 workdir=workdir,
                 user=user or "",
             )
-        except docker.errors.NotFound as e:
-            raise ContainerNotFound(f"no container {container_id!r}: {_explain(e)}") from None
-        except docker.errors.APIError as e:
-            raise TestctrError(f"cannot exec in {container_id[:12]}: {_explain(e)}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+
+            def refused(message: str) -> TestctrError:
+                if _NOT_RUNNING.search(message):
+                    return ContainerNotRunning(message)
+                return TestctrError(message)
+
+            raise self._translate(
+                f"exec in {container_id[:12]}", e, container_id=container_id, refused=refused
+            ) from None
         exec_id = created["Id"]
         sock = self._call("exec start", api.exec_start, exec_id, socket=True, container_id=container_id)
         chunks: list[tuple[int, bytes]] = []
@@ -458,7 +497,13 @@ class DockerAPIBackend:
         output = b"".join(d for _, d in chunks).decode("utf-8", "replace")
         if timed_out:
             result = ExecResult(-1, stdout, stderr, output)
-            raise ExecTimeout(cmd, result, f"command {list(cmd)!r} did not finish within {timeout:.1f}s")
+            waited = EXEC_TIMEOUT if timeout is None else timeout
+            raise ExecTimeout(
+                cmd,
+                result,
+                f"command {list(cmd)!r} did not finish within {waited:.1f}s "
+                "(testctr stopped reading it; the process may still be running in the container)",
+            )
         exit_code = self._exec_exit_code(exec_id)
         if exit_code == 126 and _NOT_FOUND_EXEC.search(output):
             # The engine reports a missing executable as 126; a shell, `docker run`
@@ -525,10 +570,8 @@ class DockerAPIBackend:
             self.api.remove_image(image)
         except docker.errors.NotFound as e:
             raise ImageNotFound(f"no image {image}: {_explain(e)}") from None
-        except docker.errors.APIError as e:
-            raise TestctrError(f"remove image {image} failed: {_explain(e)}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(f"remove image {image}", e) from None
 
     def copy_to_container(self, container_id: str, container_path: str, data: bytes, mode: int | None = None) -> None:
         blob = file_tar(container_path, data, mode)
@@ -542,13 +585,11 @@ class DockerAPIBackend:
             blob = b"".join(stream)
         except docker.errors.NotFound as e:
             text = _explain(e)
-            if re.search(r"no such container|no container with", text, re.I):
+            if _NO_CONTAINER.search(text):
                 raise ContainerNotFound(f"no container {container_id!r}: {text}") from None
             raise TestctrError(f"copy_from: {container_path} does not exist in {container_id[:12]}") from None
-        except docker.errors.APIError as e:
-            raise TestctrError(f"copy_from {container_path} failed: {_explain(e)}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(f"copy_from {container_path}", e, container_id=container_id) from None
         return first_file_in_tar(blob, container_path)
 
     def ensure_image(self, image: str, platform: str | None = None) -> None:
@@ -558,21 +599,10 @@ class DockerAPIBackend:
             return
         except docker.errors.NotFound:
             pass
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
-        repository, tag = parse_repository_tag(image)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(f"inspect image {image}", e) from None
         try:
-            # stream=False still returns only when the pull ended; the timeout
-            # bounds each read, and pulls of big layers need longer than calls.
-            api.timeout = PULL_TIMEOUT
-            try:
-                output = api.pull(repository, tag=tag or "latest", platform=platform)
-            finally:
-                api.timeout = TIMEOUT
-            # Podman answers 200 and reports a failed pull inside the stream.
-            stream_error = _pull_stream_error(output)
-            if stream_error:
-                raise docker.errors.APIError(stream_error, explanation=stream_error)
+            self._pull(image, platform)
             api.inspect_image(image)
         except docker.errors.APIError as e:
             text = _explain(e)
@@ -583,8 +613,75 @@ class DockerAPIBackend:
                 "fix: check the registry is reachable, or build/load the image locally; "
                 "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
             ) from None
-        except requests.exceptions.RequestException as e:
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+            raise self._translate(f"pull {image}", e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise ImagePullError(f"pulling {image} failed: {e}") from None
+
+    def _pull(self, image: str, platform: str | None) -> None:
+        """``POST /images/create`` for ``image``, bounded by PULL_TIMEOUT of wall-clock time.
+
+        The SDK's ``pull`` sends ``timeout=None`` (a stalled registry blocks
+        forever), so the request is made here: the progress stream is read in
+        a thread and abandoned, its connection closed, once the deadline passes.
+        Raises APIError for a refused pull, including one Podman reports inside
+        a 200 stream.
+        """
+        api = self.api
+        repository, tag = parse_repository_tag(image)
+        params: dict[str, str] = {"fromImage": repository, "tag": tag or "latest"}
+        if platform is not None:
+            params["platform"] = platform
+        headers: dict[str, str] = {}
+        registry, _ = docker.auth.resolve_repository_name(repository)
+        auth_header = docker.auth.get_config_header(api, registry)
+        if auth_header:
+            headers["X-Registry-Auth"] = auth_header
+        outcome: dict[str, Any] = {}  # "response", "error" (the stream's), "exception"
+        finished = threading.Event()
+        abandoned = threading.Event()
+
+        def pull() -> None:
+            try:
+                response = api._post(
+                    api._url("/images/create"),
+                    params=params,
+                    headers=headers,
+                    stream=True,
+                    timeout=(TIMEOUT, PULL_TIMEOUT),
+                )
+                outcome["response"] = response
+                if abandoned.is_set():  # the deadline passed while we waited for the answer
+                    _close_response(api, response)
+                    return
+                with contextlib.closing(response):
+                    api._raise_for_status(response)
+                    for line in response.iter_lines():
+                        error = _pull_stream_error(line.decode("utf-8", "replace"))
+                        if error:
+                            outcome["error"] = error
+                            return
+            except Exception as e:  # handed to the caller's thread
+                outcome["exception"] = e
+            finally:
+                finished.set()
+
+        worker = threading.Thread(target=pull, daemon=True, name="testctr-api-pull")
+        worker.start()
+        if not finished.wait(PULL_TIMEOUT):
+            abandoned.set()
+            response = outcome.get("response")
+            if response is not None:
+                _close_response(api, response)
+            raise ImagePullError(
+                f"pulling {image} did not finish within {PULL_TIMEOUT:.0f}s\n"
+                "fix: check the registry is reachable and not throttling, or build/load the image locally; "
+                "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
+            )
+        if "exception" in outcome:
+            raise outcome["exception"]
+        if "error" in outcome:
+            raise docker.errors.APIError(outcome["error"], explanation=outcome["error"])
 
     def health_status(self, container_id: str) -> str | None:
         health = self.inspect_container(container_id).state.health
@@ -642,6 +739,14 @@ class DockerAPIBackend:
             with contextlib.suppress(ContainerNotFound):  # removed between list and inspect
                 infos.append(self.inspect_container(str(item["Id"])))
         return infos
+
+
+def _close_response(api: Any, response: Any) -> None:
+    """Close a streamed answer, waking a thread blocked reading it."""
+    with contextlib.suppress(Exception):  # whatever the transport, closing is best effort
+        _shutdown(api._get_raw_response_socket(response))
+    with contextlib.suppress(Exception):
+        response.close()
 
 
 def _pull_stream_error(output: object) -> str | None:

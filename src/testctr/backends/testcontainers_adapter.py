@@ -4,12 +4,18 @@ Install with ``pip install testcontainers``. For teams that already use
 testcontainers: the engine is found the way testcontainers finds it
 (``DOCKER_HOST``, ``TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE``,
 ``~/.testcontainers.properties``), containers are created through its
-``DockerClient.create`` (which pulls missing images) and carry its
-``org.testcontainers.*`` labels, and :meth:`TestcontainersBackend.host` is
-its ``DockerClient.host()`` (``TESTCONTAINERS_HOST_OVERRIDE`` / ``TC_HOST``
-win). Everything after creation (start, exec, logs, files, commit, ...) goes
-through the same Docker SDK client that testcontainers' own containers use,
-with testctr's error mapping (see :mod:`testctr.backends.docker_api`).
+``DockerClient.create`` and carry its ``org.testcontainers.*`` labels.
+Missing images are pulled by testctr first, with the docker-api backend's
+bounded pull (testcontainers' own pull has no timeout). Every container gets
+an explicit network (``bridge`` unless the test names one): left to itself,
+testcontainers attaches containers to the network of the container the tests
+run in (``find_host_network``), which testctr's port mapping does not expect.
+:meth:`TestcontainersBackend.host` is ``TESTCONTAINERS_HOST_OVERRIDE`` /
+``TC_HOST`` when set, else the engine's address as for docker-api
+(``127.0.0.1`` for a local socket). Everything after creation (start, exec,
+logs, files, commit, ...) goes through the same Docker SDK client that
+testcontainers' own containers use, with testctr's error mapping (see
+:mod:`testctr.backends.docker_api`).
 
 Ryuk, testcontainers' reaper container, is started before the first container
 unless ``TESTCONTAINERS_RYUK_DISABLED=true``. It needs the image
@@ -40,6 +46,20 @@ from testctr.errors import ContainerStartError, EngineUnavailable, ImageNotFound
 
 NAME = "testcontainers"
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def _import_testcontainers() -> None:
+    """Import testcontainers' modules once, one thread at a time.
+
+    Two threads importing different testcontainers modules at once (a test, and
+    the leftovers check in the background) deadlock in importlib's module locks.
+    """
+    with _IMPORT_LOCK:
+        import testcontainers.core.config
+        import testcontainers.core.container
+        import testcontainers.core.docker_client  # noqa: F401
+
 
 class TestcontainersBackend(DockerAPIBackend):
     __test__ = False  # not a test class, whatever pytest's name rules say
@@ -55,6 +75,7 @@ class TestcontainersBackend(DockerAPIBackend):
         """testcontainers' ``DockerClient`` (created on first use)."""
         with self._lock:
             if self._tc is None:
+                _import_testcontainers()
                 from testcontainers.core.docker_client import DockerClient
 
                 try:
@@ -71,6 +92,7 @@ class TestcontainersBackend(DockerAPIBackend):
     @property
     def engine_url(self) -> str:
         if self._engine_url is None:
+            _import_testcontainers()
             from testcontainers.core.docker_client import get_docker_host
 
             from testctr.backends.docker_api import engine_url_from_environment
@@ -87,10 +109,16 @@ class TestcontainersBackend(DockerAPIBackend):
         )
 
     def host(self) -> str:
-        host = str(self.tc.host())
-        return "127.0.0.1" if host == "localhost" else host
+        _import_testcontainers()
+        from testcontainers.core.config import testcontainers_config
+
+        # testcontainers' own host() guesses a gateway when the tests run in a
+        # container; the ports are published on the engine's host (see _host_ip).
+        override = testcontainers_config.tc_host_override
+        return str(override) if override else super().host()
 
     def _start_reaper(self) -> None:
+        _import_testcontainers()
         from testcontainers.core.config import testcontainers_config
 
         if testcontainers_config.ryuk_disabled:
@@ -113,6 +141,8 @@ class TestcontainersBackend(DockerAPIBackend):
     def create_container(self, image: str, config: ContainerConfig) -> str:
         self._check_config(config)
         self._start_reaper()
+        # testcontainers pulls a missing image with no timeout; pull it here, bounded.
+        self.ensure_image(image, config.platform)
         needs_image_cmd = config.args and config.command is None and config.entrypoint is None
         command: list[str] | None = None
         if config.entrypoint is not None:
@@ -135,8 +165,9 @@ class TestcontainersBackend(DockerAPIBackend):
             ]
         if config.tmpfs:
             kwargs["tmpfs"] = {path: "" for path in config.tmpfs}
-        if config.networks:
-            kwargs["network"] = config.networks[0]
+        # Always a network: without one testcontainers picks the network of the
+        # container the tests run in (find_host_network), not the default bridge.
+        kwargs["network"] = config.networks[0] if config.networks else "bridge"
         if config.memory_bytes is not None:
             kwargs["mem_limit"] = config.memory_bytes
         if config.cpus is not None:
@@ -166,9 +197,9 @@ class TestcontainersBackend(DockerAPIBackend):
             text = _explain(e)
             if "pull" in text.lower() or "registry" in text.lower():
                 raise ImagePullError(f"image {image} is not present locally and pulling it failed: {text}") from None
-            raise ContainerStartError(f"{self.runtime} create of {image} failed: {text}") from None
-        except requests.exceptions.ConnectionError as e:
-            raise self._unavailable(e) from None
+            raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
         container_id = str(container.id)
         for network in config.networks[1:]:
             self._call(
