@@ -17,6 +17,7 @@ import testctr
 from testctr import settings
 from testctr.backend import registry
 from testctr.backends.cli import CLIBackend
+from testctr.container import kept_hints
 
 pytest_plugins = ["pytester"]
 
@@ -187,6 +188,7 @@ def test_unittest_cleanup_and_keep_failed(runtime: str, keep_failed: None) -> No
         assert containers(runtime, f"id={failed_id}")  # kept: keep-failed is on
     finally:
         subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
+        kept_hints.clear()  # this run's own summary must not list what the test removed
 
 
 class _CountingBackend:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -189,3 +190,11 @@ def test_database_names_fit_every_provider(test_id: str) -> None:
         assert len(name.encode()) <= limit
         assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
         assert name == database_name(test_id, limit)  # stable within (and across) runs
+
+
+@pytest.mark.parametrize("module", [postgres, mysql, mariadb], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_data_in_memory_by_default_and_on_disk_on_request(module: Any) -> None:
+    assert module.DATA_DIR in build_spec([module.default()]).config.tmpfs
+    assert module.DATA_DIR not in build_spec([module.default(), module.with_data_on_disk()]).config.tmpfs
+    with pytest.raises(InvalidOption, match=r"must come after .*default\(\)"):
+        build_spec([module.with_data_on_disk(), module.default()])

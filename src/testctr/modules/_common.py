@@ -45,6 +45,26 @@ def args_first(*args: str) -> Option:
     return Option(f"args_first{args!r}", apply)
 
 
+def data_in_memory(path: str) -> Option:
+    """The server's data directory on tmpfs.
+
+    A throwaway server needs no disk, and per-test databases are created an
+    order of magnitude faster in memory (PostgreSQL's CREATE DATABASE here:
+    ~170 ms on overlayfs, ~17 ms on tmpfs). The data does not survive a
+    container restart; ``with_data_on_disk()`` of the module turns it off.
+    """
+    return Option(f"data in memory ({path})", lambda spec: spec.config.tmpfs.append(path))
+
+
+def data_on_disk(path: str, module: str) -> Option:
+    def apply(spec: Spec) -> None:
+        if path not in spec.config.tmpfs:
+            raise InvalidOption(f"{module}.with_data_on_disk() must come after {module}.default()")
+        spec.config.tmpfs.remove(path)
+
+    return Option(f"{module}.with_data_on_disk()", apply)
+
+
 def config_value(value: object, what: str) -> str:
     """A server setting's value as text: bools as on/off-style words are left to the caller."""
     if isinstance(value, bool):

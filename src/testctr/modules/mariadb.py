@@ -14,8 +14,15 @@ import os
 from collections.abc import Mapping
 
 from testctr.errors import InvalidOption
-from testctr.modules._common import admin_client_option, env_default, nonempty, use_provider
-from testctr.modules.mysql import READY, MySQLDSN, _config, _init_script
+from testctr.modules._common import (
+    admin_client_option,
+    data_in_memory,
+    data_on_disk,
+    env_default,
+    nonempty,
+    use_provider,
+)
+from testctr.modules.mysql import DATA_DIR, READY, MySQLDSN, _config, _init_script
 from testctr.option import Option, options, with_env, with_port, with_wait_for_log
 
 IMAGE = "mariadb:11"
@@ -33,9 +40,15 @@ def default() -> Option:
         env_default("MARIADB_USER", "test"),
         env_default("MARIADB_PASSWORD", "test"),
         env_default("MARIADB_DATABASE", "test"),
+        data_in_memory(DATA_DIR),
         with_wait_for_log(READY),
         use_provider(MariaDBDSN, "mariadb.dsn_provider"),
     )
+
+
+def with_data_on_disk() -> Option:
+    """Keep the data directory on the container's disk (after default()): data survives restart()."""
+    return data_on_disk(DATA_DIR, "mariadb")
 
 
 def with_password(password: str) -> Option:
@@ -76,6 +89,7 @@ __all__ = [
     "IMAGE",
     "MariaDBDSN",
     "default",
+    "with_data_on_disk",
     "with_config",
     "with_database",
     "with_dsn_client",

@@ -34,6 +34,8 @@ from testctr.modules._common import (
     check_exec,
     config_key,
     config_value,
+    data_in_memory,
+    data_on_disk,
     env_default,
     first_env,
     has_module,
@@ -51,6 +53,8 @@ IMAGE = "mysql:8"
 PORT = "3306/tcp"
 #: The real server's "ready for connections" line names its port; the init server's says "port: 0".
 READY = re.compile(r"port: 3306\b")
+#: The images' data directory.
+DATA_DIR = "/var/lib/mysql"
 
 #: "Can't create database; database exists".
 ER_DB_CREATE_EXISTS = 1007
@@ -236,9 +240,15 @@ def default() -> Option:
         env_default("MYSQL_USER", "test"),
         env_default("MYSQL_PASSWORD", "test"),
         env_default("MYSQL_DATABASE", "test"),
+        data_in_memory(DATA_DIR),
         with_wait_for_log(READY),
         use_provider(MySQLDSN, "mysql.dsn_provider"),
     )
+
+
+def with_data_on_disk() -> Option:
+    """Keep the data directory on the container's disk (after default()): data survives restart()."""
+    return data_on_disk(DATA_DIR, "mysql")
 
 
 def with_password(password: str) -> Option:
@@ -293,6 +303,7 @@ __all__ = [
     "IMAGE",
     "MySQLDSN",
     "default",
+    "with_data_on_disk",
     "with_config",
     "with_database",
     "with_dsn_client",

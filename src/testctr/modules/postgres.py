@@ -35,6 +35,8 @@ from testctr.modules._common import (
     check_exec,
     config_key,
     config_value,
+    data_in_memory,
+    data_on_disk,
     env_default,
     has_module,
     nonempty,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from testctr.container import Container
 
 IMAGE = "postgres:16"
+#: The image's PGDATA.
+DATA_DIR = "/var/lib/postgresql/data"
 PORT = "5432/tcp"
 #: Where the template of :func:`with_template` is built, once per container.
 TEMPLATE_DATABASE = "testctr_template"
@@ -236,17 +240,24 @@ def _provider() -> Option:
 
 
 def default() -> Option:
-    """Port 5432, a readiness wait, user/password/database ``test``, durability off, the DSN provider."""
+    """Port 5432, a readiness wait, user/password/database ``test``, durability off, data on
+    tmpfs (see :func:`with_data_on_disk`), the DSN provider."""
     return options(
         with_port("5432"),
         env_default("POSTGRES_USER", "test"),
         env_default("POSTGRES_PASSWORD", "test"),
         env_default("POSTGRES_DB", "test"),
         args_first("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+        data_in_memory(DATA_DIR),
         # The entrypoint's init server says it once, listening on the socket only; the real one says it again.
         with_wait_for_log("database system is ready to accept connections", occurrences=2),
         _provider(),
     )
+
+
+def with_data_on_disk() -> Option:
+    """Keep the data directory on the container's disk (after default()): data survives restart()."""
+    return data_on_disk(DATA_DIR, "postgres")
 
 
 def with_password(password: str) -> Option:
@@ -306,6 +317,7 @@ __all__ = [
     "IMAGE",
     "PostgresDSN",
     "default",
+    "with_data_on_disk",
     "with_config",
     "with_database",
     "with_dsn_client",
