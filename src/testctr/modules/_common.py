@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
 from testctr.errors import InvalidOption, TestctrError
-from testctr.option import Option, Spec
+from testctr.option import Option, Spec, with_file
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -63,6 +64,14 @@ def data_on_disk(path: str, module: str) -> Option:
         spec.config.tmpfs.remove(path)
 
     return Option(f"{module}.with_data_on_disk()", apply)
+
+
+def init_script(path: str | os.PathLike[str], module: str) -> Option:
+    """Run a ``.sql``/``.sh`` file once at the server's first start (/docker-entrypoint-initdb.d)."""
+    base = os.path.basename(os.fspath(path))
+    if not base:
+        raise InvalidOption(f"{module}.with_init_script: {path!r} names no file")
+    return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
 
 
 def config_value(value: object, what: str) -> str:

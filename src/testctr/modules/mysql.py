@@ -39,12 +39,13 @@ from testctr.modules._common import (
     env_default,
     first_env,
     has_module,
+    init_script,
     is_missing_binary,
     nonempty,
     url,
     use_provider,
 )
-from testctr.option import Option, options, with_args, with_env, with_file, with_port, with_wait_for_log
+from testctr.option import Option, options, with_args, with_env, with_port, with_wait_for_log
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -232,79 +233,86 @@ class MySQLDSN(BoundProvider):
 # --- options ---------------------------------------------------------------------------------
 
 
-def default() -> Option:
-    """Port 3306, a readiness wait, root password/user/password/database ``test``, the DSN provider."""
-    return options(
-        with_port("3306"),
-        env_default("MYSQL_ROOT_PASSWORD", "test"),
-        env_default("MYSQL_USER", "test"),
-        env_default("MYSQL_PASSWORD", "test"),
-        env_default("MYSQL_DATABASE", "test"),
-        data_in_memory(DATA_DIR),
-        with_wait_for_log(READY),
-        use_provider(MySQLDSN, "mysql.dsn_provider"),
-    )
+class ServerOptions:
+    """The options of a MySQL-family image; ``prefix`` names its env vars (MYSQL_, MARIADB_).
+
+    The mysql and mariadb modules differ only in those names, the admin client
+    and the module name in messages: one set of options serves both.
+    """
+
+    def __init__(self, module: str, prefix: str, provider: type[MySQLDSN]) -> None:
+        self.module, self.prefix, self.provider = module, prefix, provider
+
+    def default(self) -> Option:
+        """Port 3306, a readiness wait, root password/user/password/database ``test``, data
+        on tmpfs (see ``with_data_on_disk``), the DSN provider."""
+        p = self.prefix
+        return options(
+            with_port("3306"),
+            env_default(f"{p}ROOT_PASSWORD", "test"),
+            env_default(f"{p}USER", "test"),
+            env_default(f"{p}PASSWORD", "test"),
+            env_default(f"{p}DATABASE", "test"),
+            data_in_memory(DATA_DIR),
+            with_wait_for_log(READY),
+            use_provider(self.provider, f"{self.module}.dsn_provider"),
+        )
+
+    def with_data_on_disk(self) -> Option:
+        """Keep the data directory on the container's disk (after default()): data survives restart()."""
+        return data_on_disk(DATA_DIR, self.module)
+
+    def with_password(self, password: str) -> Option:
+        """The password of the user and of root (dsn() uses the user's)."""
+        pw = nonempty(password, f"{self.module} password")
+        return options(with_env(f"{self.prefix}PASSWORD", pw), with_env(f"{self.prefix}ROOT_PASSWORD", pw))
+
+    def with_user(self, user: str) -> Option:
+        """The user dsn() connects as, granted all on each test's database."""
+        name = nonempty(user, f"{self.module} user")
+        if name == "root":
+            raise InvalidOption(
+                f"{self.module}.with_user('root'): root always exists; set its password with with_password"
+            )
+        return with_env(f"{self.prefix}USER", name)
+
+    def with_database(self, name: str) -> Option:
+        """The database the image creates at start; per-test databases are separate."""
+        return with_env(f"{self.prefix}DATABASE", nonempty(name, f"{self.module} database"))
+
+    def with_init_script(self, path: str | os.PathLike[str]) -> Option:
+        """Run a ``.sql``/``.sh`` file once at first start (/docker-entrypoint-initdb.d)."""
+        return init_script(path, self.module)
+
+    def with_config(self, settings: Mapping[str, object]) -> Option:
+        """Server settings as ``--key=value`` flags; calls stack, a later value for a key wins."""
+        if not isinstance(settings, Mapping) or not settings:
+            raise InvalidOption(f"{self.module}.with_config needs a non-empty mapping, got {settings!r}")
+        what = f"{self.module} config"
+        return with_args(*(f"--{config_key(k, what)}={config_value(v, what)}" for k, v in settings.items()))
+
+    def with_dsn_client(self, mode: str) -> Option:
+        """How dsn() reaches the server: ``"driver"`` (PyMySQL), ``"exec"`` (the client inside), ``"auto"``."""
+        return admin_client_option(self.provider, self.module, mode)
 
 
-def with_data_on_disk() -> Option:
-    """Keep the data directory on the container's disk (after default()): data survives restart()."""
-    return data_on_disk(DATA_DIR, "mysql")
-
-
-def with_password(password: str) -> Option:
-    """The password of the user and of root (dsn() uses the user's)."""
-    pw = nonempty(password, "mysql password")
-    return options(with_env("MYSQL_PASSWORD", pw), with_env("MYSQL_ROOT_PASSWORD", pw))
-
-
-def with_user(user: str) -> Option:
-    """The user dsn() connects as (MYSQL_USER), granted all on each test's database."""
-    name = nonempty(user, "mysql user")
-    if name == "root":
-        raise InvalidOption("mysql.with_user('root'): root always exists; set its password with with_password")
-    return with_env("MYSQL_USER", name)
-
-
-def with_database(name: str) -> Option:
-    """The database the image creates at start (MYSQL_DATABASE); per-test databases are separate."""
-    return with_env("MYSQL_DATABASE", nonempty(name, "mysql database"))
-
-
-def with_init_script(path: str | os.PathLike[str]) -> Option:
-    """Run a ``.sql``/``.sh`` file once at first start (/docker-entrypoint-initdb.d)."""
-    return _init_script(path, "mysql")
-
-
-def with_config(settings: Mapping[str, object]) -> Option:
-    """Server settings as ``--key=value`` flags; calls stack, a later value for a key wins."""
-    return _config(settings, "mysql")
-
-
-def with_dsn_client(mode: str) -> Option:
-    """How dsn() reaches the server: ``"driver"`` (PyMySQL), ``"exec"`` (the client inside), ``"auto"``."""
-    return admin_client_option(MySQLDSN, "mysql", mode)
-
-
-def _init_script(path: str | os.PathLike[str], module: str) -> Option:
-    base = os.path.basename(os.fspath(path))
-    if not base:
-        raise InvalidOption(f"{module}.with_init_script: {path!r} names no file")
-    return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
-
-
-def _config(settings: Mapping[str, object], module: str) -> Option:
-    if not isinstance(settings, Mapping) or not settings:
-        raise InvalidOption(f"{module}.with_config needs a non-empty mapping, got {settings!r}")
-    what = f"{module} config"
-    return with_args(*(f"--{config_key(k, what)}={config_value(v, what)}" for k, v in settings.items()))
+_OPTIONS = ServerOptions("mysql", "MYSQL_", MySQLDSN)
+default = _OPTIONS.default
+with_data_on_disk = _OPTIONS.with_data_on_disk
+with_password = _OPTIONS.with_password
+with_user = _OPTIONS.with_user
+with_database = _OPTIONS.with_database
+with_init_script = _OPTIONS.with_init_script
+with_config = _OPTIONS.with_config
+with_dsn_client = _OPTIONS.with_dsn_client
 
 
 __all__ = [
     "IMAGE",
     "MySQLDSN",
     "default",
-    "with_data_on_disk",
     "with_config",
+    "with_data_on_disk",
     "with_database",
     "with_dsn_client",
     "with_init_script",

@@ -39,12 +39,13 @@ from testctr.modules._common import (
     data_on_disk,
     env_default,
     has_module,
+    init_script,
     nonempty,
     provider_of,
     url,
     use_provider,
 )
-from testctr.option import Option, Spec, options, with_args, with_env, with_file, with_port, with_wait_for_log
+from testctr.option import Option, Spec, options, with_args, with_env, with_port, with_wait_for_log
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -276,10 +277,7 @@ def with_database(name: str) -> Option:
 
 def with_init_script(path: str | os.PathLike[str]) -> Option:
     """Run a ``.sql``/``.sh`` file once at first start (/docker-entrypoint-initdb.d)."""
-    base = os.path.basename(os.fspath(path))
-    if not base:
-        raise InvalidOption(f"postgres.with_init_script: {path!r} names no file")
-    return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
+    return init_script(path, "postgres")
 
 
 def with_config(settings: Mapping[str, object]) -> Option:
@@ -317,8 +315,8 @@ __all__ = [
     "IMAGE",
     "PostgresDSN",
     "default",
-    "with_data_on_disk",
     "with_config",
+    "with_data_on_disk",
     "with_database",
     "with_dsn_client",
     "with_init_script",
