@@ -251,3 +251,27 @@ def test_keep_failed_hints_reach_the_xdist_controller(pytester: pytest.Pytester,
     name = re.search(r"kept container (testctr-test_fails-\w+)", output)
     assert name is not None
     subprocess.run([runtime, "rm", "-f", name.group(1)], capture_output=True, timeout=60, check=False)
+
+
+UNITTEST_INNER = """
+import unittest
+import testctr
+
+class T(unittest.TestCase):
+    def test_fails(self):
+        c = testctr.new(self, "busybox", testctr.with_runtime({runtime!r}),
+                        testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+        print("ID=" + c.id)
+        self.fail("deliberate")
+"""
+
+
+def test_unittest_case_under_pytest_keep_failed(pytester: pytest.Pytester, runtime: str, inner_env: None) -> None:
+    pytester.makepyfile(UNITTEST_INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    result.assert_outcomes(failed=1)
+    (failed_id,) = ids_in(result.stdout.str())
+    try:
+        assert containers(runtime, f"id={failed_id}")  # pytest's TestCaseFunction saw the failure
+    finally:
+        subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
