@@ -116,29 +116,28 @@ def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecRes
 _EOF = object()
 
 
-class FollowedLines:
-    """Lines of a long-running command (``logs -f``), readable with a timeout.
+class QueuedLines:
+    """Lines of a followed log, readable with a timeout.
 
-    A reader thread feeds a queue, so waiting for a line never blocks past its
-    deadline and works the same on every platform.
+    A reader thread runs :meth:`_read` and feeds a queue, so waiting for a
+    line never blocks past its deadline and works the same on every platform.
+    Subclasses say where lines come from (``_read``) and how to stop (``close``).
     """
 
-    def __init__(self, argv: Sequence[str]) -> None:
-        self._proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+    def __init__(self) -> None:
         self._lines: queue.Queue[object] = queue.Queue()
+        self.ended = False
         self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-follow")
         self._thread.start()
-        self.ended = False
+
+    def _read(self) -> Iterator[str]:
+        raise NotImplementedError
 
     def _pump(self) -> None:
-        assert self._proc.stdout is not None
         try:
-            for raw in self._proc.stdout:
-                self._lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            for line in self._read():
+                self._lines.put(line)
         finally:
-            self._proc.stdout.close()
             self._lines.put(_EOF)
 
     def next_line(self, timeout: float) -> str | None:
@@ -160,6 +159,27 @@ class FollowedLines:
             line = self.next_line(3600)
             if line is not None:
                 yield line
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class FollowedLines(QueuedLines):
+    """The output lines of a long-running command (``logs -f``)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self._proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        super().__init__()
+
+    def _read(self) -> Iterator[str]:
+        assert self._proc.stdout is not None
+        try:
+            for raw in self._proc.stdout:
+                yield raw.decode("utf-8", "replace").rstrip("\r\n")
+        finally:
+            self._proc.stdout.close()
 
     def close(self) -> None:
         """Stop following. The reader thread closes the pipe once it has drained it."""

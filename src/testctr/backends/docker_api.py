@@ -28,7 +28,6 @@ import contextlib
 import ipaddress
 import json
 import os
-import queue
 import re
 import socket
 import threading
@@ -44,7 +43,7 @@ from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
-from testctr.backends._process import follow_logs_until
+from testctr.backends._process import QueuedLines, follow_logs_until
 from testctr.backends.cli import file_tar, first_file_in_tar, parse_inspect, remote_host_of
 from testctr.errors import (
     ContainerNotFound,
@@ -166,51 +165,25 @@ def create_body(image: str, config: ContainerConfig, image_cmd: Sequence[str] | 
     return body
 
 
-class _FollowedLogs:
-    """Lines of a followed log stream, readable with a timeout (see FollowedLines)."""
-
-    _EOF = object()
+class _FollowedLogs(QueuedLines):
+    """Lines of a followed log stream of the Engine API."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        self._lines: queue.Queue[object] = queue.Queue()
-        self.ended = False
-        self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-api-follow")
-        self._thread.start()
+        super().__init__()
 
-    def _pump(self) -> None:
+    def _read(self) -> Iterator[str]:
         pending = b""
         try:
             for chunk in self._stream:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
-                    self._lines.put(line.decode("utf-8", "replace").rstrip("\r"))
+                    yield line.decode("utf-8", "replace").rstrip("\r")
         except (OSError, ValueError, requests.exceptions.RequestException, docker.errors.DockerException):
             pass  # closed under us, or the engine went away: the stream has ended
-        finally:
-            if pending:
-                self._lines.put(pending.decode("utf-8", "replace").rstrip("\r"))
-            self._lines.put(self._EOF)
-
-    def next_line(self, timeout: float) -> str | None:
-        if self.ended:
-            return None
-        try:
-            item = self._lines.get(timeout=max(timeout, 0))
-        except queue.Empty:
-            return None
-        if item is self._EOF:
-            self.ended = True
-            return None
-        assert isinstance(item, str)
-        return item
-
-    def __iter__(self) -> Iterator[str]:
-        while not self.ended:
-            line = self.next_line(3600)
-            if line is not None:
-                yield line
+        if pending:
+            yield pending.decode("utf-8", "replace").rstrip("\r")
 
     def close(self) -> None:
         with contextlib.suppress(OSError, docker.errors.DockerException):
