@@ -139,7 +139,8 @@ def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runti
         assert not containers(runtime, f"id={dead}")
         assert containers(runtime, f"id={alive}")  # a live session's container is never touched
     finally:
-        subprocess.run([runtime, "rm", "-f", dead, alive], capture_output=True, timeout=60, check=False)
+        for leftover in (dead, alive):  # one call each: a missing id must not spare the other
+            subprocess.run([runtime, "rm", "-f", leftover], capture_output=True, timeout=60, check=False)
 
 
 class _UnittestCase(unittest.TestCase):
