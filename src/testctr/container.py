@@ -20,6 +20,7 @@ from testctr.backend import registry
 from testctr.backend.protocols import (
     Backend,
     ContainerHost,
+    ContainerRunner,
     FileCopier,
     HealthReporter,
     LogStreamer,
@@ -409,11 +410,16 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     deadline = time.monotonic() + timeout
 
     with _gate.slot(deadline):
+        # One engine call where the backend can: files must be in place before the start.
+        runner = backend if not config.files and isinstance(backend, ContainerRunner) else None
         try:
-            container_id = backend.create_container(image, config)
+            if runner is not None:
+                container_id = runner.run_container(image, config)
+            else:
+                container_id = backend.create_container(image, config)
         except BaseException:
-            # A create that timed out or was interrupted may still have made
-            # the container; its name is all we know it by.
+            # A create that failed half way, timed out or was interrupted may
+            # still have made the container; its name is all we know it by.
             with contextlib.suppress(TestctrError):
                 backend.remove_container(config.name)
             raise
@@ -422,14 +428,15 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         owner.add_cleanup(lambda: container._cleanup(owner))
         with _by_test_lock:
             _by_test.setdefault(owner.test_id, []).append(container)
-        try:
-            for entry in config.files:
-                assert isinstance(backend, FileCopier)
-                backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
-            backend.start_container(container_id)
-        except BaseException:
-            _abandon(container, owner)
-            raise
+        if runner is None:
+            try:
+                for entry in config.files:
+                    assert isinstance(backend, FileCopier)
+                    backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
+                backend.start_container(container_id)
+            except BaseException:
+                _abandon(container, owner)
+                raise
     try:
         if config.ports:
             container._prefetch_info()

@@ -204,15 +204,21 @@ class _CountingBackend:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def create_container(self, image: str, config: Any) -> str:
+    def _counted(self, create: Any, image: str, config: Any) -> str:
         with self._lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:
-            return self._inner.create_container(image, config)
+            return str(create(image, config))
         finally:
             with self._lock:
                 self.active -= 1
+
+    def create_container(self, image: str, config: Any) -> str:
+        return self._counted(self._inner.create_container, image, config)
+
+    def run_container(self, image: str, config: Any) -> str:
+        return self._counted(self._inner.run_container, image, config)
 
 
 def test_max_concurrent_caps_creations_across_threads(runtime: str) -> None:

@@ -150,3 +150,8 @@ def test_settings_from_env() -> None:
     assert s.runtime == "podman" and not s.verbose
     assert Settings.from_env({}) == Settings()
     assert os.environ.get("TESTCTR_IMAGE_MAP")  # set by tests/conftest.py
+
+
+def test_run_args_start_in_one_call() -> None:
+    argv = create_args("img", ContainerConfig(name="n", command=["sh"]), None, "127.0.0.1", start=True)
+    assert argv[:6] == ["run", "-d", "--pull", "never", "--name", "n"] and argv[-2:] == ["img", "sh"]

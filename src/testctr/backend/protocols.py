@@ -88,6 +88,16 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class ContainerRunner(Protocol):
+    """Create and start in one engine call (``run -d``), saving a round trip.
+
+    The core uses it only when no files must be copied in before the start.
+    """
+
+    def run_container(self, image: str, config: ContainerConfig) -> str: ...
+
+
+@runtime_checkable
 class FileCopier(Protocol):
     """Copy files into a created (not yet started) or running container, and out."""
 

@@ -133,14 +133,15 @@ def find_runtime(preferred: str | None = None) -> Runtime:
 
 
 def create_args(
-    image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, default_host_ip: str
+    image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, default_host_ip: str, start: bool = False
 ) -> list[str]:
-    """The ``create`` command line for ``config``.
+    """The ``create`` (or, with ``start``, ``run -d``) command line for ``config``.
 
     ``image_cmd`` is the image's CMD; it is only needed when ``config.args``
     must be appended to it (no ``command`` given, no entrypoint override).
     """
-    argv = ["create", "--pull", "never", "--name", config.name]
+    argv = ["run", "-d"] if start else ["create"]
+    argv += ["--pull", "never", "--name", config.name]
     for key, value in config.labels.items():
         argv += ["--label", f"{key}={value}"]
     for key, value in config.env.items():
@@ -357,12 +358,23 @@ class CLIBackend:
         return self._image_cmds[image]
 
     def create_container(self, image: str, config: ContainerConfig) -> str:
+        return self._create(image, config, start=False)
+
+    def run_container(self, image: str, config: ContainerConfig) -> str:
+        # Extra networks are attached between create and start.
+        if config.networks[1:]:
+            container_id = self._create(image, config, start=False)
+            self.start_container(container_id)
+            return container_id
+        return self._create(image, config, start=True)
+
+    def _create(self, image: str, config: ContainerConfig, start: bool) -> str:
         if config.backend_config is not None:
             # The contract: settings a backend does not understand are refused, never ignored.
             raise UnsupportedOption("with_backend_config", "cli", "the CLI backend has no backend-specific settings")
         needs_image_cmd = config.args and config.command is None and config.entrypoint is None
         image_cmd = self._image_cmd(image) if needs_image_cmd else None
-        argv = create_args(image, config, image_cmd, self._default_host_ip())
+        argv = create_args(image, config, image_cmd, self._default_host_ip(), start)
         result = self._run(*argv)
         if result.returncode != 0 and _NO_IMAGE.search(result.err):
             self.ensure_image(image, config.platform)
@@ -371,7 +383,11 @@ class CLIBackend:
             err = result.err
             if _UNREACHABLE.search(err):
                 raise self._unavailable(err)
-            raise ContainerStartError(f"{self.rt.name} create of {image} failed: {err}")
+            verb = "run" if start else "create"
+            # A run that created the container but could not start it: the core
+            # removes it by name; its log may say why it failed.
+            logs = self._logs_by_name(config.name) if start else ""
+            raise ContainerStartError(f"{self.rt.name} {verb} of {image} failed: {err}", logs=logs)
         container_id = result.out.strip().splitlines()[-1]
         try:
             for network in config.networks[1:]:
@@ -384,6 +400,10 @@ class CLIBackend:
                 self._run(*self.rt.remove_args, container_id)
             raise
         return container_id
+
+    def _logs_by_name(self, name: str) -> str:
+        result = self._run("logs", name, merge_stderr=True)
+        return result.out if result.returncode == 0 else ""
 
     def start_container(self, container_id: str) -> None:
         result = self._run("start", container_id)
