@@ -107,11 +107,24 @@ class BoundProvider:
     """
 
     max_name_length = 63
+    #: The Python driver the provider prefers, and how to install it (for messages).
+    driver_module = ""
+    driver_install = ""
 
     def __init__(self, config: ContainerConfig) -> None:
         self._config = config
         #: How it reaches the server: "auto" (a driver when installed), "driver" or "exec".
         self.admin_client = "auto"
+        self._use_exec: bool | None = None  # decided on first use
+
+    def uses_exec(self) -> bool:
+        """Whether to go through the server's own client inside the container."""
+        if self._use_exec is None:
+            installed = has_module(self.driver_module)
+            if self.admin_client == "driver" and not installed:
+                raise InvalidOption(f"with_dsn_client('driver') needs {self.driver_module}: {self.driver_install}")
+            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not installed)
+        return self._use_exec
 
     def create_database(self, container: Container, name: str) -> str:
         raise NotImplementedError

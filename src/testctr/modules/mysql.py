@@ -38,7 +38,6 @@ from testctr.modules._common import (
     data_on_disk,
     env_default,
     first_env,
-    has_module,
     init_script,
     is_missing_binary,
     nonempty,
@@ -98,6 +97,9 @@ class MySQLDSN(BoundProvider):
     MARIADB_* variables win over MYSQL_* ones, as in the mariadb image.
     """
 
+    driver_module = "pymysql"
+    driver_install = "pip install 'testctr[mysql]'"
+
     max_name_length = 64
     #: Client programs inside the container, tried in order.
     clients: tuple[str, ...] = ("mysql", "mariadb")
@@ -105,7 +107,6 @@ class MySQLDSN(BoundProvider):
     def __init__(self, config: ContainerConfig) -> None:
         super().__init__(config)
         self._conn = ConnectionCache()
-        self._use_exec: bool | None = None
         self._client: str | None = None
 
     def _env(self, name: str, default: str = "") -> str:
@@ -166,13 +167,6 @@ class MySQLDSN(BoundProvider):
         return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
 
     # --- admin statements -----------------------------------------------------------------
-
-    def uses_exec(self) -> bool:
-        if self._use_exec is None:
-            if self.admin_client == "driver" and not has_module("pymysql"):
-                raise InvalidOption("with_dsn_client('driver') needs PyMySQL: pip install 'testctr[mysql]'")
-            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not has_module("pymysql"))
-        return self._use_exec
 
     def admin(self, container: Container, statements: list[str]) -> None:
         if self.uses_exec():

@@ -38,7 +38,6 @@ from testctr.modules._common import (
     data_in_memory,
     data_on_disk,
     env_default,
-    has_module,
     init_script,
     nonempty,
     provider_of,
@@ -87,6 +86,9 @@ def _keyword_value(value: str) -> str:
 class PostgresDSN(BoundProvider):
     """DSN provider for PostgreSQL; reads user and password from the container's env at dsn time."""
 
+    driver_module = "psycopg"
+    driver_install = "pip install 'testctr[postgres]'"
+
     max_name_length = 63  # NAMEDATALEN - 1
 
     def __init__(self, config: ContainerConfig) -> None:
@@ -94,7 +96,6 @@ class PostgresDSN(BoundProvider):
         self.template: Template | None = None
         self._conn = ConnectionCache()
         self._template_built = False
-        self._use_exec: bool | None = None  # decided on first use
 
     # --- settings, read when needed so every option counts, in any order ---------------
 
@@ -143,13 +144,6 @@ class PostgresDSN(BoundProvider):
         return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
 
     # --- admin statements -----------------------------------------------------------------
-
-    def uses_exec(self) -> bool:
-        if self._use_exec is None:
-            if self.admin_client == "driver" and not has_module("psycopg"):
-                raise InvalidOption("postgres.with_dsn_client('driver') needs psycopg: pip install 'testctr[postgres]'")
-            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not has_module("psycopg"))
-        return self._use_exec
 
     def admin(self, container: Container, statements: list[str], database: str = ADMIN_DATABASE) -> None:
         """Run statements one by one, outside any transaction (CREATE DATABASE needs that)."""

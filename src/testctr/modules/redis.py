@@ -28,7 +28,6 @@ from testctr.modules._common import (
     check_exec,
     config_key,
     config_value,
-    has_module,
     nonempty,
     url,
     use_provider,
@@ -60,6 +59,9 @@ def _last_flag(args: list[str], flag: str) -> str | None:
 class RedisDSN(BoundProvider):
     """DSN provider for Redis: the handle is a database index."""
 
+    driver_module = "redis"
+    driver_install = "pip install 'testctr[redis]'"
+
     max_name_length = 63  # only names the test's slot; the handle is the index
 
     def __init__(self, config: ContainerConfig) -> None:
@@ -67,7 +69,6 @@ class RedisDSN(BoundProvider):
         self._lock = threading.Lock()
         self._in_use: set[int] = set()
         self._count: int | None = None
-        self._use_exec: bool | None = None
 
     @property
     def password(self) -> str:
@@ -109,13 +110,6 @@ class RedisDSN(BoundProvider):
         return url("redis", "", self.password, container.endpoint(PORT), handle)
 
     # --- server commands ------------------------------------------------------------------
-
-    def uses_exec(self) -> bool:
-        if self._use_exec is None:
-            if self.admin_client == "driver" and not has_module("redis"):
-                raise InvalidOption("redis.with_dsn_client('driver') needs redis-py: pip install 'testctr[redis]'")
-            self._use_exec = self.admin_client == "exec" or (self.admin_client == "auto" and not has_module("redis"))
-        return self._use_exec
 
     def _redis_cli(self, container: Container, *args: str) -> str:
         env = {"REDISCLI_AUTH": self.password} if self.password else None
