@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from testctr import BackendNotFound
 from testctr.backend import Registry
@@ -120,6 +124,19 @@ def test_parse_inspect_exited() -> None:
 def test_tar_roundtrip() -> None:
     blob = file_tar("/etc/app/x.conf", b"data", 0o600)
     assert first_file_in_tar(blob, "/etc/app/x.conf") == b"data"
+
+
+@given(st.binary(max_size=30_000))
+def test_tar_ends_at_its_eof_blocks(data: bytes) -> None:
+    # Podman's copier exits at the EOF blocks; padding after them breaks its pipe.
+    blob = file_tar("/data/f.bin", data, None)
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        member = tar.next()
+        assert member is not None
+        assert tar.next() is None
+        end_of_data = member.offset_data + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    assert blob[end_of_data:] == bytes(2 * tarfile.BLOCKSIZE)
+    assert first_file_in_tar(blob, "/data/f.bin") == data
 
 
 def test_labels_and_session_liveness() -> None:

@@ -225,6 +225,11 @@ def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:
 
     No directory entries: extraction creates missing parents (0755) and leaves
     existing ones (and their modes, e.g. /tmp's 1777) alone.
+
+    The archive ends at its two zero EOF blocks, without the padding tarfile
+    adds up to a 10 KiB record: Podman's copier stops reading at the EOF
+    blocks and exits, so a server still writing padding fails now and then
+    with "passing bulk input to subprocess: write |1: broken pipe".
     """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -233,7 +238,8 @@ def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:
         info.mode = 0o644 if mode is None else mode
         info.mtime = int(time.time())
         tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+        end = tar.offset + 2 * tarfile.BLOCKSIZE
+    return buf.getvalue()[:end]
 
 
 def first_file_in_tar(blob: bytes, container_path: str) -> bytes:
