@@ -6,9 +6,9 @@ Podman's copier stops reading an archive at its two zero EOF blocks, so a tar
 with tarfile's default padding (up to a 10 KiB record) after them fails now
 and then with "passing bulk input to subprocess: write |1: broken pipe".
 testctr's ``file_tar`` ends at the EOF blocks. This sends the same files both
-ways, from six threads (concurrent tests, as under ``pytest -n``), interleaved, and prints how
-many copies failed for each: the padded archive is the baseline measured in
-the same run. It prints, never gates.
+ways, interleaved, from six threads (concurrent tests, as under ``pytest -n``),
+and prints how many copies failed for each: the padded archive is the baseline
+measured in the same run. It prints, never gates.
 """
 
 from __future__ import annotations
