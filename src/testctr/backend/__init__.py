@@ -5,6 +5,8 @@ from testctr.backend.protocols import (
     ContainerHost,
     ContainerLister,
     ContainerRunner,
+    DebugCommands,
+    ExplainsLimits,
     FileCopier,
     HealthReporter,
     ImageEnsurer,
@@ -12,6 +14,7 @@ from testctr.backend.protocols import (
     LogStreamer,
     ResourceUpdater,
     RuntimeSelectable,
+    unsupported_reason,
 )
 from testctr.backend.registry import (
     Registry,
@@ -40,7 +43,9 @@ __all__ = [
     "ContainerLister",
     "ContainerRunner",
     "ContainerState",
+    "DebugCommands",
     "ExecResult",
+    "ExplainsLimits",
     "FileCopier",
     "FileEntry",
     "HealthReporter",
@@ -58,4 +63,5 @@ __all__ = [
     "names",
     "register",
     "register_factory",
+    "unsupported_reason",
 ]

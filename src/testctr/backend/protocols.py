@@ -4,6 +4,11 @@
 capabilities: the core checks for them with ``isinstance`` against the protocol
 (never against a concrete class) and raises :class:`testctr.UnsupportedOption`
 when a user asks for something the backend cannot do.
+
+One convention for "cannot": a backend that cannot do something does not
+implement that capability's method at all (so ``isinstance`` never lies). It
+may say why through :class:`ExplainsLimits`; the core puts that reason in the
+``UnsupportedOption`` it raises.
 """
 
 from __future__ import annotations
@@ -56,7 +61,11 @@ class Backend(Protocol):
     ) -> ExecResult:
         """Run ``cmd``; a non-zero exit is returned, not raised.
 
-        Raises :class:`testctr.ExecTimeout` when ``timeout`` passes.
+        A command whose executable does not exist (or cannot be executed) in
+        the container returns exit code 127, as a shell does, whatever the
+        engine's own code or text for it: callers test for 127, never for an
+        engine's message. Raises :class:`testctr.ExecTimeout` when ``timeout``
+        passes.
         """
         ...
 
@@ -176,3 +185,34 @@ class RuntimeSelectable(Protocol):
     def for_runtime(self, runtime: str) -> Backend:
         """The same backend driving another runtime (``with_runtime``)."""
         ...
+
+
+@runtime_checkable
+class ExplainsLimits(Protocol):
+    def unsupported_reason(self, capability: type) -> str | None:
+        """Why this backend lacks ``capability`` (a protocol of this module), or None.
+
+        For messages only: a user told "a VM's memory is fixed at boot" knows
+        what to do instead.
+        """
+        ...
+
+
+@runtime_checkable
+class DebugCommands(Protocol):
+    def debug_commands(self, container_name: str) -> dict[str, str]:
+        """Commands a person can type to look at a kept container, by purpose.
+
+        Keys: ``"logs"``, ``"shell"``, ``"remove"`` (any may be missing). The
+        remove command also removes the container's anonymous volumes.
+        """
+        ...
+
+
+def unsupported_reason(backend: object, capability: type, default: str) -> str:
+    """The backend's own reason for lacking ``capability``, else ``default``."""
+    if isinstance(backend, ExplainsLimits):
+        reason = backend.unsupported_reason(capability)
+        if reason:
+            return reason
+    return default

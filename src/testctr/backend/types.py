@@ -7,6 +7,7 @@ into its own vocabulary, and the core never looks at which backend it talks to.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -79,6 +80,28 @@ class ContainerConfig:
     privileged: bool = False
     platform: str | None = None
     backend_config: object | None = None
+
+    @property
+    def needs_image_cmd(self) -> bool:
+        """True when :meth:`command_for` needs the image's CMD: ``args`` go after it."""
+        return bool(self.args) and self.command is None and self.entrypoint is None
+
+    def command_for(self, image_cmd: Sequence[str] | None = None) -> list[str] | None:
+        """The command to give the engine, or None to keep the image's CMD.
+
+        Docker's rule, written once for every backend: ``command`` replaces the
+        image's CMD; an overridden ``entrypoint`` drops the image's CMD; ``args``
+        are appended to whatever the command ends up being, so with neither
+        ``command`` nor ``entrypoint`` they follow the image's CMD (pass it as
+        ``image_cmd`` when :attr:`needs_image_cmd`).
+        """
+        if self.entrypoint is not None or self.command is not None:
+            return [*(self.command or []), *self.args]
+        if not self.args:
+            return None
+        if image_cmd is None:
+            raise ValueError("args follow the image's CMD: pass image_cmd when needs_image_cmd")
+        return [*image_cmd, *self.args]
 
 
 @dataclass(frozen=True)
