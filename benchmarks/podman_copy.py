@@ -19,7 +19,7 @@ import tarfile
 import threading
 import time
 
-from testctr.backends.cli import file_tar
+from testctr.backends.docker_family import file_tar
 
 IMAGE = "testctr.local/busybox:latest"
 THREADS = 6

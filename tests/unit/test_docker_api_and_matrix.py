@@ -29,7 +29,7 @@ def test_create_body_maps_every_field() -> None:
         cpus=0.5,
         privileged=True,
     )
-    body = docker_api.create_body("img", config, None, "127.0.0.1")
+    body = docker_api.create_body("img", config, config.command_for(), "127.0.0.1")
     host = body["HostConfig"]
     assert body["Image"] == "img"
     assert body["Env"] == ["A=1", "B=x=y"]
@@ -50,28 +50,32 @@ def test_create_body_maps_every_field() -> None:
 
 
 def test_create_body_command_rules() -> None:
-    args_only = ContainerConfig(name="n", args=["--flag"])
-    assert docker_api.create_body("i", args_only, ["server"], "127.0.0.1")["Cmd"] == ["server", "--flag"]
-    nothing = ContainerConfig(name="n")
-    assert "Cmd" not in docker_api.create_body("i", nothing, None, "127.0.0.1")
-    entry = ContainerConfig(name="n", entrypoint=["sh", "-c"], args=["echo hi"])
-    body = docker_api.create_body("i", entry, None, "127.0.0.1")
+    def body(config: ContainerConfig) -> dict[str, object]:
+        image_cmd = ["server"] if config.needs_image_cmd else None
+        return dict(docker_api.create_body("i", config, config.command_for(image_cmd), "127.0.0.1"))
+
+    assert body(ContainerConfig(name="n", args=["--flag"]))["Cmd"] == ["server", "--flag"]
+    assert "Cmd" not in body(ContainerConfig(name="n"))
+    entry = body(ContainerConfig(name="n", entrypoint=["sh", "-c"], args=["echo hi"]))
     # An entrypoint drops the image's CMD: Cmd is set, even when empty.
-    assert (body["Entrypoint"], body["Cmd"]) == (["sh", "-c"], ["echo hi"])
-    assert docker_api.create_body("i", ContainerConfig(name="n", entrypoint=["x"]), None, "")["Cmd"] == []
+    assert (entry["Entrypoint"], entry["Cmd"]) == (["sh", "-c"], ["echo hi"])
+    assert body(ContainerConfig(name="n", entrypoint=["x"]))["Cmd"] == []
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("unix:///var/run/docker.sock", "127.0.0.1"),
-        ("tcp://127.0.0.2:23750", "127.0.0.2"),
-        ("tcp://[::1]:2375", "::1"),
-        ("ssh://me@build-box", "0.0.0.0"),
-    ],
-)
-def test_default_host_ip(url: str, expected: str) -> None:
-    assert docker_api.default_host_ip(url) == expected
+def test_api_runtime_requests() -> None:
+    podman = docker_api.APIRuntime.from_version({"Components": [{"Name": "Podman Engine"}]})
+    docker = docker_api.APIRuntime.from_version({"Components": [{"Name": "Engine"}]})
+    assert (podman.name, docker.name) == ("podman", "docker")
+    assert docker.healthcheck_path is None and podman.healthcheck_path is not None
+    assert docker.update_request(1 << 20, 0.5) == (
+        "/containers/{0}/update",
+        {"Memory": 1 << 20, "MemorySwap": 1 << 20, "NanoCpus": 500_000_000},
+    )
+    path, resources = podman.update_request(None, 1.5)
+    assert "/libpod/" in path and resources == {"cpu": {"quota": 150_000, "period": 100_000}}
+    assert docker.cli("unix:///var/run/docker.sock", "unix:///var/run/docker.sock") == ["docker"]
+    assert docker.cli("ssh://box", "unix:///var/run/docker.sock") == ["docker", "-H", "ssh://box"]
+    assert podman.cli("unix:///x.sock", "unix:///y.sock") == ["podman", "--url", "unix:///x.sock"]
 
 
 def test_engine_url_prefers_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:

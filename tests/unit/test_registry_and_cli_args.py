@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import tarfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from testctr import BackendNotFound
 from testctr.backend import Registry
 from testctr.backend.types import ContainerConfig, FileEntry, Mount, PortSpec
-from testctr.backends.cli import CLIBackend, create_args, file_tar, first_file_in_tar, parse_inspect, remote_host_of
+from testctr.backends.cli import CLIBackend, Runtime, create_args, mount_spec
 from testctr.labels import SESSION_ID, container_labels, session_alive
 from testctr.settings import Settings
 
@@ -72,7 +67,7 @@ def test_create_args_full() -> None:
         platform="linux/amd64",
         files=[FileEntry("/f", b"x")],
     )
-    argv = create_args("redis:7", config, ["redis-server"], "127.0.0.1")
+    argv = create_args("redis:7", config, config.command_for(["redis-server"]), "127.0.0.1")
     assert argv == [
         "create", "--pull", "never", "--name", "testctr-x-1",
         "--label", "testctr=true", "-e", "A=1",
@@ -80,63 +75,49 @@ def test_create_args_full() -> None:
         "--mount", "type=bind,source=/h,target=/c,readonly", "--tmpfs", "/run", "--network", "n1",
         "--user", "1000", "--workdir", "/w", "--memory", str(2**29), "--cpus", "1.5", "--privileged",
         "--platform", "linux/amd64",
-        "redis:7", "redis-server", "--appendonly", "yes",
+        "--", "redis:7", "redis-server", "--appendonly", "yes",
     ]  # fmt: skip
 
 
 def test_create_args_command_stacking() -> None:
     def cmd(**kw: object) -> list[str]:
-        argv = create_args("img", ContainerConfig(name="n", **kw), ["image-cmd"], "127.0.0.1")  # type: ignore[arg-type]
+        config = ContainerConfig(name="n", **kw)  # type: ignore[arg-type]
+        argv = create_args("img", config, config.command_for(["image-cmd"]), "127.0.0.1")
         return argv[argv.index("img") + 1 :]
 
     assert cmd() == []
     assert cmd(args=["-x"]) == ["image-cmd", "-x"]
     assert cmd(command=["a"], args=["-x"]) == ["a", "-x"]
     assert cmd(entrypoint=["sh", "-c"], command=["echo hi"]) == ["-c", "echo hi"]
-    argv = create_args("img", ContainerConfig(name="n", entrypoint=["sh", "-c"], args=["x"]), None, "127.0.0.1")
+    config = ContainerConfig(name="n", entrypoint=["sh", "-c"], args=["x"])
+    argv = create_args("img", config, config.command_for(), "127.0.0.1")
     assert argv[argv.index("--entrypoint") + 1] == "sh" and argv[-1] == "x"
 
 
-def test_remote_host() -> None:
-    assert remote_host_of("") is None
-    assert remote_host_of("unix:///var/run/docker.sock") is None
-    assert remote_host_of("tcp://127.0.0.2:2375") == "127.0.0.2"
-    assert remote_host_of("ssh://me@build-box:22") == "build-box"
+def test_create_args_image_is_never_a_flag() -> None:
+    argv = create_args("--privileged", ContainerConfig(name="n", command=["-x"]), ["-x"], "127.0.0.1")
+    assert argv[-3:] == ["--", "--privileged", "-x"]
 
 
-@pytest.mark.parametrize("fixture", ["docker-inspect.json", "podman-inspect.json"])
-def test_parse_inspect_real_outputs(fixture: str) -> None:
-    data = json.loads((DATA / fixture).read_text())[0]
-    info = parse_inspect(data)
-    assert info.id.startswith(data.get("Id", "")[:12]) and info.name.startswith("testctr-")
-    assert info.state.running and info.state.status == "running" and info.state.exit_code is None
-    assert info.ports["8080/tcp"][0].host_ip == "127.0.0.1" and info.ports["8080/tcp"][0].host_port > 0
-    assert info.internal_ip.count(".") == 3
-    assert info.created is not None and info.created.year >= 2026
-    assert info.labels["testctr"] == "true"
+def test_mount_spec_quotes_commas() -> None:
+    assert mount_spec(Mount("/h", "/c")) == "type=bind,source=/h,target=/c"
+    assert mount_spec(Mount("/h,1", "/c", True)) == 'type=bind,"source=/h,1",target=/c,readonly'
+    assert mount_spec(Mount('/h"q', "/c")) == 'type=bind,"source=/h""q",target=/c'
 
 
-def test_parse_inspect_exited() -> None:
-    info = parse_inspect({"Id": "x", "State": {"Status": "exited", "Running": False, "ExitCode": 3}})
-    assert not info.state.running and info.state.exit_code == 3 and info.ports == {} and info.created is None
-
-
-def test_tar_roundtrip() -> None:
-    blob = file_tar("/etc/app/x.conf", b"data", 0o600)
-    assert first_file_in_tar(blob, "/etc/app/x.conf") == b"data"
-
-
-@given(st.binary(max_size=30_000))
-def test_tar_ends_at_its_eof_blocks(data: bytes) -> None:
-    # Podman's copier exits at the EOF blocks; padding after them breaks its pipe.
-    blob = file_tar("/data/f.bin", data, None)
-    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
-        member = tar.next()
-        assert member is not None
-        assert tar.next() is None
-        end_of_data = member.offset_data + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
-    assert blob[end_of_data:] == bytes(2 * tarfile.BLOCKSIZE)
-    assert first_file_in_tar(blob, "/data/f.bin") == data
+def test_runtime_endpoint_names_what_chose_the_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    monkeypatch.delenv("CONTAINER_HOST", raising=False)
+    docker, podman = Runtime("docker", "/usr/bin/docker"), Runtime("podman", "/usr/bin/podman")
+    assert docker.endpoint().chosen_by == "DOCKER_HOST" and podman.endpoint().chosen_by is None
+    monkeypatch.delenv("DOCKER_HOST")
+    assert docker.endpoint().url == "unix:///var/run/docker.sock" and docker.endpoint().context is None
+    monkeypatch.setenv("DOCKER_CONTEXT", "colima")
+    assert docker.endpoint().context == "colima" and podman.endpoint().context is None
+    monkeypatch.setenv("CONTAINER_HOST", "ssh://me@box")
+    assert podman.endpoint().chosen_by == "CONTAINER_HOST" and podman.engine_url == "ssh://me@box"
 
 
 def test_labels_and_session_liveness() -> None:
@@ -170,5 +151,5 @@ def test_settings_from_env() -> None:
 
 
 def test_run_args_start_in_one_call() -> None:
-    argv = create_args("img", ContainerConfig(name="n", command=["sh"]), None, "127.0.0.1", start=True)
-    assert argv[:6] == ["run", "-d", "--pull", "never", "--name", "n"] and argv[-2:] == ["img", "sh"]
+    argv = create_args("img", ContainerConfig(name="n", command=["sh"]), ["sh"], "127.0.0.1", start=True)
+    assert argv[:6] == ["run", "-d", "--pull", "never", "--name", "n"] and argv[-3:] == ["--", "img", "sh"]

@@ -25,7 +25,6 @@ paramiko is not needed.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import docker
@@ -44,7 +44,22 @@ from docker.utils.socket import frames_iter
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends._process import QueuedLines, follow_logs_until
-from testctr.backends.cli import file_tar, first_file_in_tar, parse_inspect, remote_host_of
+from testctr.backends.docker_family import (
+    DOCKER_SOCKET,
+    EngineEndpoint,
+    ImageCommands,
+    debug_commands,
+    default_host_ip,
+    docker_context,
+    engine_host,
+    explain,
+    file_tar,
+    first_file_in_tar,
+    parse_inspect,
+    pull_error,
+    pull_timeout_error,
+    unreachable_fix,
+)
 from testctr.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -62,10 +77,9 @@ TIMEOUT = 60  # any single API call, seconds
 PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
+#: Podman's own API, for what its Docker-compatible one lacks; not versioned like the Engine API.
+_LIBPOD = "/v4.0.0/libpod"
 _NOT_FOUND_EXEC = re.compile(r"exec failed.*(executable file not found|no such file or directory)", re.I)
-_PULL_NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|pull access denied", re.I)
-#: What the engine answers when it cannot reach a registry: not the image's fault.
-_REGISTRY_UNREACHABLE = re.compile(r"dial tcp|lookup .* on|no such host|i/o timeout|connection refused", re.I)
 #: A 404 means the container is gone only when the engine says so; other 404s
 #: (a missing network, image, volume) are failures of the request itself.
 _NO_CONTAINER = re.compile(r"no such container|no container with", re.I)
@@ -94,26 +108,60 @@ def engine_url_from_environment() -> str:
         url = ContextAPI.kwargs_from_context().get("base_url")
     except Exception:  # a broken ~/.docker/config.json must not hide the default socket
         url = None
-    return str(url) if url else "unix:///var/run/docker.sock"
+    return str(url) if url else DOCKER_SOCKET
 
 
-def default_host_ip(engine_url: str) -> str:
-    """The address published ports bind: loopback locally, the engine's address remotely."""
-    remote = remote_host_of(engine_url)
-    if remote is None:
-        return "127.0.0.1"
-    try:
-        ipaddress.ip_address(remote)
-    except ValueError:
-        return "0.0.0.0"  # a host name: which of the engine's addresses it means is unknown here
-    return remote
+@dataclass(frozen=True)
+class APIRuntime:
+    """The engine behind an Engine API endpoint, and the requests where engines differ."""
+
+    name: str  # "docker", or "podman" for Podman's compatible service
+
+    @classmethod
+    def from_version(cls, version: Mapping[str, Any]) -> APIRuntime:
+        """The runtime that answered ``GET /version`` with ``version``."""
+        names = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
+        return cls("podman" if "podman" in names.lower() else "docker")
+
+    @property
+    def healthcheck_path(self) -> str | None:
+        """Where to run a container's HEALTHCHECK now, for an engine that may never run it.
+
+        Podman runs HEALTHCHECKs from systemd timers; without systemd nobody
+        does. Its own API runs the check on request (harmless where timers exist).
+        """
+        return f"{_LIBPOD}/containers/{{0}}/healthcheck" if self.name == "podman" else None
+
+    def update_request(self, memory_bytes: int | None, cpus: float | None) -> tuple[str, dict[str, Any]]:
+        """The path and the body of a resource update."""
+        if self.name == "podman":
+            # Podman's compatible API has no /containers/{id}/update; its own API
+            # does (Podman >= 4.3), taking OCI LinuxResources.
+            resources: dict[str, Any] = {}
+            if memory_bytes is not None:
+                resources["memory"] = {"limit": memory_bytes, "swap": memory_bytes}
+            if cpus is not None:
+                resources["cpu"] = {"quota": round(cpus * 100_000), "period": 100_000}
+            return f"{_LIBPOD}/containers/{{0}}/update", resources
+        body: dict[str, Any] = {}
+        if memory_bytes is not None:
+            body.update(Memory=memory_bytes, MemorySwap=memory_bytes)
+        if cpus is not None:
+            # NanoCpus, as at create: the engine refuses to mix it with a CPU period.
+            body["NanoCpus"] = round(cpus * 1e9)
+        return "/containers/{0}/update", body
+
+    def cli(self, engine_url: str, own_engine_url: str) -> list[str]:
+        """This runtime's CLI pointed at ``engine_url`` (plain when that is where it looks anyway)."""
+        if engine_url == own_engine_url:
+            return [self.name]
+        return [self.name, "--url" if self.name == "podman" else "-H", engine_url]
 
 
-def create_body(image: str, config: ContainerConfig, image_cmd: Sequence[str] | None, host_ip: str) -> dict[str, Any]:
+def create_body(image: str, config: ContainerConfig, command: Sequence[str] | None, host_ip: str) -> dict[str, Any]:
     """The JSON body of ``POST /containers/create`` for ``config`` (pure; unit-tested).
 
-    ``image_cmd`` is only needed when ``config.args`` must be appended to the
-    image's CMD (no command and no entrypoint given).
+    ``command`` is ``config.command_for(...)``: None keeps the image's CMD.
     """
     host_config: dict[str, Any] = {}
     body: dict[str, Any] = {
@@ -136,14 +184,11 @@ def create_body(image: str, config: ContainerConfig, image_cmd: Sequence[str] | 
             for p in config.ports
         }
     if config.entrypoint is not None:
-        # An overridden entrypoint drops the image's CMD (Docker's rule); say so
-        # explicitly so every engine behind the API agrees.
         body["Entrypoint"] = list(config.entrypoint)
-        body["Cmd"] = list(config.command or []) + list(config.args)
-    elif config.command is not None:
-        body["Cmd"] = list(config.command) + list(config.args)
-    elif config.args:
-        body["Cmd"] = list(image_cmd or []) + list(config.args)
+    if command is not None:
+        # Set even when empty: an overridden entrypoint drops the image's CMD,
+        # and saying so explicitly makes every engine behind the API agree.
+        body["Cmd"] = list(command)
     if config.user is not None:
         body["User"] = config.user
     if config.workdir is not None:
@@ -208,8 +253,8 @@ class DockerAPIBackend:
         self._name = name
         self._client: Any = None
         self._lock = threading.Lock()
-        self._runtime: str | None = None
-        self._image_cmds: dict[str, list[str]] = {}
+        self._runtime: APIRuntime | None = None
+        self._image_cmds = ImageCommands(self._image_cmd)
         self._others: dict[str, DockerAPIBackend] = {}
 
     @classmethod
@@ -246,11 +291,23 @@ class DockerAPIBackend:
                     raise self._unavailable(e) from None
             return self._client.api
 
+    def endpoint(self) -> EngineEndpoint:
+        """Where this backend looks for its engine, for the fix of an unreachable one."""
+        url = self.engine_url
+        if url == os.environ.get("DOCKER_HOST"):
+            return EngineEndpoint("docker", url, chosen_by="DOCKER_HOST")
+        if url == os.environ.get("CONTAINER_HOST"):
+            return EngineEndpoint("podman", url, chosen_by="CONTAINER_HOST")
+        if url == podman_socket_url():
+            return EngineEndpoint("podman", url)
+        if self._engine_url_is_environment():
+            return EngineEndpoint("docker", url, context=docker_context(os.environ))
+        return EngineEndpoint(self.runtime, url, chosen_by="TESTCTR_RUNTIME / with_runtime")
+
     def _unavailable(self, error: object) -> EngineUnavailable:
         return EngineUnavailable(
             f"the container engine at {self.engine_url} is not reachable through its API: {error}\n"
-            "fix: start the engine, or point DOCKER_HOST (or the Docker context) at one; "
-            "for Podman run `podman system service --time=0` and use TESTCTR_RUNTIME=podman"
+            f"fix: {unreachable_fix(self.endpoint())}"
         )
 
     def _translate(
@@ -269,7 +326,7 @@ class DockerAPIBackend:
         as "already gone", which a missing network is not.
         """
         if isinstance(error, docker.errors.APIError):
-            text = _explain(error)
+            text = explain(error)
             if container_id and error.status_code == 404 and _NO_CONTAINER.search(text):
                 return ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {text})")
             message = f"{what} failed: {text}"
@@ -290,6 +347,9 @@ class DockerAPIBackend:
             )
         return self._unavailable(error)  # the connection broke mid-answer, or the SDK could not talk to it
 
+    def _url(self, path: str, container_id: str) -> str:
+        return str(self.api._url(path, container_id, versioned_api=not path.startswith(_LIBPOD)))
+
     def _call(self, what: str, fn: Any, *args: Any, container_id: str = "", **kwargs: Any) -> Any:
         """Call the SDK and turn its exceptions into testctr's."""
         try:
@@ -298,16 +358,20 @@ class DockerAPIBackend:
             raise self._translate(what, e, container_id=container_id) from None
 
     @property
-    def runtime(self) -> str:
-        """ "docker", or "podman" for Podman's compatible service (asked once)."""
+    def rt(self) -> APIRuntime:
+        """The engine behind the endpoint (asked once it answers)."""
         if self._runtime is None:
             try:
                 info = self._call("version", self.api.version)
             except TestctrError:
-                return "docker"  # not cached: the engine may come up later
-            names = " ".join(str(c.get("Name", "")) for c in info.get("Components") or [])
-            self._runtime = "podman" if "podman" in names.lower() else "docker"
+                return APIRuntime("docker")  # not cached: the engine may come up later
+            self._runtime = APIRuntime.from_version(info)
         return self._runtime
+
+    @property
+    def runtime(self) -> str:
+        """ "docker", or "podman" for Podman's compatible service."""
+        return self.rt.name
 
     def for_runtime(self, runtime: str) -> DockerAPIBackend:
         if "://" in runtime:
@@ -332,7 +396,12 @@ class DockerAPIBackend:
         return str(info.get("Version") or "unknown")
 
     def host(self) -> str:
-        return remote_host_of(self.engine_url) or "127.0.0.1"
+        return engine_host(self.engine_url)
+
+    def debug_commands(self, container_name: str) -> dict[str, str]:
+        rt = self.rt
+        own_url = podman_socket_url() if rt.name == "podman" else engine_url_from_environment()
+        return debug_commands(rt.cli(self.engine_url, own_url), rt.name, container_name)
 
     def _host_ip(self) -> str:
         return default_host_ip(self.engine_url)
@@ -340,16 +409,14 @@ class DockerAPIBackend:
     # --- Backend --------------------------------------------------------------------------------
 
     def _image_cmd(self, image: str) -> list[str]:
-        if image not in self._image_cmds:
-            try:
-                data = self.api.inspect_image(image)
-            except docker.errors.NotFound:
-                self.ensure_image(image)
-                data = self._call(f"inspect image {image}", self.api.inspect_image, image)
-            except (docker.errors.DockerException, requests.exceptions.RequestException):
-                data = self._call(f"inspect image {image}", self.api.inspect_image, image)
-            self._image_cmds[image] = list((data.get("Config") or {}).get("Cmd") or [])
-        return self._image_cmds[image]
+        try:
+            data = self.api.inspect_image(image)
+        except docker.errors.NotFound:
+            self.ensure_image(image)
+            data = self._call(f"inspect image {image}", self.api.inspect_image, image)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            data = self._call(f"inspect image {image}", self.api.inspect_image, image)
+        return list((data.get("Config") or {}).get("Cmd") or [])
 
     def _check_config(self, config: ContainerConfig) -> None:
         if config.backend_config is not None:
@@ -359,9 +426,8 @@ class DockerAPIBackend:
 
     def create_container(self, image: str, config: ContainerConfig) -> str:
         self._check_config(config)
-        needs_image_cmd = config.args and config.command is None and config.entrypoint is None
-        image_cmd = self._image_cmd(image) if needs_image_cmd else None
-        body = create_body(image, config, image_cmd, self._host_ip())
+        command = self._image_cmds.command_for(image, config)
+        body = create_body(image, config, command, self._host_ip())
         api = self.api
 
         def create() -> Any:
@@ -374,7 +440,7 @@ class DockerAPIBackend:
                 self.ensure_image(image, config.platform)
                 created = create()
             except docker.errors.NotFound as e:  # Podman says "no such image" as a plain 404
-                if "image" not in _explain(e).lower():
+                if "image" not in explain(e).lower():
                     raise
                 self.ensure_image(image, config.platform)
                 created = create()
@@ -542,7 +608,7 @@ class DockerAPIBackend:
         try:
             self.api.remove_image(image)
         except docker.errors.NotFound as e:
-            raise ImageNotFound(f"no image {image}: {_explain(e)}") from None
+            raise ImageNotFound(f"no image {image}: {explain(e)}") from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise self._translate(f"remove image {image}", e) from None
 
@@ -557,7 +623,7 @@ class DockerAPIBackend:
             stream, _stat = self.api.get_archive(container_id, container_path)
             blob = b"".join(stream)
         except docker.errors.NotFound as e:
-            text = _explain(e)
+            text = explain(e)
             if _NO_CONTAINER.search(text):
                 raise ContainerNotFound(f"no container {container_id!r}: {text}") from None
             raise TestctrError(f"copy_from: {container_path} does not exist in {container_id[:12]}") from None
@@ -578,14 +644,7 @@ class DockerAPIBackend:
             self._pull(image, platform)
             api.inspect_image(image)
         except docker.errors.APIError as e:
-            text = _explain(e)
-            if _PULL_NOT_FOUND.search(text) and not _REGISTRY_UNREACHABLE.search(text):
-                raise ImageNotFound(f"image {image} not found locally or in its registry: {text}") from None
-            raise ImagePullError(
-                f"image {image} is not present locally and pulling it failed: {text}\n"
-                "fix: check the registry is reachable, or build/load the image locally; "
-                "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
-            ) from None
+            raise pull_error(image, explain(e)) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
             raise self._translate(f"pull {image}", e) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
@@ -646,11 +705,7 @@ class DockerAPIBackend:
             response = outcome.get("response")
             if response is not None:
                 _close_response(api, response)
-            raise ImagePullError(
-                f"pulling {image} did not finish within {PULL_TIMEOUT:.0f}s\n"
-                "fix: check the registry is reachable and not throttling, or build/load the image locally; "
-                "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
-            )
+            raise pull_timeout_error(image, PULL_TIMEOUT)
         if "exception" in outcome:
             raise outcome["exception"]
         if "error" in outcome:
@@ -658,11 +713,10 @@ class DockerAPIBackend:
 
     def health_status(self, container_id: str) -> str | None:
         health = self.inspect_container(container_id).state.health
-        if health == "starting" and self.runtime == "podman":
-            # Podman runs HEALTHCHECKs from systemd timers; without systemd nobody
-            # does. Its API can run the check now (harmless where timers exist).
+        path = self.rt.healthcheck_path
+        if health == "starting" and path is not None:
             api = self.api
-            url = api._url("/v4.0.0/libpod/containers/{0}/healthcheck", container_id, versioned_api=False)
+            url = self._url(path, container_id)
             # A failing check is reported by the state read below.
             with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
                 api._result(api._get(url))
@@ -672,36 +726,12 @@ class DockerAPIBackend:
     def update_resources(
         self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
     ) -> None:
-        if self.runtime == "podman":
-            self._update_podman(container_id, memory_bytes, cpus)
-            return
-        body: dict[str, Any] = {}
-        if memory_bytes is not None:
-            body.update(Memory=memory_bytes, MemorySwap=memory_bytes)
-        if cpus is not None:
-            # NanoCpus, as at create: the engine refuses to mix it with a CPU period.
-            body["NanoCpus"] = round(cpus * 1e9)
+        path, body = self.rt.update_request(memory_bytes, cpus)
         api = self.api
 
         def update() -> Any:
             # The SDK's update_container has no NanoCpus; the endpoint does.
-            return api._result(api._post_json(api._url("/containers/{0}/update", container_id), data=body), True)
-
-        self._call("update", update, container_id=container_id)
-
-    def _update_podman(self, container_id: str, memory_bytes: int | None, cpus: float | None) -> None:
-        # Podman's compatible API has no /containers/{id}/update; its own API
-        # does (Podman >= 4.3), taking OCI LinuxResources.
-        resources: dict[str, Any] = {}
-        if memory_bytes is not None:
-            resources["memory"] = {"limit": memory_bytes, "swap": memory_bytes}
-        if cpus is not None:
-            resources["cpu"] = {"quota": round(cpus * 100_000), "period": 100_000}
-        api = self.api
-
-        def update() -> Any:
-            url = api._url("/v4.0.0/libpod/containers/{0}/update", container_id, versioned_api=False)
-            return api._result(api._post_json(url, data=resources))
+            return api._result(api._post_json(self._url(path, container_id), data=body))
 
         self._call("update", update, container_id=container_id)
 
@@ -734,12 +764,11 @@ def _pull_stream_error(output: object) -> str | None:
     return None
 
 
-def _explain(error: Exception) -> str:
-    """The engine's own words from an SDK error, without the request URL."""
-    explanation = getattr(error, "explanation", None)
-    if explanation:
-        return explanation.decode("utf-8", "replace") if isinstance(explanation, bytes) else str(explanation)
-    return str(error)
-
-
-__all__ = ["DockerAPIBackend", "create_body", "default_host_ip", "engine_url_from_environment", "podman_socket_url"]
+__all__ = [
+    "APIRuntime",
+    "DockerAPIBackend",
+    "create_body",
+    "default_host_ip",
+    "engine_url_from_environment",
+    "podman_socket_url",
+]

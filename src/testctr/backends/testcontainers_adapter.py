@@ -41,8 +41,9 @@ import docker.types
 import requests.exceptions
 
 from testctr.backend.types import ContainerConfig
-from testctr.backends.docker_api import DockerAPIBackend, _explain
-from testctr.errors import ContainerStartError, EngineUnavailable, ImageNotFound, ImagePullError
+from testctr.backends.docker_api import DockerAPIBackend, engine_url_from_environment
+from testctr.backends.docker_family import explain, image_not_found, pull_error
+from testctr.errors import ContainerStartError, EngineUnavailable
 
 NAME = "testcontainers"
 
@@ -95,8 +96,6 @@ class TestcontainersBackend(DockerAPIBackend):
             _import_testcontainers()
             from testcontainers.core.docker_client import get_docker_host
 
-            from testctr.backends.docker_api import engine_url_from_environment
-
             self._engine_url = get_docker_host() or engine_url_from_environment()
         return self._engine_url
 
@@ -143,14 +142,7 @@ class TestcontainersBackend(DockerAPIBackend):
         self._start_reaper()
         # testcontainers pulls a missing image with no timeout; pull it here, bounded.
         self.ensure_image(image, config.platform)
-        needs_image_cmd = config.args and config.command is None and config.entrypoint is None
-        command: list[str] | None = None
-        if config.entrypoint is not None:
-            command = list(config.command or []) + list(config.args)
-        elif config.command is not None:
-            command = list(config.command) + list(config.args)
-        elif needs_image_cmd:
-            command = self._image_cmd(image) + list(config.args)
+        command = self._image_cmds.command_for(image, config)
         host_ip = self._host_ip()
         kwargs: dict[str, Any] = {"name": config.name}
         if config.entrypoint is not None:
@@ -192,11 +184,11 @@ class TestcontainersBackend(DockerAPIBackend):
                 **kwargs,
             )
         except docker.errors.ImageNotFound as e:
-            raise ImageNotFound(f"image {image} not found locally or in its registry: {_explain(e)}") from None
+            raise image_not_found(image, explain(e)) from None
         except docker.errors.APIError as e:
-            text = _explain(e)
+            text = explain(e)
             if "pull" in text.lower() or "registry" in text.lower():
-                raise ImagePullError(f"image {image} is not present locally and pulling it failed: {text}") from None
+                raise pull_error(image, text) from None
             raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None

@@ -1,0 +1,237 @@
+"""The rules the Docker-format backends share (testctr.backends.docker_family)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from testctr.backend.types import ContainerConfig
+from testctr.backends.docker_family import (
+    EngineEndpoint,
+    ImageCommands,
+    debug_commands,
+    default_host_ip,
+    docker_context,
+    engine_host,
+    explain,
+    file_tar,
+    first_file_in_tar,
+    parse_inspect,
+    pull_error,
+    remote_host_of,
+    unreachable_fix,
+)
+from testctr.errors import ImageNotFound, ImagePullError, InvalidOption
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_remote_host() -> None:
+    assert remote_host_of("") is None
+    assert remote_host_of("unix:///var/run/docker.sock") is None
+    assert remote_host_of("tcp://127.0.0.2:2375") == "127.0.0.2"
+    assert remote_host_of("ssh://me@build-box:22") == "build-box"
+
+
+@pytest.mark.parametrize("fixture", ["docker-inspect.json", "podman-inspect.json"])
+def test_parse_inspect_real_outputs(fixture: str) -> None:
+    data = json.loads((DATA / fixture).read_text())[0]
+    info = parse_inspect(data)
+    assert info.id.startswith(data.get("Id", "")[:12]) and info.name.startswith("testctr-")
+    assert info.state.running and info.state.status == "running" and info.state.exit_code is None
+    assert info.ports["8080/tcp"][0].host_ip == "127.0.0.1" and info.ports["8080/tcp"][0].host_port > 0
+    assert info.internal_ip.count(".") == 3
+    assert info.created is not None and info.created.year >= 2026
+    assert info.labels["testctr"] == "true"
+
+
+def test_parse_inspect_exited() -> None:
+    info = parse_inspect({"Id": "x", "State": {"Status": "exited", "Running": False, "ExitCode": 3}})
+    assert not info.state.running and info.state.exit_code == 3 and info.ports == {} and info.created is None
+
+
+def test_tar_roundtrip() -> None:
+    blob = file_tar("/etc/app/x.conf", b"data", 0o600)
+    assert first_file_in_tar(blob, "/etc/app/x.conf") == b"data"
+
+
+@given(st.binary(max_size=30_000))
+def test_tar_ends_at_its_eof_blocks(data: bytes) -> None:
+    # Podman's copier exits at the EOF blocks; padding after them breaks its pipe.
+    blob = file_tar("/data/f.bin", data, None)
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        member = tar.next()
+        assert member is not None
+        assert tar.next() is None
+        end_of_data = member.offset_data + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    assert blob[end_of_data:] == bytes(2 * tarfile.BLOCKSIZE)
+    assert first_file_in_tar(blob, "/data/f.bin") == data
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("unix:///var/run/docker.sock", "127.0.0.1"),
+        ("tcp://127.0.0.2:23750", "127.0.0.2"),
+        ("tcp://[::1]:2375", "::1"),
+        ("ssh://me@build-box", "0.0.0.0"),
+    ],
+)
+def test_default_host_ip(url: str, expected: str) -> None:
+    assert default_host_ip(url) == expected
+
+
+def test_engine_host() -> None:
+    assert engine_host("") == "127.0.0.1"
+    assert engine_host("unix:///run/podman/podman.sock") == "127.0.0.1"
+    assert engine_host("ssh://me@build-box") == "build-box"
+
+
+def test_first_file_in_tar_refuses_a_directory() -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.addfile(_dir("etc"))
+    with pytest.raises(InvalidOption, match="is a directory"):
+        first_file_in_tar(buf.getvalue(), "/etc")
+
+
+def _dir(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "existing", "expected", "absent"),
+    [
+        # A remote engine named by a variable: is it up and reachable?
+        (
+            EngineEndpoint("docker", "tcp://10.0.0.5:2376", chosen_by="DOCKER_HOST"),
+            (),
+            "is the engine at 10.0.0.5 running and reachable? (DOCKER_HOST is tcp://10.0.0.5:2376)",
+            "systemctl",
+        ),
+        (
+            EngineEndpoint("podman", "ssh://me@box/run/podman.sock", chosen_by="CONTAINER_HOST"),
+            (),
+            "is the engine at box running and reachable? (CONTAINER_HOST is",
+            "systemctl",
+        ),
+        # A Docker context, remote or local: name it, and the way back.
+        (
+            EngineEndpoint("docker", "tcp://build:2376", context="ci"),
+            (),
+            "is the engine at build running and reachable? (Docker context 'ci' is tcp://build:2376); "
+            "`docker context use default`",
+            "systemctl",
+        ),
+        (
+            EngineEndpoint("docker", "unix:///Users/me/.colima/docker.sock", context="colima"),
+            (),
+            "the socket /Users/me/.colima/docker.sock (Docker context 'colima') does not exist",
+            "systemctl",
+        ),
+        (EngineEndpoint("docker", "", context="desktop"), (), "Docker context 'desktop'", "systemctl"),
+        # A socket someone chose: name the path, and whether it is missing or refuses.
+        (
+            EngineEndpoint("docker", "unix:///tmp/d.sock", chosen_by="DOCKER_HOST"),
+            ("/tmp/d.sock",),
+            "the socket /tmp/d.sock (DOCKER_HOST) refuses connections",
+            "systemctl",
+        ),
+        (
+            EngineEndpoint("docker", "unix:///tmp/d.sock", chosen_by="TESTCTR_RUNTIME / with_runtime"),
+            (),
+            "the socket /tmp/d.sock (TESTCTR_RUNTIME / with_runtime) does not exist",
+            "systemctl",
+        ),
+        # Only the runtime's own default: start the engine.
+        (
+            EngineEndpoint("docker", "unix:///var/run/docker.sock"),
+            ("/var/run/docker.sock",),
+            "start the engine (e.g. `sudo systemctl start docker`)",
+            "context",
+        ),
+        (
+            EngineEndpoint("docker", "unix:///var/run/docker.sock"),
+            (),
+            "start the engine (its socket /var/run/docker.sock does not exist) (e.g. `sudo systemctl start docker`)",
+            "context",
+        ),
+        (EngineEndpoint("podman", "unix:///run/podman/podman.sock"), (), "`systemctl start podman.socket`", "docker"),
+    ],
+)
+def test_unreachable_fix_fits_the_case(
+    endpoint: EngineEndpoint, existing: tuple[str, ...], expected: str, absent: str
+) -> None:
+    fix = unreachable_fix(endpoint, path_exists=lambda path: path in existing)
+    assert expected in fix
+    assert absent not in fix
+
+
+def test_docker_context(tmp_path: Path) -> None:
+    assert docker_context({"DOCKER_CONTEXT": "ci"}) == "ci"
+    assert docker_context({"DOCKER_CONTEXT": "default"}) is None
+    assert docker_context({"DOCKER_CONFIG": str(tmp_path)}) is None
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "colima"}))
+    assert docker_context({"DOCKER_CONFIG": str(tmp_path)}) == "colima"
+    (tmp_path / "config.json").write_text("not json")
+    assert docker_context({"DOCKER_CONFIG": str(tmp_path)}) is None
+
+
+def test_image_commands_asks_once_and_only_when_needed() -> None:
+    asked: list[str] = []
+
+    def lookup(image: str) -> list[str]:
+        asked.append(image)
+        return ["server"]
+
+    cmds = ImageCommands(lookup)
+    assert cmds.command_for("img", ContainerConfig(name="n")) is None
+    assert cmds.command_for("img", ContainerConfig(name="n", command=["a"], args=["-x"])) == ["a", "-x"]
+    assert asked == []
+    assert cmds.command_for("img", ContainerConfig(name="n", args=["-x"])) == ["server", "-x"]
+    assert cmds.command_for("img", ContainerConfig(name="n", args=["-y"])) == ["server", "-y"]
+    assert asked == ["img"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("manifest unknown: manifest unknown", ImageNotFound),
+        ("pull access denied for x, repository does not exist or may require 'docker login'", ImageNotFound),
+        ("repository docker.io/library/nope not found: name unknown", ImageNotFound),
+        ('Get "https://r.local/v2/": dial tcp: lookup r.local: no such host', ImagePullError),
+        ("toomanyrequests: rate limit", ImagePullError),
+    ],
+)
+def test_pull_error_classification(text: str, kind: type) -> None:
+    error = pull_error("x:1", text)
+    assert type(error) is kind and text in str(error)
+    if kind is ImagePullError:
+        assert "TESTCTR_IMAGE_MAP" in str(error)
+
+
+def test_explain_prefers_the_engine_words() -> None:
+    class APIError(Exception):
+        explanation = b"no such container: x"
+
+    assert explain(APIError("500 Server Error for http://docker/v1/containers/x")) == "no such container: x"
+    assert explain(ValueError("plain")) == "plain"
+
+
+@pytest.mark.parametrize(
+    ("runtime", "remove"), [("docker", "docker rm -f -v NAME"), ("podman", "podman rm -f -v -t 0 NAME")]
+)
+def test_debug_commands(runtime: str, remove: str) -> None:
+    commands = debug_commands([runtime], runtime, "NAME")
+    assert commands == {"logs": f"{runtime} logs NAME", "shell": f"{runtime} exec -it NAME sh", "remove": remove}
+    remote = debug_commands(["docker", "-H", "ssh://me@box"], "docker", "NAME")
+    assert shlex.split(remote["logs"]) == ["docker", "-H", "ssh://me@box", "logs", "NAME"]
