@@ -340,11 +340,13 @@ def test_resource_limits_visible_in_cgroup(request: pytest.FixtureRequest, runti
 
 
 def test_mounts_tmpfs_platform(request: pytest.FixtureRequest, runtime: str, tmp_path: Path) -> None:
-    (tmp_path / "host.txt").write_text("on the host")
+    shared = tmp_path / "a,b"  # a comma: the CLI's --mount syntax must not leak to users
+    shared.mkdir()
+    (shared / "host.txt").write_text("on the host")
     c = busybox(
         request,
         runtime,
-        testctr.with_bind_mount(tmp_path, "/mnt/host", read_only=True),
+        testctr.with_bind_mount(shared, "/mnt/host", read_only=True),
         testctr.with_tmpfs("/scratch"),
         testctr.with_platform("linux/amd64"),
     )
@@ -392,7 +394,8 @@ def test_network(request: pytest.FixtureRequest, runtime: str) -> None:
 
 def test_engine_unavailable_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    with pytest.raises(testctr.EngineUnavailable, match="fix: start Docker"):
+    fix = r"fix: the socket /nonexistent/docker.sock \(DOCKER_HOST\) does not exist"
+    with pytest.raises(testctr.EngineUnavailable, match=fix):
         with testctr.run("busybox", testctr.with_runtime("docker")):
             pass
 

@@ -130,3 +130,19 @@ def test_registry_imports_sdks_lazily() -> None:
         "assert 'docker' not in sys.modules and 'testcontainers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_unavailable_engine_fix_names_what_chose_it(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.delenv("CONTAINER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.9.8.7:2376")
+    assert "is the engine at 10.9.8.7 running and reachable? (DOCKER_HOST" in str(
+        docker_api.DockerAPIBackend()._unavailable("refused")
+    )
+    monkeypatch.delenv("DOCKER_HOST")
+    chosen = docker_api.DockerAPIBackend(f"unix://{tmp_path}/x.sock")._unavailable("refused")
+    assert f"the socket {tmp_path}/x.sock (TESTCTR_RUNTIME / with_runtime) does not exist" in str(chosen)
+    assert "systemctl" not in str(chosen)
+    default = docker_api.DockerAPIBackend("unix:///var/run/docker.sock").endpoint()
+    assert (default.chosen_by, default.context) == (None, None)

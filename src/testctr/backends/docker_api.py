@@ -247,6 +247,9 @@ def _shutdown(sock: Any) -> None:
 class DockerAPIBackend:
     """Talks to one engine endpoint; :meth:`for_runtime` gives the backend for another."""
 
+    #: What named an engine URL that is none of the environment's, for messages.
+    _url_chosen_by = "TESTCTR_RUNTIME / with_runtime"
+
     def __init__(self, engine_url: str | None = None, name: str = NAME) -> None:
         #: None: resolved from the environment on first use (DOCKER_HOST, context).
         self._engine_url = engine_url
@@ -302,7 +305,9 @@ class DockerAPIBackend:
             return EngineEndpoint("podman", url)
         if self._engine_url_is_environment():
             return EngineEndpoint("docker", url, context=docker_context(os.environ))
-        return EngineEndpoint(self.runtime, url, chosen_by="TESTCTR_RUNTIME / with_runtime")
+        # Not self.runtime: asking the engine which it is would fail the same way.
+        known = self._runtime.name if self._runtime is not None else "docker"
+        return EngineEndpoint(known, url, chosen_by=self._url_chosen_by)
 
     def _unavailable(self, error: object) -> EngineUnavailable:
         return EngineUnavailable(

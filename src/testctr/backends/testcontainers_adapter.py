@@ -64,6 +64,7 @@ def _import_testcontainers() -> None:
 
 class TestcontainersBackend(DockerAPIBackend):
     __test__ = False  # not a test class, whatever pytest's name rules say
+    _url_chosen_by = "testcontainers' tc.host (~/.testcontainers.properties)"
 
     def __init__(self, engine_url: str | None = None, name: str = NAME) -> None:
         super().__init__(engine_url, name)
