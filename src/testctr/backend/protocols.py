@@ -61,10 +61,10 @@ class Backend(Protocol):
     ) -> ExecResult:
         """Run ``cmd``; a non-zero exit is returned, not raised.
 
-        A command whose executable does not exist (or cannot be executed) in
-        the container returns exit code 127, as a shell does, whatever the
-        engine's own code or text for it: callers test for 127, never for an
-        engine's message. Raises :class:`testctr.ExecTimeout` when ``timeout``
+        A command whose executable does not exist in the container returns
+        exit code 127 (126 when it exists but cannot be executed), as a shell
+        does, whatever the engine's own code or text for it: callers test the
+        code, never an engine's message. Raises :class:`testctr.ExecTimeout` when ``timeout``
         passes.
         """
         ...
