@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 
+from testctr.backend.protocols import HealthReporter, ResourceUpdater
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends._process import (
     CommandTimeout,
@@ -55,6 +57,17 @@ PULL_TIMEOUT = 900.0
 EXEC_TIMEOUT = 3600.0
 
 _COPY_SCRIPT = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1" && chmod "$2" "$1"'
+
+#: Why this backend lacks a capability, for the UnsupportedOption the core raises.
+_LIMITS: dict[type, str] = {
+    ResourceUpdater: (
+        "a VM's CPUs and memory are fixed when it boots; set them at creation with with_memory_limit / with_cpus"
+    ),
+    HealthReporter: (
+        "Apple's container does not run image HEALTHCHECKs; wait with with_wait_for_exec(<the check command>)"
+    ),
+}
+
 
 @dataclass
 class _Created:
@@ -444,12 +457,16 @@ class AppleBackend:
                 raise service_down(err)
             raise image_error(image, err)
 
-    def health_status(self, container_id: str) -> str | None:
-        raise UnsupportedOption(
-            "with_wait_for_healthy",
-            BACKEND,
-            "Apple's container does not run image HEALTHCHECKs; wait with with_wait_for_exec(<the check command>)",
-        )
+    def unsupported_reason(self, capability: type) -> str | None:
+        return _LIMITS.get(capability)
+
+    def debug_commands(self, container_name: str) -> dict[str, str]:
+        binary, name = shlex.quote(self.binary), shlex.quote(container_name)
+        return {
+            "logs": f"{binary} logs {name}",
+            "shell": f"{binary} exec -it {name} sh",
+            "remove": f"{binary} delete --force {name}",
+        }
 
     def list_containers(self, label: str) -> list[ContainerInfo]:
         result = self._check(self._run("list", "--all", "--format", "json"), "list")
