@@ -21,6 +21,7 @@ from testctr.backend.protocols import (
     Backend,
     ContainerHost,
     ContainerRunner,
+    ExplainsLimits,
     FileCopier,
     HealthReporter,
     LogStreamer,
@@ -207,6 +208,12 @@ class Container:
     def health(self) -> str | None:
         if isinstance(self.backend, HealthReporter):
             return self.backend.health_status(self.id)
+        if isinstance(self.backend, ExplainsLimits):
+            # A backend that says why it has no health checks has none: "no
+            # HEALTHCHECK in the image" would send the user the wrong way.
+            reason = self.backend.unsupported_reason(HealthReporter)
+            if reason:
+                raise UnsupportedOption("with_wait_for_healthy", self.backend_name, reason)
         return self.inspect().state.health
 
     # --- files ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 import testctr
 from testctr.backend import registry
 from testctr.backends import apple as apple_module
-from testctr.backends.apple import AppleBackend, AppleConfig
+from testctr.backends.apple import AppleBackend, AppleConfig, ports
 from testctr.backends.auto import choose
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,7 +165,7 @@ def test_port_taken_between_allocation_and_bind_is_retried(
     squatter.bind(("127.0.0.1", 0))
     squatter.listen(1)
     taken = squatter.getsockname()[1]
-    real = apple_module.allocate_port
+    real = ports.allocate_port
     handed: list[int] = []
 
     def racy(protocol: str = "tcp") -> int:
@@ -173,7 +173,7 @@ def test_port_taken_between_allocation_and_bind_is_retried(
         handed.append(port)
         return port
 
-    monkeypatch.setattr(apple_module, "allocate_port", racy)
+    monkeypatch.setattr("testctr.backends.apple.backend.allocate_port", racy)  # where the backend looks it up
     try:
         c = sleeper(request, apple, testctr.with_port("80"))
         assert handed[0] == taken
