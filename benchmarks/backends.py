@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import testctr
+from testctr.conformance._support import SLEEPER
 from testctr.errors import TestctrError
 
-SLEEP = ("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")
 DEFAULT_MAP = "busybox=testctr.local/busybox:latest"
 
 
@@ -62,7 +62,7 @@ def measure(candidate: Candidate, image: str, runs: int) -> Timings:
     timings = Timings()
     for _ in range(runs):
         began = time.perf_counter()
-        with testctr.run(image, testctr.with_command(*SLEEP), *candidate.options) as c:
+        with testctr.run(image, testctr.with_command(*SLEEPER), *candidate.options) as c:
             timings.start.append(time.perf_counter() - began)
             for _ in range(3):
                 began = time.perf_counter()

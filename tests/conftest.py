@@ -10,6 +10,7 @@ skipped, so CI cannot pass without checking both.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,22 @@ RUNTIMES = os.environ.get("TESTCTR_TEST_RUNTIMES", "docker,podman").split(",")
 def runtime(request: pytest.FixtureRequest) -> str:
     """The engine CLI a test drives; pass it on with testctr.with_runtime(runtime)."""
     return str(request.param)
+
+
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the engine marker true: scripts/test and `-m "not engine"` select by it.
+
+    Every test under tests/integration carries it, none under tests/unit does.
+    """
+    wrong = []
+    for item in items:
+        engine = item.get_closest_marker("engine") is not None
+        if item.path.is_relative_to(_HERE / "integration") and not engine:
+            wrong.append(f"{item.nodeid}: a test under tests/integration needs pytest.mark.engine")
+        elif item.path.is_relative_to(_HERE / "unit") and engine:
+            wrong.append(f"{item.nodeid}: tests/unit must need no engine; move it to tests/integration")
+    if wrong:
+        raise pytest.UsageError("\n".join(wrong))

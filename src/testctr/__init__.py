@@ -9,124 +9,137 @@ redis.exec_simple("redis-cli", "PING")   # "PONG"
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
 
 if TYPE_CHECKING:
-    from testctr.backend.types import ContainerInfo, ContainerState, ExecResult, PortBinding
-    from testctr.container import Container, new, run
-    from testctr.dsn import DSNProvider
-    from testctr.errors import (
-        BackendNotFound,
-        ContainerNotFound,
-        ContainerNotRunning,
-        ContainerStartError,
-        EngineUnavailable,
-        ExecError,
-        ExecTimeout,
-        ImageNotFound,
-        ImagePullError,
-        InvalidOption,
-        PortNotPublished,
-        TestctrError,
-        UnsupportedOption,
-        WaitTimeout,
-    )
-    from testctr.option import (
-        Option,
-        options,
-        with_args,
-        with_backend,
-        with_backend_config,
-        with_bind_mount,
-        with_command,
-        with_cpus,
-        with_dsn_provider,
-        with_entrypoint,
-        with_env,
-        with_env_map,
-        with_file,
-        with_file_content,
-        with_label,
-        with_log_filter,
-        with_logs,
-        with_memory_limit,
-        with_network,
-        with_platform,
-        with_port,
-        with_privileged,
-        with_runtime,
-        with_startup_delay,
-        with_startup_timeout,
-        with_tmpfs,
-        with_user,
-        with_wait,
-        with_wait_for_exec,
-        with_wait_for_healthy,
-        with_wait_for_http,
-        with_wait_for_log,
-        with_wait_for_port,
-        with_workdir,
-    )
-    from testctr.wait import WaitStrategy
+    # For type checkers; `X as X` marks a re-export. tests/unit/test_init.py keeps
+    # these in step with _EXPORTS.
+    from testctr.backend.types import ContainerInfo as ContainerInfo
+    from testctr.backend.types import ContainerState as ContainerState
+    from testctr.backend.types import ExecResult as ExecResult
+    from testctr.backend.types import PortBinding as PortBinding
+    from testctr.container import Container as Container
+    from testctr.container import new as new
+    from testctr.container import run as run
+    from testctr.dsn import DSNProvider as DSNProvider
+    from testctr.errors import BackendNotFound as BackendNotFound
+    from testctr.errors import ContainerNotFound as ContainerNotFound
+    from testctr.errors import ContainerNotRunning as ContainerNotRunning
+    from testctr.errors import ContainerStartError as ContainerStartError
+    from testctr.errors import EngineUnavailable as EngineUnavailable
+    from testctr.errors import ExecError as ExecError
+    from testctr.errors import ExecTimeout as ExecTimeout
+    from testctr.errors import ImageNotFound as ImageNotFound
+    from testctr.errors import ImagePullError as ImagePullError
+    from testctr.errors import InvalidOption as InvalidOption
+    from testctr.errors import PortNotPublished as PortNotPublished
+    from testctr.errors import TestctrError as TestctrError
+    from testctr.errors import UnsupportedOption as UnsupportedOption
+    from testctr.errors import WaitTimeout as WaitTimeout
+    from testctr.option import Option as Option
+    from testctr.option import options as options
+    from testctr.option import with_args as with_args
+    from testctr.option import with_backend as with_backend
+    from testctr.option import with_backend_config as with_backend_config
+    from testctr.option import with_bind_mount as with_bind_mount
+    from testctr.option import with_command as with_command
+    from testctr.option import with_cpus as with_cpus
+    from testctr.option import with_dsn_provider as with_dsn_provider
+    from testctr.option import with_entrypoint as with_entrypoint
+    from testctr.option import with_env as with_env
+    from testctr.option import with_env_map as with_env_map
+    from testctr.option import with_file as with_file
+    from testctr.option import with_file_content as with_file_content
+    from testctr.option import with_label as with_label
+    from testctr.option import with_log_filter as with_log_filter
+    from testctr.option import with_logs as with_logs
+    from testctr.option import with_memory_limit as with_memory_limit
+    from testctr.option import with_network as with_network
+    from testctr.option import with_platform as with_platform
+    from testctr.option import with_port as with_port
+    from testctr.option import with_privileged as with_privileged
+    from testctr.option import with_runtime as with_runtime
+    from testctr.option import with_startup_delay as with_startup_delay
+    from testctr.option import with_startup_timeout as with_startup_timeout
+    from testctr.option import with_tmpfs as with_tmpfs
+    from testctr.option import with_user as with_user
+    from testctr.option import with_wait as with_wait
+    from testctr.option import with_wait_for_exec as with_wait_for_exec
+    from testctr.option import with_wait_for_healthy as with_wait_for_healthy
+    from testctr.option import with_wait_for_http as with_wait_for_http
+    from testctr.option import with_wait_for_log as with_wait_for_log
+    from testctr.option import with_wait_for_port as with_wait_for_port
+    from testctr.option import with_workdir as with_workdir
+    from testctr.wait import WaitStrategy as WaitStrategy
 
 # Loaded on first use (PEP 562): `import testctr` costs next to nothing, so a
 # test run (or the pytest plugin) that never starts a container pays nothing.
-_LAZY = {
-    "BackendNotFound": "testctr.errors",
-    "Container": "testctr.container",
-    "ContainerInfo": "testctr.backend.types",
-    "ContainerNotFound": "testctr.errors",
-    "ContainerNotRunning": "testctr.errors",
-    "ContainerStartError": "testctr.errors",
-    "ContainerState": "testctr.backend.types",
-    "DSNProvider": "testctr.dsn",
-    "EngineUnavailable": "testctr.errors",
-    "ExecError": "testctr.errors",
-    "ExecResult": "testctr.backend.types",
-    "ExecTimeout": "testctr.errors",
-    "ImageNotFound": "testctr.errors",
-    "ImagePullError": "testctr.errors",
-    "InvalidOption": "testctr.errors",
-    "Option": "testctr.option",
-    "PortBinding": "testctr.backend.types",
-    "PortNotPublished": "testctr.errors",
-    "TestctrError": "testctr.errors",
-    "UnsupportedOption": "testctr.errors",
-    "WaitStrategy": "testctr.wait",
-    "WaitTimeout": "testctr.errors",
-    "new": "testctr.container",
-    "options": "testctr.option",
-    "run": "testctr.container",
-    "with_args": "testctr.option",
-    "with_backend": "testctr.option",
-    "with_backend_config": "testctr.option",
-    "with_bind_mount": "testctr.option",
-    "with_command": "testctr.option",
-    "with_cpus": "testctr.option",
-    "with_dsn_provider": "testctr.option",
-    "with_entrypoint": "testctr.option",
-    "with_env": "testctr.option",
-    "with_env_map": "testctr.option",
-    "with_file": "testctr.option",
-    "with_file_content": "testctr.option",
-    "with_label": "testctr.option",
-    "with_log_filter": "testctr.option",
-    "with_logs": "testctr.option",
-    "with_memory_limit": "testctr.option",
-    "with_network": "testctr.option",
-    "with_platform": "testctr.option",
-    "with_port": "testctr.option",
-    "with_privileged": "testctr.option",
-    "with_runtime": "testctr.option",
-    "with_startup_delay": "testctr.option",
-    "with_startup_timeout": "testctr.option",
-    "with_tmpfs": "testctr.option",
-    "with_user": "testctr.option",
-    "with_wait": "testctr.option",
-    "with_wait_for_exec": "testctr.option",
-    "with_wait_for_healthy": "testctr.option",
-    "with_wait_for_http": "testctr.option",
-    "with_wait_for_log": "testctr.option",
-    "with_wait_for_port": "testctr.option",
-    "with_workdir": "testctr.option",
+#: The public names, by the module that defines them: the one list.
+_EXPORTS = {
+    "testctr.backend.types": (
+        "ContainerInfo",
+        "ContainerState",
+        "ExecResult",
+        "PortBinding",
+    ),
+    "testctr.container": (
+        "Container",
+        "new",
+        "run",
+    ),
+    "testctr.dsn": ("DSNProvider",),
+    "testctr.errors": (
+        "BackendNotFound",
+        "ContainerNotFound",
+        "ContainerNotRunning",
+        "ContainerStartError",
+        "EngineUnavailable",
+        "ExecError",
+        "ExecTimeout",
+        "ImageNotFound",
+        "ImagePullError",
+        "InvalidOption",
+        "PortNotPublished",
+        "TestctrError",
+        "UnsupportedOption",
+        "WaitTimeout",
+    ),
+    "testctr.option": (
+        "Option",
+        "options",
+        "with_args",
+        "with_backend",
+        "with_backend_config",
+        "with_bind_mount",
+        "with_command",
+        "with_cpus",
+        "with_dsn_provider",
+        "with_entrypoint",
+        "with_env",
+        "with_env_map",
+        "with_file",
+        "with_file_content",
+        "with_label",
+        "with_log_filter",
+        "with_logs",
+        "with_memory_limit",
+        "with_network",
+        "with_platform",
+        "with_port",
+        "with_privileged",
+        "with_runtime",
+        "with_startup_delay",
+        "with_startup_timeout",
+        "with_tmpfs",
+        "with_user",
+        "with_wait",
+        "with_wait_for_exec",
+        "with_wait_for_healthy",
+        "with_wait_for_http",
+        "with_wait_for_log",
+        "with_wait_for_port",
+        "with_workdir",
+    ),
+    "testctr.wait": ("WaitStrategy",),
 }
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
 def __getattr__(name: str) -> object:
@@ -146,62 +159,4 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BackendNotFound",
-    "Container",
-    "ContainerInfo",
-    "ContainerNotFound",
-    "ContainerNotRunning",
-    "ContainerStartError",
-    "ContainerState",
-    "DSNProvider",
-    "EngineUnavailable",
-    "ExecError",
-    "ExecResult",
-    "ExecTimeout",
-    "ImageNotFound",
-    "ImagePullError",
-    "InvalidOption",
-    "Option",
-    "PortBinding",
-    "PortNotPublished",
-    "TestctrError",
-    "UnsupportedOption",
-    "WaitStrategy",
-    "WaitTimeout",
-    "new",
-    "options",
-    "run",
-    "with_args",
-    "with_backend",
-    "with_backend_config",
-    "with_bind_mount",
-    "with_command",
-    "with_cpus",
-    "with_dsn_provider",
-    "with_entrypoint",
-    "with_env",
-    "with_env_map",
-    "with_file",
-    "with_file_content",
-    "with_label",
-    "with_log_filter",
-    "with_logs",
-    "with_memory_limit",
-    "with_network",
-    "with_platform",
-    "with_port",
-    "with_privileged",
-    "with_runtime",
-    "with_startup_delay",
-    "with_startup_timeout",
-    "with_tmpfs",
-    "with_user",
-    "with_wait",
-    "with_wait_for_exec",
-    "with_wait_for_healthy",
-    "with_wait_for_http",
-    "with_wait_for_log",
-    "with_wait_for_port",
-    "with_workdir",
-]
+__all__ = list(_LAZY)

@@ -26,12 +26,14 @@ from testctr.backend import registry
 from testctr.backends import apple as apple_module
 from testctr.backends.apple import AppleBackend, AppleConfig, ports
 from testctr.backends.auto import choose
+from testctr.conformance._support import SLEEPER, sleeper_command
+
+pytestmark = pytest.mark.engine
 
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO.parent / "shared" / "apple-container" / "container"
 NEWEST = "1.2.2"
 VERSIONS = [NEWEST, "0.7.1"]
-SLEEP = ("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +84,7 @@ def new(request: pytest.FixtureRequest, apple: str, *opts: testctr.Option, image
 
 
 def sleeper(request: pytest.FixtureRequest, apple: str, *opts: testctr.Option) -> testctr.Container:
-    return new(request, apple, testctr.with_command(*SLEEP), *opts)
+    return new(request, apple, testctr.with_command(*SLEEPER), *opts)
 
 
 def raw_inspect(c: testctr.Container) -> dict[str, object]:
@@ -221,7 +223,7 @@ def test_exec_in_stopped_container(request: pytest.FixtureRequest, apple: str) -
 def test_logs_and_wait_for_log(request: pytest.FixtureRequest, apple: str) -> None:
     c = new(
         request, apple,
-        testctr.with_command("sh", "-c", "echo one; echo two >&2; sleep 1; echo ready; sleep 600"),
+        testctr.with_command(*sleeper_command("echo one; echo two >&2; sleep 1; echo ready")),
         testctr.with_wait_for_log("ready"),
     )  # fmt: skip
     logs = c.logs()
@@ -262,7 +264,7 @@ def test_files_before_start_and_after(request: pytest.FixtureRequest, apple: str
         request, apple,
         testctr.with_file(script, "/opt/bin/hello.sh"),
         testctr.with_file_content(b"\x00\x01binary", "/data/blob", mode=0o600),
-        testctr.with_command("sh", "-c", "/opt/bin/hello.sh; sleep 600"),
+        testctr.with_command(*sleeper_command("/opt/bin/hello.sh")),
         testctr.with_wait_for_log("from-file"),
     )  # fmt: skip
     assert c.copy_from("/data/blob") == b"\x00\x01binary"
@@ -276,7 +278,7 @@ def test_files_before_start_and_after(request: pytest.FixtureRequest, apple: str
 
 
 def test_restart_after_files_does_not_wait_again(request: pytest.FixtureRequest, apple: str) -> None:
-    c = new(request, apple, testctr.with_file_content(b"x", "/etc/x"), testctr.with_command(*SLEEP))
+    c = new(request, apple, testctr.with_file_content(b"x", "/etc/x"), testctr.with_command(*SLEEPER))
     c.restart(timeout=2)
     assert c.exec_simple("cat", "/etc/x") == "x"
 

@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 
 import testctr
+from testctr.conformance._support import SLEEPER, sleeper_command
 
-SLEEP = ("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")
+pytestmark = pytest.mark.engine
+
 # busybox-static's wget crashes on name-service lookups; nc speaks HTTP well enough.
 HTTP_GET = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5"
 
 
 def busybox(request: pytest.FixtureRequest, runtime: str, *opts: testctr.Option) -> testctr.Container:
-    return testctr.new(request, "busybox", testctr.with_runtime(runtime), testctr.with_command(*SLEEP), *opts)
+    return testctr.new(request, "busybox", testctr.with_runtime(runtime), testctr.with_command(*SLEEPER), *opts)
 
 
 def exists(runtime: str, container_id: str) -> bool:
@@ -55,7 +57,7 @@ def test_readme_example(request: pytest.FixtureRequest, runtime: str) -> None:
 
 
 def test_run_context_manager_removes_container(runtime: str) -> None:
-    with testctr.run("busybox", testctr.with_runtime(runtime), testctr.with_command(*SLEEP)) as c:
+    with testctr.run("busybox", testctr.with_runtime(runtime), testctr.with_command(*SLEEPER)) as c:
         assert exists(runtime, c.id)
     assert not exists(runtime, c.id)
 
@@ -166,7 +168,7 @@ def test_logs_stream_to_test_output(
         request,
         "busybox",
         testctr.with_runtime(runtime),
-        testctr.with_command("sh", "-c", "echo keep-me; echo drop-me; echo done; exec sleep 600"),
+        testctr.with_command(*sleeper_command("echo keep-me; echo drop-me; echo done")),
         testctr.with_log_filter(lambda line: "drop" not in line),
         testctr.with_wait_for_log("done"),
     )
@@ -211,7 +213,7 @@ def test_wait_timeout_names_strategy(runtime: str, wait: testctr.Option) -> None
         testctr.run(
             "busybox",
             testctr.with_runtime(runtime),
-            testctr.with_command("sh", "-c", "echo still booting; exec sleep 600"),
+            testctr.with_command(*sleeper_command("echo still booting")),
             testctr.with_port("8080"),
             wait,
         ),
@@ -226,7 +228,7 @@ def test_startup_timeout_bounds_every_wait(runtime: str) -> None:
         testctr.run(
             "busybox",
             testctr.with_runtime(runtime),
-            testctr.with_command(*SLEEP),
+            testctr.with_command(*SLEEPER),
             testctr.with_wait_for_log("never"),
             testctr.with_startup_timeout(1),
         ),
@@ -238,7 +240,7 @@ def test_wait_for_log_occurrences_and_regex(request: pytest.FixtureRequest, runt
     c = busybox(
         request,
         runtime,
-        testctr.with_command("sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.2; done; exec sleep 600"),
+        testctr.with_command(*sleeper_command("for i in 1 2 3; do echo tick $i; sleep 0.2; done")),
         testctr.with_wait_for_log(re.compile(r"tick \d"), occurrences=3),
     )
     assert "tick 3" in c.logs()
@@ -277,7 +279,7 @@ def test_healthy_wait_without_healthcheck_is_an_error(runtime: str) -> None:
         with testctr.run(
             "busybox",
             testctr.with_runtime(runtime),
-            testctr.with_command(*SLEEP),
+            testctr.with_command(*SLEEPER),
             testctr.with_wait_for_healthy(timeout=5),
         ):
             pass
@@ -324,7 +326,7 @@ def test_commit(request: pytest.FixtureRequest, runtime: str) -> None:
     image = f"testctr.local/committed-{c.id[:12]}:1"
     c.commit(image)
     try:
-        with testctr.run(image, testctr.with_runtime(runtime), testctr.with_command(*SLEEP)) as d:
+        with testctr.run(image, testctr.with_runtime(runtime), testctr.with_command(*SLEEPER)) as d:
             assert d.exec_simple("cat", "/marker") == "committed"
     finally:
         subprocess.run([runtime, "rmi", "-f", image], capture_output=True, timeout=60, check=False)
@@ -430,7 +432,7 @@ def test_failed_network_attach_leaks_nothing(runtime: str) -> None:
         with testctr.run(
             "busybox",
             testctr.with_runtime(runtime),
-            testctr.with_command(*SLEEP),
+            testctr.with_command(*SLEEPER),
             testctr.with_label(*label.split("=")),
             testctr.with_network("bridge" if runtime == "docker" else "podman"),
             testctr.with_network("testctr-no-such-network"),

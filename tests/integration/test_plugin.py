@@ -17,24 +17,24 @@ import testctr
 from testctr import settings
 from testctr.backend import registry
 from testctr.backends.cli import CLIBackend
+from testctr.conformance._support import SLEEPER, sleeper_command
 from testctr.container import kept_hints
 
 pytest_plugins = ["pytester"]
-
-SLEEP = '"sh", "-c", "trap \'exit 0\' TERM; sleep 600 & wait"'
+pytestmark = pytest.mark.engine
 
 INNER = f"""
 import testctr
 
 def test_fails(request):
     c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}),
-                    testctr.with_command("sh", "-c", "echo inner-log-line; exec sleep 600"),
+                    testctr.with_command(*{sleeper_command("echo inner-log-line")!r}),
                     testctr.with_wait_for_log("inner-log-line"))
     print("ID=" + c.id)
     assert False, "deliberate"
 
 def test_passes(request):
-    c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}), testctr.with_command({SLEEP}))
+    c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}), testctr.with_command(*{SLEEPER!r}))
     print("ID=" + c.id)
 """
 
@@ -153,7 +153,7 @@ class _UnittestCase(unittest.TestCase):
             self,
             "busybox",
             testctr.with_runtime(self.runtime),
-            testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"),
+            testctr.with_command(*SLEEPER),
         )
         self.seen.append(c.id)
         self.assertEqual(c.exec_simple("echo", "hi"), "hi")
@@ -163,7 +163,7 @@ class _UnittestCase(unittest.TestCase):
             self,
             "busybox",
             testctr.with_runtime(self.runtime),
-            testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"),
+            testctr.with_command(*SLEEPER),
         )
         self.seen.append(c.id)
         self.fail("deliberate")
@@ -267,14 +267,14 @@ import testctr
 class T(unittest.TestCase):
     def test_fails(self):
         c = testctr.new(self, "busybox", testctr.with_runtime({runtime!r}),
-                        testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"))
+                        testctr.with_command(*{command!r}))
         print("ID=" + c.id)
         self.fail("deliberate")
 """
 
 
 def test_unittest_case_under_pytest_keep_failed(pytester: pytest.Pytester, runtime: str, inner_env: None) -> None:
-    pytester.makepyfile(UNITTEST_INNER.format(runtime=runtime))
+    pytester.makepyfile(UNITTEST_INNER.format(runtime=runtime, command=SLEEPER))
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
     result.assert_outcomes(failed=1)
     (failed_id,) = ids_in(result.stdout.str())

@@ -17,11 +17,13 @@ import pytest
 import testctr
 from testctr.backend import registry
 from testctr.backend.protocols import ImageEnsurer, RuntimeSelectable
+from testctr.conformance._support import SLEEPER
+
+pytestmark = pytest.mark.engine
 
 REGISTRY = "127.0.0.1:5000"
 REGISTRY_IMAGE = f"{REGISTRY}/testctr/busybox:latest"
 LOCAL_IMAGE = "testctr.local/busybox:latest"  # built by provision, never pulled
-SLEEP = ("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")
 #: What engines print while pulling; the quiet path must keep it out of errors.
 PROGRESS = (
     "Trying to pull",
@@ -97,7 +99,7 @@ def assert_no_progress(text: str) -> None:
 def test_new_pulls_an_image_that_is_only_in_the_registry(
     request: pytest.FixtureRequest, image_absent: str, runtime: str, opts: tuple[testctr.Option, ...]
 ) -> None:
-    c = testctr.new(request, image_absent, testctr.with_command(*SLEEP), *opts)
+    c = testctr.new(request, image_absent, testctr.with_command(*SLEEPER), *opts)
     assert c.exec_simple("echo", "pulled") == "pulled"
     assert image_id(runtime, image_absent) is not None
 
@@ -105,7 +107,7 @@ def test_new_pulls_an_image_that_is_only_in_the_registry(
 def test_run_pulls_an_image_that_is_only_in_the_registry(
     image_absent: str, runtime: str, opts: tuple[testctr.Option, ...]
 ) -> None:
-    with testctr.run(image_absent, testctr.with_command(*SLEEP), *opts) as c:
+    with testctr.run(image_absent, testctr.with_command(*SLEEPER), *opts) as c:
         assert c.exec_simple("echo", "pulled") == "pulled"
     assert image_id(runtime, image_absent) is not None
 

@@ -23,9 +23,18 @@ from testctr.parsing import container_name, substitute_image
 BUSYBOX = "busybox"
 REDIS = "redis:7-alpine"
 
-#: PID 1 that exits 0 at once on SIGTERM (a stop takes no grace period) and
-#: says "ready" when it runs.
-SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"]
+
+def sleeper_command(first: str = "echo ready") -> list[str]:
+    """A PID 1 command: runs the shell commands ``first``, then sleeps.
+
+    It exits 0 at once on SIGTERM: a stop takes no grace period (a shell or
+    ``sleep`` as PID 1 ignores SIGTERM, so the engine would wait, then kill).
+    """
+    return ["sh", "-c", f"trap 'exit 0' TERM; {first}; sleep 3600 & wait"]
+
+
+#: The sleeper that says "ready" when it runs.
+SLEEPER = sleeper_command()
 
 #: Label on every container the suite creates directly through the backend.
 CONFORMANCE_LABEL = "testctr.conformance"

@@ -16,7 +16,7 @@ import testctr
 from testctr.backend.protocols import Backend, ImageRemover
 from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported
 
-pytestmark = pytest.mark.clause("commit")
+pytestmark = [pytest.mark.clause("commit"), pytest.mark.engine]
 
 
 def test_commit_then_run_the_committed_image(request: pytest.FixtureRequest, backend: Backend) -> None:

@@ -11,7 +11,7 @@ import testctr
 from testctr.backend.protocols import Backend, ContainerLister
 from testctr.conformance._support import BUSYBOX, SLEEPER
 
-pytestmark = pytest.mark.clause("concurrency")
+pytestmark = [pytest.mark.clause("concurrency"), pytest.mark.engine]
 
 COUNT = 10
 

@@ -7,7 +7,7 @@ import pytest
 import testctr
 from testctr.conformance._support import BUSYBOX, SLEEPER
 
-pytestmark = pytest.mark.clause("exec")
+pytestmark = [pytest.mark.clause("exec"), pytest.mark.engine]
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import pytest
 
 import testctr
 from testctr.backend.protocols import Backend, FileCopier
-from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported
+from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported, sleeper_command
 
-pytestmark = pytest.mark.clause("files")
+pytestmark = [pytest.mark.clause("files"), pytest.mark.engine]
 
 ALL_BYTES = bytes(range(256)) * 3
 
@@ -35,7 +35,7 @@ def test_files_placed_before_start(request: pytest.FixtureRequest, tmp_path: pat
             testctr.with_file_content(io.BytesIO(b"from a reader"), "/deep/a/b/c/reader.txt", mode=0o600),
             testctr.with_file_content(b"#!/bin/sh\necho script-ran\n", "/usr/local/bin/hello", mode=0o755),
             # The entrypoint sees the file: it is there before the container starts.
-            testctr.with_command("sh", "-c", "cat /etc/app/app.conf; sleep 3600"),
+            testctr.with_command(*sleeper_command("cat /etc/app/app.conf")),
             testctr.with_wait_for_log("from-a-host-file"),
         )
     except testctr.UnsupportedOption as e:

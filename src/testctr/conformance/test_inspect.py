@@ -17,7 +17,7 @@ import pytest
 import testctr
 from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported
 
-pytestmark = pytest.mark.clause("inspect")
+pytestmark = [pytest.mark.clause("inspect"), pytest.mark.engine]
 
 
 @pytest.fixture(scope="module")

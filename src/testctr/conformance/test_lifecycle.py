@@ -11,7 +11,7 @@ import testctr
 from testctr.backend.protocols import Backend, FileCopier
 from testctr.conformance._support import BUSYBOX, SLEEPER, RawContainers, check_exit_code, unknown_id
 
-pytestmark = pytest.mark.clause("lifecycle")
+pytestmark = [pytest.mark.clause("lifecycle"), pytest.mark.engine]
 
 
 def test_create_start_stop_start_again_remove(

@@ -9,9 +9,9 @@ import pytest
 
 import testctr
 from testctr.backend.protocols import Backend, LogStreamer
-from testctr.conformance._support import BUSYBOX, RawContainers, record_unsupported
+from testctr.conformance._support import BUSYBOX, RawContainers, record_unsupported, sleeper_command
 
-pytestmark = pytest.mark.clause("logs")
+pytestmark = [pytest.mark.clause("logs"), pytest.mark.engine]
 
 _TICKER = ["sh", "-c", "echo tick-err >&2; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
 
@@ -20,7 +20,7 @@ def test_logs_hold_stdout_and_stderr(request: pytest.FixtureRequest) -> None:
     c = testctr.new(
         request,
         BUSYBOX,
-        testctr.with_command("sh", "-c", "echo to-stdout; echo to-stderr >&2; sleep 3600"),
+        testctr.with_command(*sleeper_command("echo to-stdout; echo to-stderr >&2")),
         testctr.with_wait_for_log("to-stderr"),
         testctr.with_wait_for_log("to-stdout"),
     )
@@ -33,7 +33,7 @@ def test_wait_for_log_sees_a_line_printed_after_a_delay(request: pytest.FixtureR
     c = testctr.new(
         request,
         BUSYBOX,
-        testctr.with_command("sh", "-c", "echo early; sleep 2; echo late-line; sleep 3600"),
+        testctr.with_command(*sleeper_command("echo early; sleep 2; echo late-line")),
         testctr.with_wait_for_log("late-line", timeout=60),
     )
     assert "late-line" in c.logs()
@@ -112,7 +112,7 @@ def test_with_logs_streams_without_error(request: pytest.FixtureRequest, capfd: 
         c = testctr.new(
             request,
             BUSYBOX,
-            testctr.with_command("sh", "-c", "echo streamed-line; sleep 3600"),
+            testctr.with_command(*sleeper_command("echo streamed-line")),
             testctr.with_logs(),
             testctr.with_wait_for_log("streamed-line"),
         )

@@ -18,7 +18,7 @@ import testctr
 from testctr.conformance._support import BUSYBOX, SLEEPER, host_platform, record_unsupported
 from testctr.conformance.test_resources import assert_cpus, assert_memory
 
-pytestmark = pytest.mark.clause("options")
+pytestmark = [pytest.mark.clause("options"), pytest.mark.engine]
 
 CAP_SYS_ADMIN = 21
 

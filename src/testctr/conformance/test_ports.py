@@ -10,9 +10,9 @@ import urllib.request
 import pytest
 
 import testctr
-from testctr.conformance._support import BUSYBOX, REDIS, wait_until
+from testctr.conformance._support import BUSYBOX, REDIS, sleeper_command, wait_until
 
-pytestmark = pytest.mark.clause("ports")
+pytestmark = [pytest.mark.clause("ports"), pytest.mark.engine]
 
 
 def _connect(host: str, port: int, timeout: float = 30) -> socket.socket:
@@ -59,7 +59,7 @@ def test_several_ports_each_reachable(request: pytest.FixtureRequest) -> None:
         request,
         BUSYBOX,
         *(testctr.with_port(p) for p in ports),
-        testctr.with_command("sh", "-c", f"{script}; echo serving; sleep 3600 & wait"),
+        testctr.with_command(*sleeper_command(f"{script}; echo serving")),
         testctr.with_wait_for_log("serving"),
     )
     host_ports = [c.port(p) for p in ports]

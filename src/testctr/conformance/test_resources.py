@@ -15,7 +15,7 @@ import testctr
 from testctr.backend.protocols import Backend, ResourceUpdater
 from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported
 
-pytestmark = pytest.mark.clause("resources")
+pytestmark = [pytest.mark.clause("resources"), pytest.mark.engine]
 
 MiB = 1 << 20
 
