@@ -9,6 +9,7 @@ import pytest
 
 import testctr
 from testctr.backend import DebugCommands
+from testctr.conformance._support import sleeper_command
 
 pytestmark = pytest.mark.engine
 
@@ -20,7 +21,7 @@ def test_debug_commands_work_as_printed(request: pytest.FixtureRequest, runtime:
         "busybox",
         testctr.with_backend(backend),
         testctr.with_runtime(runtime),
-        testctr.with_command("sh", "-c", "echo hello-debug; sleep 600"),
+        testctr.with_command(*sleeper_command("echo hello-debug")),
         testctr.with_wait_for_log("hello-debug"),
     )
     assert isinstance(c.backend, DebugCommands)

@@ -1,7 +1,4 @@
-"""What AppleBackend claims to do, why it does not do the rest, and how a person looks at a container.
-
-Named apart from tests/integration/test_apple_backend.py (one module name per test run).
-"""
+"""What AppleBackend claims to do, why it does not do the rest, and how a person looks at a container."""
 
 from __future__ import annotations
 
