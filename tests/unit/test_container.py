@@ -254,49 +254,80 @@ def test_a_terminate_that_failed_is_tried_again_at_cleanup(memory: MemoryBackend
 # --- the creation gate -------------------------------------------------------------------------------
 
 
-def test_the_creation_gate_times_out_when_no_slot_frees(memory: MemoryBackend) -> None:
+class HeldCreations(MemoryBackend):
+    """Each one-call run waits for ``release``; ``inside`` counts the runs in progress at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+        self.inside = self.most_inside = 0
+        self._count = threading.Lock()
+
+    def run_container(self, image: str, config: ContainerConfig) -> str:
+        with self._count:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        self.entered.release()
+        self.release.wait(10)
+        try:
+            return super().run_container(image, config)
+        finally:
+            with self._count:
+                self.inside -= 1
+
+
+def start_in_threads(n: int) -> tuple[list[ScriptOwner], list[threading.Thread]]:
+    owners = [ScriptOwner(f"t{i}") for i in range(n)]
+    threads = [threading.Thread(target=testctr.new, args=(o, IMAGE)) for o in owners]
+    for t in threads:
+        t.start()
+    return owners, threads
+
+
+def finish(owners: list[ScriptOwner], threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.join()
+    for o in owners:
+        o.close()
+
+
+def test_the_creation_gate_times_out_when_no_slot_frees(use_backend: UseBackend) -> None:
+    backend = HeldCreations()
+    use_backend(backend)
     settings.configure(max_concurrent=1)
-    memory.slow("run_container", 0.5)
-    first = ScriptOwner("first")
-    started = threading.Thread(target=testctr.new, args=(first, IMAGE))
-    started.start()
-    while not memory.calls:
-        time.sleep(0.005)
+    started = start_in_threads(1)
+    assert backend.entered.acquire(timeout=10)
     with pytest.raises(WaitTimeout, match="creation slot"):
-        testctr.new(ScriptOwner("second"), IMAGE, testctr.with_startup_timeout(0.1))
-    started.join()
-    first.close()
+        testctr.new(ScriptOwner("second"), IMAGE, testctr.with_startup_timeout(0.05))
+    backend.release.set()
+    finish(*started)
 
 
-def test_the_creation_gate_lets_a_waiting_creation_through_after_a_pause(memory: MemoryBackend) -> None:
+def test_the_creation_gate_lets_creations_through_one_at_a_time_with_a_pause(use_backend: UseBackend) -> None:
+    backend = HeldCreations()
+    use_backend(backend)
     settings.configure(max_concurrent=1, create_delay=0.05)
-    memory.slow("run_container", 0.1)
-    owners = [ScriptOwner(f"t{i}") for i in range(2)]
-    threads = [threading.Thread(target=testctr.new, args=(o, IMAGE)) for o in owners]
-    began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert time.monotonic() - began >= 0.25  # one after the other, with the pause between
-    assert len(memory.list_containers("testctr")) == 2
-    for o in owners:
-        o.close()
+    started = start_in_threads(3)
+    assert backend.entered.acquire(timeout=10)
+    time.sleep(0.2)  # the other two are at the gate by now
+    released = time.monotonic()
+    backend.release.set()
+    finish(*started)
+    assert backend.most_inside == 1
+    assert time.monotonic() - released >= 0.1  # each of the two that waited paused
+    assert len(removals(backend)) == 3
 
 
-def test_the_creation_gate_follows_a_changed_cap(memory: MemoryBackend) -> None:
+def test_the_creation_gate_follows_a_changed_cap(use_backend: UseBackend) -> None:
+    backend = HeldCreations()
+    use_backend(backend)
     settings.configure(max_concurrent=2)
-    memory.slow("run_container", 0.2)
-    owners = [ScriptOwner(f"t{i}") for i in range(2)]
-    threads = [threading.Thread(target=testctr.new, args=(o, IMAGE)) for o in owners]
-    began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert time.monotonic() - began < 0.35  # side by side
-    for o in owners:
-        o.close()
+    started = start_in_threads(2)
+    assert backend.entered.acquire(timeout=10) and backend.entered.acquire(timeout=10)  # both at once
+    backend.release.set()
+    finish(*started)
+    assert backend.most_inside == 2
 
 
 # --- ports and endpoints --------------------------------------------------------------------------------
@@ -488,37 +519,53 @@ def test_a_named_backend_option_wins_over_the_settings(use_backend: UseBackend, 
 # --- logs to the test output -------------------------------------------------------------------------------
 
 
+def stderr_until(capsys: pytest.CaptureFixture[str], text: str) -> str:
+    """What was written to stderr, once it contains ``text`` (the log printer is a thread)."""
+    err = ""
+    deadline = time.monotonic() + 10
+    while text not in err and time.monotonic() < deadline:
+        time.sleep(0.01)
+        err += capsys.readouterr().err
+    return err
+
+
 def test_with_logs_streams_filtered_lines_until_terminate(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    memory.script(IMAGE, logs=[(0, "keep 1"), (0, "drop"), (0.02, "keep 2"), (5, "too late")])
+    memory.script(IMAGE, logs=[(0, "keep 1"), (0, "drop"), (0.02, "keep 2"), (0.1, "keep 3 after terminate")])
     c = testctr.new(owner, IMAGE, testctr.with_logs(), testctr.with_log_filter(lambda line: line.startswith("keep")))
-    time.sleep(0.1)
+    err = stderr_until(capsys, "keep 2")
     c.terminate()
-    err = capsys.readouterr().err
+    time.sleep(0.15)
+    err += capsys.readouterr().err
     assert f"[{c.name}] keep 1\n[{c.name}] keep 2\n" in err
-    assert "drop" not in err
+    assert "drop" not in err and "after terminate" not in err
 
 
 def test_verbose_streams_every_container(memory: MemoryBackend, capsys: pytest.CaptureFixture[str]) -> None:
     settings.configure(verbose=True)
-    memory.script(IMAGE, logs=[(0, "started")], exit_code=0, exit_after=0.05)
-    with testctr.run(IMAGE, testctr.with_startup_delay(0.01)) as c:
-        time.sleep(0.1)
-    assert f"[{c.name}] started" in capsys.readouterr().err
+    memory.script(IMAGE, logs=[(0, "started")])
+    with testctr.run(IMAGE) as c:
+        assert f"[{c.name}] started" in stderr_until(capsys, "started")
 
 
 def test_keep_failed_stops_streaming(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings.configure(keep_failed=True)
-    memory.script(IMAGE, logs=[(0.2, "late")])
+    memory.script(IMAGE, logs=[(0.1, "late")])
     c = testctr.new(owner, IMAGE, testctr.with_logs())
     owner.error = True
     owner.close()
-    time.sleep(0.3)
+    time.sleep(0.15)
     assert "late" not in capsys.readouterr().err
     assert memory.exists(c.id)
+
+
+def test_startup_delay_comes_before_the_waits(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.script(IMAGE, logs=[(0.05, "late line")])
+    c = testctr.new(owner, IMAGE, testctr.with_startup_delay(0.1))
+    assert "late line" in c.logs()
 
 
 # --- scripts ------------------------------------------------------------------------------------------------------
