@@ -13,11 +13,10 @@ import pytest
 import testctr
 from testctr import settings
 from testctr.backend.protocols import Backend
-from testctr.backend.types import ContainerConfig, PortSpec
+from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import MemoryBackend, exec_result
 from testctr.container import Container
 from testctr.errors import (
-    ContainerNotFound,
     ContainerStartError,
     EngineUnavailable,
     ExecError,
@@ -641,26 +640,3 @@ def test_dsn_needs_a_provider(memory: MemoryBackend, owner: ScriptOwner) -> None
     c = testctr.new(owner, IMAGE)
     with pytest.raises(TestctrError, match="no DSN provider"):
         c.dsn(owner)
-
-
-# --- the memory backend itself, where the core relies on it ---------------------------------------------
-
-
-def test_memory_backend_follows_the_contract(memory: MemoryBackend) -> None:
-    with pytest.raises(ContainerNotFound):
-        memory.inspect_container("nope")
-    cid = memory.create_container(IMAGE, ContainerConfig(name="n", ports=[PortSpec(80)]))
-    assert memory.inspect_container(cid).state.status == "created"
-    memory.start_container(cid)
-    assert memory.inspect_container(cid).ports["80/tcp"][0].host_ip == "127.0.0.1"
-    assert memory.exec_in_container(cid, ["no-such-binary"]).exit_code == 127
-    memory.exit(cid, 9)
-    state = memory.inspect_container(cid).state
-    assert (state.running, state.status, state.exit_code) == (False, "exited", 9)
-    with pytest.raises(testctr.ContainerNotRunning):
-        memory.exec_in_container(cid, ["true"])
-    memory.remove_container("n")
-    with pytest.raises(ContainerNotFound):
-        memory.remove_container(cid)
-    with pytest.raises(ValueError, match="no method"):
-        memory.fail("strat_container", RuntimeError())
