@@ -217,3 +217,16 @@ def test_run_container_and_labels(backend: MemoryBackend) -> None:
     assert [c.id for c in backend.list_containers("testctr")] == [cid]
     backend.copy_to_container(cid, "/f", b"data", 0o644)
     assert backend.copy_from_container(cid, "/f") == b"data" and backend.file_mode(cid, "/f") == 0o644
+
+
+def test_the_command_follows_the_cmd_entrypoint_args_rule(backend: MemoryBackend) -> None:
+    backend.script(IMAGE, cmd=["redis-server"])
+
+    def command(**config: object) -> list[str]:
+        return backend.command(started(backend, f"c{len(backend.calls)}", **config))
+
+    assert command() == ["redis-server"]
+    assert command(args=["--port", "7000"]) == ["redis-server", "--port", "7000"]
+    assert command(command=["redis-sentinel"], args=["-v"]) == ["redis-sentinel", "-v"]
+    assert command(entrypoint=["sh"], args=["-c", "true"]) == ["-c", "true"]
+    assert command(entrypoint=["sh"]) == []  # an entrypoint drops the image's CMD

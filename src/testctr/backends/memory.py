@@ -78,6 +78,7 @@ class _Container:
     config: ContainerConfig
     script: Script
     ip: str
+    command: list[str]
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     started: bool = False
     exit_at: float | None = None
@@ -133,7 +134,7 @@ class MemoryBackend:
     Script it with :meth:`script`, :meth:`fail`, :meth:`slow`, :meth:`on_exec`,
     :meth:`missing_image`; drive running containers with :meth:`emit` and
     :meth:`exit`; look at what happened in :attr:`calls` (method, first
-    argument) and :meth:`exists`.
+    argument), :meth:`exists`, :meth:`command`, :meth:`file_mode` and :meth:`resources`.
     """
 
     runtime = "memory"
@@ -210,6 +211,11 @@ class MemoryBackend:
             if c.running(time.monotonic()):
                 c.exit_at, c.exit_code = time.monotonic(), exit_code
 
+    def command(self, container_id: str) -> list[str]:
+        """The container's CMD (what follows its entrypoint): the config's command and args over the image's."""
+        with self._lock:
+            return list(self._get(container_id).command)
+
     def exists(self, ref: str) -> bool:
         """Whether a container with this id or name exists (not removed)."""
         with self._lock:
@@ -260,8 +266,14 @@ class MemoryBackend:
             n = next(self._ids)
             container_id = f"{n:012x}" + "0" * 52
             script = self._scripts.get(image, Script())
+            command = config.command_for(script.cmd if config.needs_image_cmd else None)
             self._containers[container_id] = _Container(
-                container_id, image, config, script, ip=f"10.88.{n // 250}.{n % 250 + 2}"
+                container_id,
+                image,
+                config,
+                script,
+                ip=f"10.88.{n // 250}.{n % 250 + 2}",
+                command=list(script.cmd) if command is None else command,
             )
             return container_id
 
