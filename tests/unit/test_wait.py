@@ -6,21 +6,31 @@ publishes a container port on the host port the test names.
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 import testctr
-from testctr.backend.types import ExecResult
+from testctr.backend.protocols import Backend
+from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.backends.memory import MemoryBackend, exec_result
 from testctr.container import Container
-from testctr.errors import ContainerNotRunning, ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
+from testctr.errors import (
+    ContainerNotRunning,
+    ContainerStartError,
+    ExecTimeout,
+    PortNotPublished,
+    TestctrError,
+    WaitTimeout,
+)
 from testctr.owners import ScriptOwner
-from testctr.wait import WaitStrategy, _listening_ports, effective_deadline, poll
+from testctr.wait import LogWait, PortWait, RunningWait, WaitStrategy, _listening_ports, effective_deadline, poll
 
 IMAGE = "app:1"
 
@@ -423,3 +433,21 @@ def test_a_not_running_error_from_a_running_container_is_raised_as_is(
 
     with pytest.raises(ContainerNotRunning, match="confused"):
         start(owner, testctr.with_wait(Confused(1)))
+
+
+def test_a_running_container_without_a_host_binding_is_reported_as_such(
+    use_backend: Callable[[Backend], None], owner: ScriptOwner
+) -> None:
+    class NoBindings(MemoryBackend):
+        def inspect_container(self, container_id: str) -> ContainerInfo:
+            return dataclasses.replace(super().inspect_container(container_id), ports={})
+
+    use_backend(NoBindings())
+    with pytest.raises(PortNotPublished, match="no host binding"):
+        start(owner, testctr.with_port(80), testctr.with_wait_for_http("/", 80))
+
+
+def test_every_built_in_strategy_describes_itself() -> None:
+    assert RunningWait().describe() == "the container to be running"
+    assert LogWait(re.compile("ready"), occurrences=2).describe() == "log line matching 'ready' 2 times"
+    assert PortWait("80/tcp").describe() == "port 80/tcp to listen"
