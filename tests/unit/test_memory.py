@@ -230,3 +230,12 @@ def test_the_command_follows_the_cmd_entrypoint_args_rule(backend: MemoryBackend
     assert command(command=["redis-sentinel"], args=["-v"]) == ["redis-sentinel", "-v"]
     assert command(entrypoint=["sh"], args=["-c", "true"]) == ["-c", "true"]
     assert command(entrypoint=["sh"]) == []  # an entrypoint drops the image's CMD
+
+
+def test_a_restart_keeps_the_log_written_so_far(backend: MemoryBackend) -> None:
+    backend.script(IMAGE, logs=[(0, "up"), (10, "much later")])
+    cid = started(backend)
+    backend.stop_container(cid)
+    backend.start_container(cid)
+    assert backend.get_container_logs(cid) == "up\nup\n"
+    assert backend.inspect_container(cid).state.running

@@ -290,6 +290,8 @@ class MemoryBackend:
             if c.running(now):
                 return
             script = c.script
+            # A restart keeps the log so far; what the last run never wrote, it never will.
+            c.lines = [(at, line) for at, line in c.lines if at <= (now if c.exit_at is None else c.exit_at)]
             # The code it will exit with; inspect shows it only once it has exited.
             c.started, c.exit_code = True, script.exit_code
             c.exit_at = None if script.exit_code is None else now + script.exit_after
