@@ -1,0 +1,123 @@
+"""Leftover containers of dead sessions: listing, removal and the once-only warning."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import testctr
+from testctr import housekeeping, settings
+from testctr.backend.types import ContainerConfig
+from testctr.backends.memory import MemoryBackend
+from testctr.errors import EngineUnavailable
+from testctr.housekeeping import find_leftovers, list_testctr_containers, remove, warn_about_leftovers_once
+from testctr.labels import container_labels
+from testctr.owners import ScriptOwner
+
+LABEL = "testctr"
+#: Above any pid_max: no process has it, so its session is dead.
+DEAD_PID = str(2**30)
+
+
+def leftover(backend: MemoryBackend, name: str, *, created: str = "2020-01-01T00:00:00Z", pid: str = DEAD_PID) -> str:
+    """A container as a crashed run on this host left it."""
+    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1", "proj")
+    labels.update({f"{LABEL}.session": "an-old-session", f"{LABEL}.pid": pid, f"{LABEL}.created": created})
+    container_id = backend.create_container("app:1", ContainerConfig(name=name, labels=labels))
+    backend.start_container(container_id)
+    return container_id
+
+
+def test_containers_of_dead_sessions_are_leftovers_and_live_ones_are_not(memory: MemoryBackend) -> None:
+    leftover(memory, "old")
+    leftover(memory, "young", created="2999-01-01T00:00:00Z")
+    leftover(memory, "no-pid", pid="")
+    memory.create_container("app:1", ContainerConfig(name="unlabelled"))
+    with testctr.run("app:1") as live:
+        listed = {c.name: c for c in list_testctr_containers(LABEL)}
+        assert set(listed) == {"old", "young", "no-pid", live.name}
+        assert listed[live.name].alive
+        assert not listed["old"].alive and listed["old"].age > 3600
+        assert listed["old"].test == "tests/test_old.py::old"
+        assert {c.name for c in find_leftovers(LABEL, min_age=300)} == {"old", "no-pid"}
+
+
+def test_a_container_without_a_created_label_is_dated_by_the_engine(memory: MemoryBackend) -> None:
+    cid = leftover(memory, "undated", created="")
+    (listed,) = list_testctr_containers(LABEL)
+    assert listed.info.id == cid and 0 <= listed.age < 60
+
+
+def test_remove_counts_what_it_removed_and_skips_what_is_gone(memory: MemoryBackend) -> None:
+    leftover(memory, "a")
+    gone = leftover(memory, "b")
+    found = find_leftovers(LABEL, 0)
+    memory.remove_container(gone)
+    assert remove(found) == 1
+    assert list_testctr_containers(LABEL) == []
+
+
+def test_a_backend_that_cannot_list_has_no_leftovers(bare: MemoryBackend) -> None:
+    leftover(bare, "old")
+    assert list_testctr_containers(LABEL) == []
+
+
+@pytest.fixture
+def warn_once(memory: MemoryBackend) -> Iterator[None]:
+    """The warning may be given again in this test, and is checked after its thread ends."""
+    checked = housekeeping._checked
+    housekeeping._checked = False
+    settings.configure(warn_old=True, cleanup_age=0.0)
+    yield
+    housekeeping._checked = checked
+
+
+def join_checks() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "testctr-leftovers":
+            thread.join()
+
+
+def test_the_first_start_warns_about_leftovers_once(
+    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a", "b", "c", "d"):
+        leftover(memory, name)
+    owner = ScriptOwner("t")
+    testctr.new(owner, "app:1")
+    join_checks()
+    err = capsys.readouterr().err
+    assert "4 leftover container(s) of dead sessions (a, b, c, ...)" in err
+    testctr.new(owner, "app:1")
+    warn_about_leftovers_once()
+    join_checks()
+    assert "leftover" not in capsys.readouterr().err
+    owner.close()
+
+
+def test_no_warning_without_leftovers_or_when_switched_off(
+    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warn_about_leftovers_once()
+    join_checks()
+    leftover(memory, "old")
+    housekeeping._checked = False
+    settings.configure(warn_old=False)
+    warn_about_leftovers_once()
+    join_checks()
+    assert "leftover" not in capsys.readouterr().err
+    assert ("list_containers", LABEL) in memory.calls and len(
+        [m for m, _ in memory.calls if m == "list_containers"]
+    ) == 1
+
+
+def test_an_unusable_engine_gives_no_warning(
+    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leftover(memory, "old")
+    memory.fail("list_containers", EngineUnavailable("down"))
+    warn_about_leftovers_once()
+    join_checks()
+    assert capsys.readouterr().err == ""
