@@ -106,19 +106,10 @@ def test_remover_makes_each_backend_once_and_ignores_unknown_kinds() -> None:
     backend = FakeBackend({"testctr-a", "n"})
     resolve = FakeResolve(backend)
     remover = watchdog.Remover(resolve)  # type: ignore[arg-type]
-    remover.prepare(WATCH_A)
     remover.remove(WATCH_A)
     remover.remove(Event("watch", "network", "cli", "docker", "n"))
     remover.remove(WATCH_A)  # gone already: not an error
     assert backend.removed == ["testctr-a"] and resolve.calls == [("cli", "docker")]
-
-
-def test_remover_prepare_swallows_a_backend_that_cannot_be_made() -> None:
-    remover = watchdog.Remover(FakeResolve(FakeBackend(set())))  # type: ignore[arg-type]
-    broken = Event("watch", "container", "broken", "docker", "x")
-    remover.prepare(broken)
-    with pytest.raises(EngineUnavailable):
-        remover.remove(broken)
 
 
 def test_reap_removes_in_parallel_and_reports_each_problem() -> None:

@@ -62,11 +62,6 @@ class Remover:
                 backend = self._backends[(name, runtime)] = self._resolve(name, runtime)
             return backend
 
-    def prepare(self, event: Event) -> None:
-        """Make the backend while the parent lives, so the removal starts at once when it dies."""
-        with contextlib.suppress(Exception):  # remove() tries again and reports
-            self.backend(event.backend, event.runtime)
-
     def remove(self, event: Event) -> None:
         if event.kind != CONTAINER:
             return  # a kind this watchdog does not know: leave it
@@ -115,10 +110,10 @@ def reap(events: list[Event], remove: Callable[[Event], None], timeout: float = 
 def guard(fd: int, parent_alive: Callable[[], bool], remover: Remover, poll: float = PARENT_POLL) -> list[str]:
     """Follow the parent's events, then remove what it left; the problems."""
     held = Guard()
+    # Backends are made only now: made earlier, "auto" would probe the engines
+    # while the parent's create runs, on the hot path it must stay off.
     for event in read_events(fd, parent_alive, poll):
         held.apply(event)
-        if event.op == WATCH:
-            remover.prepare(event)
     return reap(held.leftovers(), remover.remove)
 
 
