@@ -43,6 +43,7 @@ from testctr.labels import container_labels, project_name
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
+from testctr.reaper import release, watch
 from testctr.wait import RunningWait
 
 DEFAULT_BACKEND = "auto"
@@ -295,6 +296,7 @@ class Container:
             self.backend.remove_container(self.id)
         # Only now: a removal that failed is tried again by the test's cleanup.
         self._removed = True
+        release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
         with _by_test_lock:
@@ -313,6 +315,7 @@ class Container:
     def _keep(self, test_id: str) -> None:
         if self._log_printer is not None:
             self._log_printer.close()
+        release(self.backend_name, self.runtime, self.name)
         rt = self.runtime
         hint = (
             f"testctr: kept container {self.name} ({self.image}) of failed test {test_id}\n"
@@ -416,6 +419,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
     deadline = time.monotonic() + timeout
 
+    watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
         # One engine call where the backend can: files must be in place before the start.
         runner = backend if not config.files and isinstance(backend, ContainerRunner) else None
@@ -429,6 +433,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
             # still have made the container; its name is all we know it by.
             with contextlib.suppress(TestctrError):
                 backend.remove_container(config.name)
+                release(backend_name, backend.runtime, config.name)
             raise
         container = Container(backend, backend_name, container_id, config.name, image, spec)
         # Registered before anything else can fail: nothing leaks, whatever happens next.

@@ -31,6 +31,7 @@ class Settings:
     image_prefix: str = ""
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
+    reaper: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -66,6 +67,8 @@ class Settings:
             s.create_delay = parse_duration(v)
         if (v := get("STARTUP_TIMEOUT")) is not None:
             s.startup_timeout = parse_duration(v) or s.startup_timeout
+        if (v := get("REAPER")) is not None:
+            s.reaper = parse_bool(v)
         s.backend = get("BACKEND")
         s.runtime = get("RUNTIME")
         s.image_prefix = get("IMAGE_PREFIX") or ""

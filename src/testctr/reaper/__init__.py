@@ -1,0 +1,107 @@
+"""A reaper that needs no image: a watchdog process per process that starts containers.
+
+Ryuk-style reapers run a privileged container that holds the daemon socket;
+that fails on Podman, rootless engines and air-gapped CI. Here the first
+container a process starts spawns ``python -m testctr.reaper`` (plain Python,
+its own session so signals sent to our process group miss it, nothing
+inherited but a pipe). Before each create we write the container's name to
+the pipe, after each removal (or keep) we release it. However this process
+ends (SIGKILL, the OOM killer, ``os._exit``, a crash), the kernel closes the
+pipe and the watchdog removes what is still watched. ``TESTCTR_REAPER=false``
+or ``--testctr-reaper=false`` turns it off.
+
+A forked child (``multiprocessing`` with fork) closes its inherited copy of
+the pipe and starts a watchdog of its own with its first container; the
+watchdog also polls its parent's pid, for forks made without Python's fork
+hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+from testctr import settings as _settings
+from testctr.reaper import protocol, sigterm
+
+_lock = threading.Lock()
+_started = False
+_pipe: int | None = None
+_watchdog: subprocess.Popen[bytes] | None = None
+
+
+def watch(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) -> None:
+    """Have ``ref`` removed if this process dies before :func:`release`. Call it before the create."""
+    _send(protocol.Event(protocol.WATCH, kind, backend, runtime, ref), first_use=True)
+
+
+def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) -> None:
+    """``ref`` is removed or kept on purpose: the watchdog must leave it alone."""
+    _send(protocol.Event(protocol.RELEASE, kind, backend, runtime, ref), first_use=False)
+
+
+def watchdog_pid() -> int | None:
+    """The pid of this process's watchdog, if one was started."""
+    return None if _watchdog is None else _watchdog.pid
+
+
+def _send(event: protocol.Event, first_use: bool) -> None:
+    global _started
+    with _lock:
+        if first_use and not _started:
+            _started = True
+            sigterm.install()
+            if _settings.current().reaper:
+                _spawn()
+        if _pipe is None:
+            return
+        try:
+            os.write(_pipe, protocol.encode(event))
+        except OSError as e:
+            _close()
+            print(f"testctr: the reaper is gone ({e}); containers of a killed run may be left behind", file=sys.stderr)
+
+
+def _spawn() -> None:
+    global _pipe, _watchdog
+    read_end, write_end = os.pipe()
+    try:
+        # Popen returns once the exec succeeded, without waiting for the child's Python to boot.
+        _watchdog = subprocess.Popen(
+            [sys.executable, "-m", "testctr.reaper", str(os.getpid())],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",  # `-m` puts the working directory on sys.path: a stray json.py there must not matter
+            start_new_session=True,
+        )
+    except OSError as e:
+        os.close(write_end)
+        print(f"testctr: no reaper ({e}); containers of a killed run may be left behind", file=sys.stderr)
+        return
+    finally:
+        os.close(read_end)
+    _pipe = write_end
+
+
+def _close() -> None:
+    global _pipe
+    if _pipe is not None:
+        os.close(_pipe)
+        _pipe = None
+
+
+def _after_fork_in_child() -> None:
+    # The parent's watchdog guards the parent's containers; keeping its pipe
+    # open here would delay the parent's cleanup until this child ends.
+    global _lock, _started, _watchdog
+    _lock = threading.Lock()
+    _close()
+    _started = False
+    _watchdog = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

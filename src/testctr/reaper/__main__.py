@@ -1,0 +1,5 @@
+import sys
+
+from testctr.reaper.watchdog import main
+
+raise SystemExit(main(sys.argv[1:]))

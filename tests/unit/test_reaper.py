@@ -1,0 +1,295 @@
+"""The reaper without an engine: its message protocol, the watchdog's bookkeeping, the client, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from testctr import reaper, settings
+from testctr.errors import ContainerNotFound, EngineUnavailable, InvalidOption
+from testctr.reaper import protocol, sigterm, watchdog
+from testctr.reaper.protocol import Event
+
+WATCH_A = Event("watch", "container", "cli", "docker", "testctr-a")
+WATCH_B = Event("watch", "container", "cli", "podman", "testctr-b")
+
+
+def release(event: Event) -> Event:
+    return Event("release", event.kind, event.backend, event.runtime, event.ref)
+
+
+# --- protocol -------------------------------------------------------------------------------
+
+
+def test_an_event_is_one_json_line_and_reads_back() -> None:
+    line = protocol.encode(WATCH_A)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert line.startswith(b'{"op":"watch","kind":"container"')
+    assert protocol.decode(line) == WATCH_A
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"op": "watch", "kind": "container", "backend": "cli", "runtime": "docker"}',
+        b'{"op": "watch", "kind": "container", "backend": "cli", "runtime": "docker", "ref": ""}',
+        b'{"op": "watch", "kind": "container", "backend": "cli", "runtime": 1, "ref": "x"}',
+    ],
+)
+def test_a_line_that_is_no_event_decodes_to_none(line: bytes) -> None:
+    assert protocol.decode(line) is None
+
+
+def test_extra_fields_are_ignored_for_later_versions() -> None:
+    line = b'{"op":"watch","kind":"network","backend":"cli","runtime":"docker","ref":"n","extra":1}'
+    assert protocol.decode(line) == Event("watch", "network", "cli", "docker", "n")
+
+
+# --- the watchdog's bookkeeping -----------------------------------------------------------------
+
+
+def test_guard_holds_what_is_watched_and_not_released() -> None:
+    held = watchdog.Guard()
+    for event in [WATCH_A, WATCH_B, release(WATCH_A), release(WATCH_A), Event("forget", "container", "", "", "x")]:
+        held.apply(event)
+    assert held.leftovers() == [WATCH_B]
+
+
+def test_a_release_must_match_backend_and_runtime() -> None:
+    held = watchdog.Guard()
+    held.apply(WATCH_A)
+    held.apply(Event("release", "container", "cli", "podman", WATCH_A.ref))
+    assert held.leftovers() == [WATCH_A]
+
+
+class FakeBackend:
+    """Records removals; knows the names in ``present``."""
+
+    def __init__(self, present: set[str], delay: float = 0.0) -> None:
+        self.present = present
+        self.removed: list[str] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    def remove_container(self, container_id: str) -> None:
+        time.sleep(self.delay)
+        with self.lock:
+            if container_id not in self.present:
+                raise ContainerNotFound(container_id)
+            self.present.discard(container_id)
+            self.removed.append(container_id)
+
+
+class FakeResolve:
+    def __init__(self, backend: FakeBackend) -> None:
+        self.backend = backend
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, name: str, runtime: str) -> FakeBackend:
+        self.calls.append((name, runtime))
+        if name == "broken":
+            raise EngineUnavailable("no engine here")
+        return self.backend
+
+
+def test_remover_makes_each_backend_once_and_ignores_unknown_kinds() -> None:
+    backend = FakeBackend({"testctr-a", "n"})
+    resolve = FakeResolve(backend)
+    remover = watchdog.Remover(resolve)  # type: ignore[arg-type]
+    remover.remove(WATCH_A)
+    remover.remove(Event("watch", "network", "cli", "docker", "n"))
+    remover.remove(WATCH_A)  # gone already: not an error
+    assert backend.removed == ["testctr-a"] and resolve.calls == [("cli", "docker")]
+
+
+def test_reap_removes_in_parallel_and_reports_each_problem() -> None:
+    names = [f"testctr-{i}" for i in range(6)]
+    backend = FakeBackend(set(names[:5]), delay=0.3)
+    remover = watchdog.Remover(FakeResolve(backend))  # type: ignore[arg-type]
+    events = [Event("watch", "container", "cli", "docker", n) for n in names]
+    events.append(Event("watch", "container", "broken", "docker", "testctr-x"))
+    started = time.monotonic()
+    problems = watchdog.reap(events, remover.remove)
+    assert time.monotonic() - started < 1.0  # one after the other: 6 x 0.3 s
+    assert sorted(backend.removed) == names[:5]
+    assert problems == ["container testctr-x: no engine here"]
+
+
+def test_reap_gives_up_on_a_removal_that_hangs() -> None:
+    problems = watchdog.reap([WATCH_A], lambda event: time.sleep(5), timeout=0.2)
+    assert problems == ["container testctr-a: no answer within 0s"]
+
+
+def write(fd: int, *events: Event) -> None:
+    os.write(fd, b"".join(protocol.encode(e) for e in events))
+
+
+def test_guard_removes_what_is_left_at_eof_and_nothing_released() -> None:
+    backend = FakeBackend({"testctr-a", "testctr-b"})
+    read_end, write_end = os.pipe()
+    try:
+        write(write_end, WATCH_A, WATCH_B)
+        line = protocol.encode(release(WATCH_A))
+        os.write(write_end, line[:10])  # a line may arrive in pieces
+        os.write(write_end, line[10:] + b"garbage\n")
+        os.close(write_end)
+        problems = watchdog.guard(read_end, lambda: True, watchdog.Remover(FakeResolve(backend)))  # type: ignore[arg-type]
+    finally:
+        os.close(read_end)
+    assert problems == [] and backend.removed == ["testctr-b"]
+
+
+def test_guard_stops_when_the_parent_is_gone_though_the_pipe_is_open() -> None:
+    backend = FakeBackend({"testctr-a"})
+    read_end, write_end = os.pipe()
+    alive = threading.Event()
+    alive.set()
+    threading.Timer(0.3, alive.clear).start()
+    try:
+        write(write_end, WATCH_A)
+        started = time.monotonic()
+        watchdog.guard(read_end, alive.is_set, watchdog.Remover(FakeResolve(backend)), poll=0.05)  # type: ignore[arg-type]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert time.monotonic() - started < 2.0 and backend.removed == ["testctr-a"]
+
+
+def run_watchdog(*events: Event) -> subprocess.CompletedProcess[bytes]:
+    """``python -m testctr.reaper`` fed ``events``, then EOF."""
+    return subprocess.run(
+        [sys.executable, "-m", "testctr.reaper", str(os.getpid())],
+        input=b"".join(protocol.encode(e) for e in events),
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def test_the_watchdog_exits_by_itself_when_nothing_is_left() -> None:
+    nowhere = Event("watch", "container", "no-such-backend", "docker", "testctr-a")
+    assert run_watchdog(nowhere, release(nowhere)).returncode == 0
+
+
+def test_the_watchdog_tries_what_is_left() -> None:
+    # The backend cannot be made, so the removal fails: proof that it was tried.
+    assert run_watchdog(Event("watch", "container", "no-such-backend", "docker", "testctr-a")).returncode == 1
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The client as in a process that has started no container; its watchdog closed after the test."""
+    for name, value in {"_started": False, "_pipe": None, "_watchdog": None}.items():
+        monkeypatch.setattr(reaper, name, value)
+    monkeypatch.setattr(sigterm, "install", lambda: None)
+    yield
+    process = reaper._watchdog
+    reaper._close()
+    if process is not None:
+        process.wait(timeout=30)
+
+
+def test_the_first_watch_starts_a_watchdog_that_ends_with_this_process(fresh_client: None) -> None:
+    settings.configure(reaper=True)
+    try:
+        reaper.watch("no-such-backend", "docker", "testctr-a")
+        pid = reaper.watchdog_pid()
+        reaper.watch("no-such-backend", "docker", "testctr-b")
+        assert pid is not None and reaper.watchdog_pid() == pid  # one per process
+        reaper.release("no-such-backend", "docker", "testctr-a")
+        reaper.release("no-such-backend", "docker", "testctr-b")
+        process = reaper._watchdog
+        assert process is not None
+        reaper._close()  # what the end of this process does
+        assert process.wait(timeout=30) == 0  # nothing left: nothing tried
+    finally:
+        settings.reset()
+
+
+def test_reaper_false_starts_no_watchdog(fresh_client: None) -> None:
+    settings.configure(reaper=False)
+    try:
+        reaper.watch("cli", "docker", "testctr-a")
+        reaper.release("cli", "docker", "testctr-a")
+        assert reaper.watchdog_pid() is None
+    finally:
+        settings.reset()
+
+
+def test_a_forked_child_lets_go_of_its_parents_watchdog(fresh_client: None) -> None:
+    settings.configure(reaper=True)
+    try:
+        reaper.watch("no-such-backend", "docker", "testctr-a")
+        assert reaper._pipe is not None
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if reaper._pipe is None and reaper.watchdog_pid() is None and not reaper._started else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        reaper.release("no-such-backend", "docker", "testctr-a")
+    finally:
+        settings.reset()
+
+
+def test_a_dead_watchdog_is_reported_once_and_forgotten(fresh_client: None, capsys: pytest.CaptureFixture[str]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    reaper._started, reaper._pipe = True, write_end
+    reaper.watch("cli", "docker", "testctr-a")
+    reaper.watch("cli", "docker", "testctr-b")
+    assert reaper._pipe is None and capsys.readouterr().err.count("the reaper is gone") == 1
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_reaper_setting_reads_testctr_reaper() -> None:
+    assert settings.Settings.from_env({}).reaper is True
+    assert settings.Settings.from_env({"TESTCTR_REAPER": "false"}).reaper is False
+    with pytest.raises(InvalidOption, match="TESTCTR_"):
+        settings.Settings.from_env({"TESTCTR_REAPER": "sometimes"})
+
+
+# --- SIGTERM ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def default_sigterm() -> Iterator[None]:
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+def test_sigterm_becomes_a_keyboard_interrupt_once(default_sigterm: None) -> None:
+    sigterm.install()
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs between bytecodes: long before this ends
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # a second SIGTERM ends the process
+
+
+def test_sigterm_handler_of_someone_else_is_kept(default_sigterm: None) -> None:
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    signal.signal(signal.SIGTERM, theirs)
+    sigterm.install()
+    assert signal.getsignal(signal.SIGTERM) is theirs
+
+
+def test_sigterm_is_left_alone_outside_the_main_thread(default_sigterm: None) -> None:
+    thread = threading.Thread(target=sigterm.install)
+    thread.start()
+    thread.join()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
