@@ -1,26 +1,21 @@
 """What a container belongs to: a pytest request, a unittest case, or a script.
 
 An owner names the test (for labels, container and database names), takes
-cleanups, and says at cleanup time whether the test failed (for keep-failed).
+cleanups, says at cleanup time whether the test failed (for keep-failed), and
+delivers what the user must see: kept-container hints and warnings.
 """
 
 from __future__ import annotations
 
+import atexit
 import sys
-import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from testctr.errors import InvalidOption
 
-#: Node ids of failed pytest tests, filled by the pytest plugin's report hook.
-failed_nodeids: set[str] = set()
-_failed_lock = threading.Lock()
-
-
-def record_failure(nodeid: str) -> None:
-    with _failed_lock:
-        failed_nodeids.add(nodeid)
+if TYPE_CHECKING:
+    from testctr.container import Container
 
 
 class Owner(Protocol):
@@ -30,30 +25,76 @@ class Owner(Protocol):
 
     def failed(self) -> bool: ...
 
+    def started(self, container: Container) -> None:
+        """``container`` serves this test from now on (until :meth:`ended`)."""
+        ...
+
+    def ended(self, container: Container) -> None: ...
+
+    def kept(self, hint: str) -> None:
+        """Tell the user that keep-failed kept a container, and how to look at it."""
+        ...
+
+    def warn(self, message: str) -> None:
+        """Show a warning about the run at a line boundary; called from any thread."""
+        ...
+
 
 class PytestOwner:
     """A pytest ``request`` of any scope. A broader scope (class, module,
-    session) counts as failed when any test inside it failed."""
+    session) counts as failed when any test inside it failed.
+
+    Everything goes through the run's state in ``request.config.stash``: the
+    plugin attaches the logs of a failed test's containers to its report and
+    shows hints and warnings in the terminal summary.
+    """
 
     def __init__(self, request: Any) -> None:
+        from testctr.pytest_plugin import run_state
+
         self._request = request
+        self._state = run_state(request.config)
         self.test_id: str = request.node.nodeid or "session"
-        self._prefix = request.node.nodeid
+        self._prefix: str = request.node.nodeid
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._request.addfinalizer(fn)
 
     def failed(self) -> bool:
-        with _failed_lock:
-            if self._prefix in failed_nodeids:
-                return True
-            return any(
-                not self._prefix or n.startswith(self._prefix + "::") or n.startswith(self._prefix + "/")
-                for n in failed_nodeids
-            )
+        return self._state.failed_within(self._prefix)
+
+    def started(self, container: Container) -> None:
+        self._state.track(self.test_id, container)
+
+    def ended(self, container: Container) -> None:
+        self._state.forget(self.test_id, container)
+
+    def kept(self, hint: str) -> None:
+        self._state.keep(hint)
+
+    def warn(self, message: str) -> None:
+        self._state.warn(message)
 
 
-class UnittestOwner:
+class _OutsidePytest:
+    """What owners without a pytest run do with containers, hints and warnings."""
+
+    def started(self, container: Container) -> None:
+        pass  # nothing attaches logs to a unittest or script failure
+
+    def ended(self, container: Container) -> None:
+        pass
+
+    def kept(self, hint: str) -> None:
+        print(hint, file=sys.stderr)
+
+    def warn(self, message: str) -> None:
+        # At exit, after the runner's last line: a background thread printing
+        # now would land in the middle of unittest's progress dots.
+        atexit.register(print, message, file=sys.stderr)
+
+
+class UnittestOwner(_OutsidePytest):
     """A ``unittest.TestCase`` instance (cleanup runs after tearDown)."""
 
     def __init__(self, case: Any) -> None:
@@ -81,7 +122,7 @@ class UnittestOwner:
         return any(test is self._case for test, _ in recorded)
 
 
-class UnittestClassOwner:
+class UnittestClassOwner(_OutsidePytest):
     """A ``unittest.TestCase`` class, from ``setUpClass`` (``addClassCleanup``)."""
 
     def __init__(self, cls: Any) -> None:
@@ -95,7 +136,7 @@ class UnittestClassOwner:
         return False  # class cleanups run after every test; no per-class outcome exists
 
 
-class ScriptOwner:
+class ScriptOwner(_OutsidePytest):
     """For :func:`testctr.run`: cleanups run when the ``with`` block ends."""
 
     def __init__(self, test_id: str) -> None:

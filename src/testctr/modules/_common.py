@@ -203,7 +203,7 @@ def check_exec(result: ExecResult, what: str) -> str:
 
 
 def is_missing_binary(result: ExecResult) -> bool:
-    return result.exit_code in (126, 127) or "executable file not found" in result.output
+    return result.exit_code == 127
 
 
 def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Option:
