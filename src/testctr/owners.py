@@ -40,44 +40,8 @@ class Owner(Protocol):
         ...
 
 
-class PytestOwner:
-    """A pytest ``request`` of any scope. A broader scope (class, module,
-    session) counts as failed when any test inside it failed.
-
-    Everything goes through the run's state in ``request.config.stash``: the
-    plugin attaches the logs of a failed test's containers to its report and
-    shows hints and warnings in the terminal summary.
-    """
-
-    def __init__(self, request: Any) -> None:
-        from testctr.pytest_plugin import run_state
-
-        self._request = request
-        self._state = run_state(request.config)
-        self.test_id: str = request.node.nodeid or "session"
-        self._prefix: str = request.node.nodeid
-
-    def add_cleanup(self, fn: Callable[[], None]) -> None:
-        self._request.addfinalizer(fn)
-
-    def failed(self) -> bool:
-        return self._state.failed_within(self._prefix)
-
-    def started(self, container: Container) -> None:
-        self._state.track(self.test_id, container)
-
-    def ended(self, container: Container) -> None:
-        self._state.forget(self.test_id, container)
-
-    def kept(self, hint: str) -> None:
-        self._state.keep(hint)
-
-    def warn(self, message: str) -> None:
-        self._state.warn(message)
-
-
-class _OutsidePytest:
-    """What owners without a pytest run do with containers, hints and warnings."""
+class _ToTheTerminal:
+    """Outside a pytest run: hints on stderr, warnings when the process exits."""
 
     def started(self, container: Container) -> None:
         pass  # nothing attaches logs to a unittest or script failure
@@ -94,12 +58,76 @@ class _OutsidePytest:
         atexit.register(print, message, file=sys.stderr)
 
 
-class UnittestOwner(_OutsidePytest):
+class _ToPytest:
+    """Into the pytest run's state (``config.stash``): the plugin attaches a
+    failed test's container logs to its report and shows hints and warnings
+    in the terminal summary."""
+
+    def __init__(self, config: Any, nodeid: str) -> None:
+        from testctr.pytest_plugin import run_state
+
+        self.state = run_state(config)
+        self._nodeid = nodeid
+
+    def started(self, container: Container) -> None:
+        self.state.track(self._nodeid, container)
+
+    def ended(self, container: Container) -> None:
+        self.state.forget(self._nodeid, container)
+
+    def kept(self, hint: str) -> None:
+        self.state.keep(hint)
+
+    def warn(self, message: str) -> None:
+        self.state.warn(message)
+
+
+class _Delivers:
+    """The Owner methods that say where containers, hints and warnings go."""
+
+    _delivery: _ToTheTerminal | _ToPytest = _ToTheTerminal()
+
+    def started(self, container: Container) -> None:
+        self._delivery.started(container)
+
+    def ended(self, container: Container) -> None:
+        self._delivery.ended(container)
+
+    def kept(self, hint: str) -> None:
+        self._delivery.kept(hint)
+
+    def warn(self, message: str) -> None:
+        self._delivery.warn(message)
+
+
+class PytestOwner(_Delivers):
+    """A pytest ``request`` of any scope. A broader scope (class, module,
+    session) counts as failed when any test inside it failed."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self.test_id: str = request.node.nodeid or "session"
+        self._prefix: str = request.node.nodeid
+        self._delivery = self._run = _ToPytest(request.config, self.test_id)
+
+    def add_cleanup(self, fn: Callable[[], None]) -> None:
+        self._request.addfinalizer(fn)
+
+    def failed(self) -> bool:
+        return self._run.state.failed_within(self._prefix)
+
+
+class UnittestOwner(_Delivers):
     """A ``unittest.TestCase`` instance (cleanup runs after tearDown)."""
 
     def __init__(self, case: Any) -> None:
         self._case = case
         self.test_id: str = case.id()
+        # Run by pytest, the case's result is pytest's item for it: hints and
+        # warnings then go into that run's summary.
+        item: Any = getattr(getattr(case, "_outcome", None), "result", None)
+        if hasattr(item, "config") and hasattr(item, "nodeid"):
+            self._delivery = _ToPytest(item.config, item.nodeid)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._case.addCleanup(fn)
@@ -122,7 +150,7 @@ class UnittestOwner(_OutsidePytest):
         return any(test is self._case for test, _ in recorded)
 
 
-class UnittestClassOwner(_OutsidePytest):
+class UnittestClassOwner(_Delivers):
     """A ``unittest.TestCase`` class, from ``setUpClass`` (``addClassCleanup``)."""
 
     def __init__(self, cls: Any) -> None:
@@ -136,7 +164,7 @@ class UnittestClassOwner(_OutsidePytest):
         return False  # class cleanups run after every test; no per-class outcome exists
 
 
-class ScriptOwner(_OutsidePytest):
+class ScriptOwner(_Delivers):
     """For :func:`testctr.run`: cleanups run when the ``with`` block ends."""
 
     def __init__(self, test_id: str) -> None:

@@ -289,5 +289,6 @@ def test_unittest_case_under_pytest_keep_failed(pytester: pytest.Pytester, runti
     (failed_id,) = ids_in(result.stdout.str())
     try:
         assert containers(runtime, f"id={failed_id}")  # pytest's TestCaseFunction saw the failure
+        assert "containers kept for failed tests" in result.stdout.str()
     finally:
         subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)

@@ -432,3 +432,24 @@ def test_xdist_workers_leave_cleanup_old_to_the_controller(pytester: pytest.Pyte
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest("--testctr-cleanup-old").assert_outcomes(passed=1)
     assert names(memory) == ["old-one"]
+
+
+def test_a_unittest_case_run_by_pytest_lists_its_kept_containers(
+    pytester: pytest.Pytester, memory: MemoryBackend
+) -> None:
+    pytester.makepyfile(
+        test_case="""
+        import unittest
+        import testctr
+
+        class T(unittest.TestCase):
+            def test_fails(self):
+                testctr.new(self, "img")
+                self.fail("deliberate")
+        """
+    )
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(failed=1)
+    (name,) = names(memory)
+    summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
+    assert f"kept container {name} (img) of failed test test_case.T.test_fails" in summary
