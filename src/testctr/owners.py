@@ -58,28 +58,51 @@ class _ToTheTerminal:
         atexit.register(print, message, file=sys.stderr)
 
 
+#: The name testctr.pytest_plugin registers a run's state under (the library
+#: never imports the plugin: it finds the state through pytest).
+_PYTEST_RUN_STATE = "testctr-run"
+
+
+class _PytestRunState(Protocol):
+    """The part of testctr.pytest_plugin.RunState that owners use."""
+
+    def failed_within(self, nodeid: str) -> bool: ...
+
+    def track(self, test_id: str, container: Container) -> None: ...
+
+    def forget(self, test_id: str, container: Container) -> None: ...
+
+    def keep(self, hint: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+def _pytest_run_state(config: Any) -> _PytestRunState | None:
+    """The run's state; None when the plugin is disabled (``-p no:testctr``)."""
+    state: _PytestRunState | None = config.pluginmanager.get_plugin(_PYTEST_RUN_STATE)
+    return state
+
+
 class _ToPytest:
-    """Into the pytest run's state (``config.stash``): the plugin attaches a
-    failed test's container logs to its report and shows hints and warnings
-    in the terminal summary."""
+    """Into the pytest run's state: the plugin attaches a failed test's
+    container logs to its report and shows hints and warnings in the terminal
+    summary."""
 
-    def __init__(self, config: Any, nodeid: str) -> None:
-        from testctr.pytest_plugin import run_state
-
-        self.state = run_state(config)
+    def __init__(self, state: _PytestRunState, nodeid: str) -> None:
+        self._state = state
         self._nodeid = nodeid
 
     def started(self, container: Container) -> None:
-        self.state.track(self._nodeid, container)
+        self._state.track(self._nodeid, container)
 
     def ended(self, container: Container) -> None:
-        self.state.forget(self._nodeid, container)
+        self._state.forget(self._nodeid, container)
 
     def kept(self, hint: str) -> None:
-        self.state.keep(hint)
+        self._state.keep(hint)
 
     def warn(self, message: str) -> None:
-        self.state.warn(message)
+        self._state.warn(message)
 
 
 class _Delivers:
@@ -108,13 +131,16 @@ class PytestOwner(_Delivers):
         self._request = request
         self.test_id: str = request.node.nodeid or "session"
         self._prefix: str = request.node.nodeid
-        self._delivery = self._run = _ToPytest(request.config, self.test_id)
+        self._state = _pytest_run_state(request.config)
+        if self._state is not None:
+            self._delivery = _ToPytest(self._state, self.test_id)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._request.addfinalizer(fn)
 
     def failed(self) -> bool:
-        return self._run.state.failed_within(self._prefix)
+        # Without the plugin no report says what failed.
+        return self._state is not None and self._state.failed_within(self._prefix)
 
 
 class UnittestOwner(_Delivers):
@@ -127,7 +153,9 @@ class UnittestOwner(_Delivers):
         # warnings then go into that run's summary.
         item: Any = getattr(getattr(case, "_outcome", None), "result", None)
         if hasattr(item, "config") and hasattr(item, "nodeid"):
-            self._delivery = _ToPytest(item.config, item.nodeid)
+            state = _pytest_run_state(item.config)
+            if state is not None:
+                self._delivery = _ToPytest(state, item.nodeid)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._case.addCleanup(fn)

@@ -2,8 +2,9 @@
 
 Kept thin on purpose: every behaviour lives in the library; this module maps
 pytest's command line, ini file and hooks onto it. What the plugin learns
-during a run lives in the run's ``config.stash`` (see :class:`RunState`), never
-in module globals: two runs in one process (pytester) do not see each other.
+during a run lives in a :class:`RunState` registered with that run's plugin
+manager, never in module globals: two runs in one process (pytester) do not
+see each other, and the library works the same without pytest.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
 
+#: The name the run's state is registered under. testctr.owners finds it by
+#: this name: the library never imports this module.
+RUN_STATE = "testctr-run"
+
 # Keys of report.user_properties that carry messages from xdist workers to the controller.
 _KEPT = "testctr_kept"
 _WARNING = "testctr_warning"
@@ -48,14 +53,17 @@ def _env_name(option: str) -> str:
 
 
 class RunState:
-    """What the plugin knows about one pytest run (one ``config``).
+    """What the plugin knows about one pytest run, and the hooks that use it.
 
-    Owners of containers (``testctr.owners.PytestOwner``) reach it through
-    :func:`run_state`. Containers may be started and cleaned up from any
-    thread, hence the lock.
+    Registered as a plugin in :func:`pytest_configure` (as xdist's DSession
+    is). ``testctr.owners.PytestOwner`` gets it with
+    ``config.pluginmanager.get_plugin(RUN_STATE)``. Containers may be started
+    and cleaned up from any thread, hence the lock.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, configured_settings: bool = False) -> None:
+        #: Whether pytest_configure applied options or TESTCTR_* variables to the settings.
+        self.configured_settings = configured_settings
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._containers: dict[str, list[Any]] = {}
@@ -64,12 +72,12 @@ class RunState:
         #: What the terminal summary shows, collected from every process's reports.
         self.kept: list[str] = []
         self.warnings: list[str] = []
-        #: Whether pytest_configure applied options or TESTCTR_* variables to the settings.
-        self.configured_settings = False
 
     def record_failure(self, nodeid: str) -> None:
         with self._lock:
             self._failed.add(nodeid)
+
+    # --- for owners ---------------------------------------------------------------------------
 
     def failed_within(self, nodeid: str) -> bool:
         """Whether the node ``nodeid`` (the session when empty) or a test inside it failed."""
@@ -102,32 +110,82 @@ class RunState:
         with self._lock:
             self._pending.append((_WARNING, message))
 
-    def take_pending(self) -> list[tuple[str, str]]:
+    # --- hooks ----------------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Remove leftovers of dead sessions when asked (warnings come at the first container)."""
+        if hasattr(session.config, "workerinput"):
+            return  # xdist workers: the controller does it
+        if not self.configured_settings:
+            return  # cleanup-old is off by default
+        from testctr import settings
+        from testctr.errors import TestctrError
+        from testctr.housekeeping import find_leftovers, remove
+
+        s = settings.current()
+        if not s.cleanup_old:
+            return
+        try:
+            removed = remove(find_leftovers(s.label, s.cleanup_age))
+        except TestctrError as e:
+            message = f"testctr: could not remove leftovers: {e}"
+        else:
+            message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, yellow=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        report: pytest.TestReport = yield
+        if report.when == "teardown":
+            # What this test's cleanups reported travels with its report, so
+            # the xdist controller can show it at the end of the run.
+            report.user_properties.extend(self._take_pending())
+        if not report.failed:
+            return report
+        self.record_failure(item.nodeid)
+        if report.when == "teardown":
+            return report  # the containers are gone
+        containers = [c for node in item.listchain() for c in self.containers_of(node.nodeid or "session")]
+        if containers:
+            from testctr.errors import TestctrError
+
+            for container in containers:
+                try:
+                    logs = container.logs()
+                except TestctrError as e:
+                    logs = f"(could not read logs: {e})"
+                report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the xdist controller, the reports of every worker come here.
+        self._collect(report.user_properties)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        # Made after the last report (e.g. at session teardown, or by a late leftover check).
+        self._collect(self._take_pending())
+        if self.warnings:
+            terminalreporter.section("testctr: warnings")
+            for message in dict.fromkeys(self.warnings):  # each xdist worker checks once
+                terminalreporter.write_line(message, yellow=True)
+        if self.kept:
+            terminalreporter.section("testctr: containers kept for failed tests")
+            for hint in self.kept:
+                terminalreporter.write_line(hint)
+
+    def _take_pending(self) -> list[tuple[str, str]]:
         with self._lock:
             pending, self._pending = self._pending, []
             return pending
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Registered as a plugin: reports of every process reach this hook on the xdist controller."""
-        self.collect(report.user_properties)
-
-    def collect(self, properties: Iterable[tuple[str, object]]) -> None:
+    def _collect(self, properties: Iterable[tuple[str, object]]) -> None:
         for key, value in properties:
             if key == _KEPT:
                 self.kept.append(str(value))
             elif key == _WARNING:
                 self.warnings.append(str(value))
-
-
-_STATE = pytest.StashKey[RunState]()
-
-
-def run_state(config: pytest.Config) -> RunState:
-    """The run's state; made on first use when the plugin itself is disabled (``-p no:testctr``)."""
-    state = config.stash.get(_STATE, None)
-    if state is None:
-        state = config.stash[_STATE] = RunState()
-    return state
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -170,12 +228,14 @@ def _given_settings(config: pytest.Config) -> list[tuple[str, str, str, object]]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    state = config.stash[_STATE] = RunState()
-    config.pluginmanager.register(state, "testctr-run-state")
     given = _given_settings(config)
     environment = {k: v for k, v in os.environ.items() if k.startswith("TESTCTR_") and v}
-    if not given and not environment:
-        return  # nothing to check or apply: testctr stays unloaded until a container starts
+    if given or environment:
+        _apply_settings(given, environment)
+    config.pluginmanager.register(RunState(configured_settings=bool(given or environment)), RUN_STATE)
+
+
+def _apply_settings(given: list[tuple[str, str, str, object]], environment: dict[str, str]) -> None:
     from testctr import parsing, settings
     from testctr.errors import InvalidOption
 
@@ -194,68 +254,3 @@ def pytest_configure(config: pytest.Config) -> None:
         except InvalidOption as e:
             raise pytest.UsageError(f"{where}: {e}") from None
     settings.configure(**changes)
-    state.configured_settings = True
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Remove leftovers of dead sessions when asked (warnings come at the first container)."""
-    if hasattr(session.config, "workerinput"):
-        return  # xdist workers: the controller does it
-    if not run_state(session.config).configured_settings:
-        return  # cleanup-old is off by default
-    from testctr import settings
-    from testctr.errors import TestctrError
-    from testctr.housekeeping import find_leftovers, remove
-
-    s = settings.current()
-    if not s.cleanup_old:
-        return
-    try:
-        removed = remove(find_leftovers(s.label, s.cleanup_age))
-    except TestctrError as e:
-        message = f"testctr: could not remove leftovers: {e}"
-    else:
-        message = f"testctr: removed {removed} leftover container(s) of dead sessions"
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(message, yellow=True)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    report: pytest.TestReport = yield
-    state = run_state(item.config)
-    if report.when == "teardown":
-        # What this test's cleanups reported travels with its report, so the
-        # xdist controller can show it at the end of the run.
-        report.user_properties.extend(state.take_pending())
-    if not report.failed:
-        return report
-    state.record_failure(item.nodeid)
-    if report.when == "teardown":
-        return report  # the containers are gone
-    containers = [c for node in item.listchain() for c in state.containers_of(node.nodeid or "session")]
-    if containers:
-        from testctr.errors import TestctrError
-
-        for container in containers:
-            try:
-                logs = container.logs()
-            except TestctrError as e:
-                logs = f"(could not read logs: {e})"
-            report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
-    return report
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = run_state(config)
-    # Made after the last report (e.g. at session teardown, or by a late leftover check).
-    state.collect(state.take_pending())
-    if state.warnings:
-        terminalreporter.section("testctr: warnings")
-        for message in dict.fromkeys(state.warnings):  # each xdist worker checks once
-            terminalreporter.write_line(message, yellow=True)
-    if state.kept:
-        terminalreporter.section("testctr: containers kept for failed tests")
-        for hint in state.kept:
-            terminalreporter.write_line(hint)

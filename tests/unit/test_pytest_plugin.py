@@ -285,10 +285,10 @@ def test_warnings_and_hints_made_after_the_last_report_still_reach_the_summary(
 ) -> None:
     pytester.makeconftest(
         """
-        from testctr.pytest_plugin import run_state
+        from testctr.pytest_plugin import RUN_STATE
 
         def pytest_sessionfinish(session):
-            state = run_state(session.config)
+            state = session.config.pluginmanager.get_plugin(RUN_STATE)
             state.warn("late warning")
             state.keep("late hint")
             state.warn("late warning")
