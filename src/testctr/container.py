@@ -21,12 +21,14 @@ from testctr.backend.protocols import (
     Backend,
     ContainerHost,
     ContainerRunner,
+    DebugCommands,
     ExplainsLimits,
     FileCopier,
     HealthReporter,
     LogStreamer,
     ResourceUpdater,
     RuntimeSelectable,
+    unsupported_reason,
 )
 from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.errors import (
@@ -44,7 +46,7 @@ from testctr.option import Option, Spec, build_spec, read_content, read_host_fil
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.reaper import release, watch
-from testctr.wait import RunningWait
+from testctr.wait import HealthyWait, RunningWait
 
 DEFAULT_BACKEND = "auto"
 
@@ -87,17 +89,6 @@ class _CreationGate:
 
 
 _gate = _CreationGate()
-
-#: Containers per test id, so the pytest plugin can attach a failed test's logs.
-_by_test: dict[str, list[Container]] = {}
-_by_test_lock = threading.Lock()
-#: Hints about containers kept by keep-failed, shown at the end of the run.
-kept_hints: list[str] = []
-
-
-def containers_of(test_id: str) -> list[Container]:
-    with _by_test_lock:
-        return list(_by_test.get(test_id, ()))
 
 
 class Container:
@@ -251,8 +242,12 @@ class Container:
             raise UnsupportedOption(
                 "update_resources",
                 self.backend_name,
-                "the backend cannot change the limits of a running container (a VM's CPUs and memory are "
-                "fixed when it boots); set them at creation with with_memory_limit / with_cpus",
+                unsupported_reason(
+                    self.backend,
+                    ResourceUpdater,
+                    "the backend cannot change the limits of a running container; "
+                    "set them at creation with with_memory_limit / with_cpus",
+                ),
             )
         memory_bytes = None if memory is None else parse_memory(memory)
         self.backend.update_resources(self.id, memory_bytes=memory_bytes, cpus=None if cpus is None else float(cpus))
@@ -299,33 +294,30 @@ class Container:
         release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
-        with _by_test_lock:
-            siblings = _by_test.get(owner.test_id, [])
-            if self in siblings:
-                siblings.remove(self)
-            if not siblings:
-                _by_test.pop(owner.test_id, None)
+        owner.ended(self)
         if self._removed:
             return
         if _settings.current().keep_failed and owner.failed():
-            self._keep(owner.test_id)
+            self._keep(owner)
             return
         self.terminate()
 
-    def _keep(self, test_id: str) -> None:
+    def _keep(self, owner: Owner) -> None:
         if self._log_printer is not None:
             self._log_printer.close()
         release(self.backend_name, self.runtime, self.name)
-        rt = self.runtime
-        hint = (
-            f"testctr: kept container {self.name} ({self.image}) of failed test {test_id}\n"
-            f"    inspect: {rt} logs {self.name}; {rt} exec -it {self.name} sh\n"
-            f"    remove:  {rt} rm -f {self.name}   (or: testctr clean)"
-        )
+        owner.kept(self._keep_hint(owner.test_id))
+
+    def _keep_hint(self, test_id: str) -> str:
+        commands = self.backend.debug_commands(self.name) if isinstance(self.backend, DebugCommands) else {}
+        lines = [f"testctr: kept container {self.name} ({self.image}) of failed test {test_id}"]
+        lines += [f"    {purpose}: {commands[purpose]}" for purpose in ("logs", "shell") if purpose in commands]
+        # `testctr clean` removes it once this run has ended, whatever the backend.
+        remove = commands.get("remove")
+        lines.append(f"    remove: {remove}   (or: testctr clean)" if remove else "    remove: testctr clean")
         if self._databases:
-            hint += "\n    databases kept: " + ", ".join(sorted(self._databases.values()))
-        kept_hints.append(hint)
-        print(hint, file=sys.stderr)
+            lines.append("    databases kept: " + ", ".join(sorted(self._databases.values())))
+        return "\n".join(lines)
 
     # --- per-test databases ---------------------------------------------------------------------
 
@@ -410,6 +402,12 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     backend_name, backend = resolve_backend(spec.backend, spec.runtime)
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
+    if any(isinstance(w, HealthyWait) for w in spec.waits) and not isinstance(backend, HealthReporter):
+        # Without HealthReporter health comes from inspect(); a backend that
+        # says why it has none would only time out there.
+        reason = unsupported_reason(backend, HealthReporter, "")
+        if reason:
+            raise UnsupportedOption("with_wait_for_healthy", backend_name, reason)
     if spec.config.files and not isinstance(backend, FileCopier):
         raise UnsupportedOption("with_file", backend_name, "the backend cannot copy files")
 
@@ -438,8 +436,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         container = Container(backend, backend_name, container_id, config.name, image, spec)
         # Registered before anything else can fail: nothing leaks, whatever happens next.
         owner.add_cleanup(lambda: container._cleanup(owner))
-        with _by_test_lock:
-            _by_test.setdefault(owner.test_id, []).append(container)
+        owner.started(container)
         if runner is None:
             try:
                 for entry in config.files:
@@ -464,7 +461,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     # After the first start, when everything it needs is imported: the check
     # runs in a thread, and a thread importing what another is importing can
     # deadlock.
-    warn_about_leftovers_once()
+    warn_about_leftovers_once(owner.warn)
     return container
 
 
@@ -475,7 +472,7 @@ def _abandon(container: Container, owner: Owner) -> None:
     that fails here is tried again by the cleanup registered on the test.
     """
     if _settings.current().keep_failed:
-        container._keep(owner.test_id)
+        container._keep(owner)
         container._removed = True
         return
     try:

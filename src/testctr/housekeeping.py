@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from testctr import settings
@@ -65,12 +65,13 @@ _checked = False
 _checked_lock = threading.Lock()
 
 
-def warn_about_leftovers_once() -> None:
+def warn_about_leftovers_once(warn: Callable[[str], None]) -> None:
     """Like Go testctr's check at the first New: once per process, off the critical path.
 
     Runs at the first container a process starts (not at pytest's start, so
     runs that start no container never touch an engine), in a background
-    thread, and only prints: removing is --testctr-cleanup-old's job.
+    thread, and only warns, through ``warn`` (called from that thread):
+    removing is --testctr-cleanup-old's job.
     """
     global _checked
     with _checked_lock:
@@ -88,10 +89,9 @@ def warn_about_leftovers_once() -> None:
             return  # the container being started will report an unusable engine itself
         if leftovers:
             names = ", ".join(c.name for c in leftovers[:3]) + (", ..." if len(leftovers) > 3 else "")
-            print(
+            warn(
                 f"testctr: warning: {len(leftovers)} leftover container(s) of dead sessions ({names}); "
-                "remove them with `testctr clean` or --testctr-cleanup-old",
-                file=sys.stderr,
+                "remove them with `testctr clean` or --testctr-cleanup-old"
             )
 
     threading.Thread(target=check, name="testctr-leftovers", daemon=True).start()

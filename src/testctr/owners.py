@@ -1,26 +1,21 @@
 """What a container belongs to: a pytest request, a unittest case, or a script.
 
 An owner names the test (for labels, container and database names), takes
-cleanups, and says at cleanup time whether the test failed (for keep-failed).
+cleanups, says at cleanup time whether the test failed (for keep-failed), and
+delivers what the user must see: kept-container hints and warnings.
 """
 
 from __future__ import annotations
 
+import atexit
 import sys
-import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from testctr.errors import InvalidOption
 
-#: Node ids of failed pytest tests, filled by the pytest plugin's report hook.
-failed_nodeids: set[str] = set()
-_failed_lock = threading.Lock()
-
-
-def record_failure(nodeid: str) -> None:
-    with _failed_lock:
-        failed_nodeids.add(nodeid)
+if TYPE_CHECKING:
+    from testctr.container import Container
 
 
 class Owner(Protocol):
@@ -30,35 +25,137 @@ class Owner(Protocol):
 
     def failed(self) -> bool: ...
 
+    def started(self, container: Container) -> None:
+        """``container`` serves this test from now on (until :meth:`ended`)."""
+        ...
 
-class PytestOwner:
+    def ended(self, container: Container) -> None: ...
+
+    def kept(self, hint: str) -> None:
+        """Tell the user that keep-failed kept a container, and how to look at it."""
+        ...
+
+    def warn(self, message: str) -> None:
+        """Show a warning about the run at a line boundary; called from any thread."""
+        ...
+
+
+class _ToTheTerminal:
+    """Outside a pytest run: hints on stderr, warnings when the process exits."""
+
+    def started(self, container: Container) -> None:
+        pass  # nothing attaches logs to a unittest or script failure
+
+    def ended(self, container: Container) -> None:
+        pass
+
+    def kept(self, hint: str) -> None:
+        print(hint, file=sys.stderr)
+
+    def warn(self, message: str) -> None:
+        # At exit, after the runner's last line: a background thread printing
+        # now would land in the middle of unittest's progress dots.
+        atexit.register(print, message, file=sys.stderr)
+
+
+#: The name testctr.pytest_plugin registers a run's state under (the library
+#: never imports the plugin: it finds the state through pytest).
+_PYTEST_RUN_STATE = "testctr-run"
+
+
+class _PytestRunState(Protocol):
+    """The part of testctr.pytest_plugin.RunState that owners use."""
+
+    def failed_within(self, nodeid: str) -> bool: ...
+
+    def track(self, test_id: str, container: Container) -> None: ...
+
+    def forget(self, test_id: str, container: Container) -> None: ...
+
+    def keep(self, hint: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+def _pytest_run_state(config: Any) -> _PytestRunState | None:
+    """The run's state; None when the plugin is disabled (``-p no:testctr``)."""
+    state: _PytestRunState | None = config.pluginmanager.get_plugin(_PYTEST_RUN_STATE)
+    return state
+
+
+class _ToPytest:
+    """Into the pytest run's state: the plugin attaches a failed test's
+    container logs to its report and shows hints and warnings in the terminal
+    summary."""
+
+    def __init__(self, state: _PytestRunState, nodeid: str) -> None:
+        self._state = state
+        self._nodeid = nodeid
+
+    def started(self, container: Container) -> None:
+        self._state.track(self._nodeid, container)
+
+    def ended(self, container: Container) -> None:
+        self._state.forget(self._nodeid, container)
+
+    def kept(self, hint: str) -> None:
+        self._state.keep(hint)
+
+    def warn(self, message: str) -> None:
+        self._state.warn(message)
+
+
+class _Delivers:
+    """The Owner methods that say where containers, hints and warnings go."""
+
+    _delivery: _ToTheTerminal | _ToPytest = _ToTheTerminal()
+
+    def started(self, container: Container) -> None:
+        self._delivery.started(container)
+
+    def ended(self, container: Container) -> None:
+        self._delivery.ended(container)
+
+    def kept(self, hint: str) -> None:
+        self._delivery.kept(hint)
+
+    def warn(self, message: str) -> None:
+        self._delivery.warn(message)
+
+
+class PytestOwner(_Delivers):
     """A pytest ``request`` of any scope. A broader scope (class, module,
     session) counts as failed when any test inside it failed."""
 
     def __init__(self, request: Any) -> None:
         self._request = request
         self.test_id: str = request.node.nodeid or "session"
-        self._prefix = request.node.nodeid
+        self._prefix: str = request.node.nodeid
+        self._state = _pytest_run_state(request.config)
+        if self._state is not None:
+            self._delivery = _ToPytest(self._state, self.test_id)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._request.addfinalizer(fn)
 
     def failed(self) -> bool:
-        with _failed_lock:
-            if self._prefix in failed_nodeids:
-                return True
-            return any(
-                not self._prefix or n.startswith(self._prefix + "::") or n.startswith(self._prefix + "/")
-                for n in failed_nodeids
-            )
+        # Without the plugin no report says what failed.
+        return self._state is not None and self._state.failed_within(self._prefix)
 
 
-class UnittestOwner:
+class UnittestOwner(_Delivers):
     """A ``unittest.TestCase`` instance (cleanup runs after tearDown)."""
 
     def __init__(self, case: Any) -> None:
         self._case = case
         self.test_id: str = case.id()
+        # Run by pytest, the case's result is pytest's item for it: hints and
+        # warnings then go into that run's summary.
+        item: Any = getattr(getattr(case, "_outcome", None), "result", None)
+        if hasattr(item, "config") and hasattr(item, "nodeid"):
+            state = _pytest_run_state(item.config)
+            if state is not None:
+                self._delivery = _ToPytest(state, item.nodeid)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._case.addCleanup(fn)
@@ -81,7 +178,7 @@ class UnittestOwner:
         return any(test is self._case for test, _ in recorded)
 
 
-class UnittestClassOwner:
+class UnittestClassOwner(_Delivers):
     """A ``unittest.TestCase`` class, from ``setUpClass`` (``addClassCleanup``)."""
 
     def __init__(self, cls: Any) -> None:
@@ -95,7 +192,7 @@ class UnittestClassOwner:
         return False  # class cleanups run after every test; no per-class outcome exists
 
 
-class ScriptOwner:
+class ScriptOwner(_Delivers):
     """For :func:`testctr.run`: cleanups run when the ``with`` block ends."""
 
     def __init__(self, test_id: str) -> None:

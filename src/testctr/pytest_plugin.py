@@ -1,14 +1,18 @@
 """pytest plugin: options, failure tracking, logs in reports, leftover cleanup.
 
 Kept thin on purpose: every behaviour lives in the library; this module maps
-pytest's command line and hooks onto it.
+pytest's command line, ini file and hooks onto it. What the plugin learns
+during a run lives in a :class:`RunState` registered with that run's plugin
+manager, never in module globals: two runs in one process (pytester) do not
+see each other, and the library works the same without pytest.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
-from collections.abc import Generator
+import threading
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import pytest
@@ -32,102 +36,222 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
 
+#: The name the run's state is registered under. testctr.owners finds it by
+#: this name: the library never imports this module.
+RUN_STATE = "testctr-run"
+
+# Keys of report.user_properties that carry messages from xdist workers to the controller.
+_KEPT = "testctr_kept"
+_WARNING = "testctr_warning"
+
+
+def _ini_name(option: str) -> str:
+    return "testctr_" + option.replace("-", "_")
+
+
+def _env_name(option: str) -> str:
+    return "TESTCTR_" + option.upper().replace("-", "_")
+
+
+class RunState:
+    """What the plugin knows about one pytest run, and the hooks that use it.
+
+    Registered as a plugin in :func:`pytest_configure` (as xdist's DSession
+    is). ``testctr.owners.PytestOwner`` gets it with
+    ``config.pluginmanager.get_plugin(RUN_STATE)``. Containers may be started
+    and cleaned up from any thread, hence the lock.
+    """
+
+    def __init__(self, configured_settings: bool = False) -> None:
+        #: Whether pytest_configure applied options or TESTCTR_* variables to the settings.
+        self.configured_settings = configured_settings
+        self._lock = threading.Lock()
+        self._failed: set[str] = set()
+        self._containers: dict[str, list[Any]] = {}
+        # Messages made in this process since its last teardown report.
+        self._pending: list[tuple[str, str]] = []
+        #: What the terminal summary shows, collected from every process's reports.
+        self.kept: list[str] = []
+        self.warnings: list[str] = []
+
+    def record_failure(self, nodeid: str) -> None:
+        with self._lock:
+            self._failed.add(nodeid)
+
+    # --- for owners ---------------------------------------------------------------------------
+
+    def failed_within(self, nodeid: str) -> bool:
+        """Whether the node ``nodeid`` (the session when empty) or a test inside it failed."""
+        with self._lock:
+            return nodeid in self._failed or any(
+                not nodeid or n.startswith(nodeid + "::") or n.startswith(nodeid + "/") for n in self._failed
+            )
+
+    def track(self, test_id: str, container: Any) -> None:
+        with self._lock:
+            self._containers.setdefault(test_id, []).append(container)
+
+    def forget(self, test_id: str, container: Any) -> None:
+        with self._lock:
+            siblings = self._containers.get(test_id, [])
+            if container in siblings:
+                siblings.remove(container)
+            if not siblings:
+                self._containers.pop(test_id, None)
+
+    def containers_of(self, test_id: str) -> list[Any]:
+        with self._lock:
+            return list(self._containers.get(test_id, ()))
+
+    def keep(self, hint: str) -> None:
+        with self._lock:
+            self._pending.append((_KEPT, hint))
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self._pending.append((_WARNING, message))
+
+    # --- hooks ----------------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Remove leftovers of dead sessions when asked (warnings come at the first container)."""
+        if hasattr(session.config, "workerinput"):
+            return  # xdist workers: the controller does it
+        if not self.configured_settings:
+            return  # cleanup-old is off by default
+        from testctr import settings
+        from testctr.errors import TestctrError
+        from testctr.housekeeping import find_leftovers, remove
+
+        s = settings.current()
+        if not s.cleanup_old:
+            return
+        try:
+            removed = remove(find_leftovers(s.label, s.cleanup_age))
+        except TestctrError as e:
+            message = f"testctr: could not remove leftovers: {e}"
+        else:
+            message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, yellow=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        report: pytest.TestReport = yield
+        if report.when == "teardown":
+            # What this test's cleanups reported travels with its report, so
+            # the xdist controller can show it at the end of the run.
+            report.user_properties.extend(self._take_pending())
+        if not report.failed:
+            return report
+        self.record_failure(item.nodeid)
+        if report.when == "teardown":
+            return report  # the containers are gone
+        containers = [c for node in item.listchain() for c in self.containers_of(node.nodeid or "session")]
+        if containers:
+            from testctr.errors import TestctrError
+
+            for container in containers:
+                try:
+                    logs = container.logs()
+                except TestctrError as e:
+                    logs = f"(could not read logs: {e})"
+                report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the xdist controller, the reports of every worker come here.
+        self._collect(report.user_properties)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        # Made after the last report (e.g. at session teardown, or by a late leftover check).
+        self._collect(self._take_pending())
+        if self.warnings:
+            terminalreporter.section("testctr: warnings")
+            for message in dict.fromkeys(self.warnings):  # each xdist worker checks once
+                terminalreporter.write_line(message, yellow=True)
+        if self.kept:
+            terminalreporter.section("testctr: containers kept for failed tests")
+            for hint in self.kept:
+                terminalreporter.write_line(hint)
+
+    def _take_pending(self) -> list[tuple[str, str]]:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            return pending
+
+    def _collect(self, properties: Iterable[tuple[str, object]]) -> None:
+        for key, value in properties:
+            if key == _KEPT:
+                self.kept.append(str(value))
+            elif key == _WARNING:
+                self.warnings.append(str(value))
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("testctr", "testctr containers")
     for option, _field, _conv, help_text in _OPTIONS:
-        env = "TESTCTR_" + option.upper().replace("-", "_")
-        kwargs: dict[str, Any] = {"default": None, "help": f"{help_text} [env {env}]"}
+        dest = _ini_name(option)
+        where = f"[ini {dest}, env {_env_name(option)}]"
         if option in _BOOLS:
-            kwargs.update(nargs="?", const="true", metavar="BOOL")
-        group.addoption(f"--testctr-{option}", dest=f"testctr_{option.replace('-', '_')}", **kwargs)
+            # A flag, never an optional argument: `--testctr-keep-failed tests/`
+            # must not read `tests/` as the option's value.
+            group.addoption(
+                f"--testctr-{option}",
+                dest=dest,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{help_text} {where}",
+            )
+        else:
+            group.addoption(f"--testctr-{option}", dest=dest, default=None, help=f"{help_text} {where}")
+        parser.addini(dest, f"{help_text} (as --testctr-{option})", default=None)
+
+
+def _given_settings(config: pytest.Config) -> list[tuple[str, str, str, object]]:
+    """(where, field, converter, value) for each setting the command line or the ini file gives.
+
+    Precedence: command line, then environment, then ini file, then default.
+    The environment beats the ini file because the ini file is the project's
+    checked-in default, while a variable is set for one run, one CI job or
+    one shell (as PYTEST_ADDOPTS is applied after the ini's addopts).
+    """
+    given: list[tuple[str, str, str, object]] = []
+    for option, field, converter, _help in _OPTIONS:
+        name = _ini_name(option)
+        value = config.getoption(name)
+        if value is not None:
+            given.append((f"--testctr-{option}", field, converter, value))
+        elif not os.environ.get(_env_name(option)) and (text := config.getini(name)):
+            given.append((f"ini option {name}", field, converter, text))
+    return given
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    given = {
-        (option, field, converter): value
-        for option, field, converter, _help in _OPTIONS
-        if (value := config.getoption(f"testctr_{option.replace('-', '_')}")) is not None
-    }
-    if not given:
-        return  # the TESTCTR_* environment is read on first use
+    given = _given_settings(config)
+    environment = {k: v for k, v in os.environ.items() if k.startswith("TESTCTR_") and v}
+    if given or environment:
+        _apply_settings(given, environment)
+    config.pluginmanager.register(RunState(configured_settings=bool(given or environment)), RUN_STATE)
+
+
+def _apply_settings(given: list[tuple[str, str, str, object]], environment: dict[str, str]) -> None:
     from testctr import parsing, settings
-    from testctr.errors import TestctrError
+    from testctr.errors import InvalidOption
 
-    changes: dict[str, object] = {}
-    for (option, field, converter), value in given.items():
+    # Checked one by one, so the error names the variable; once, here, rather
+    # than in every test that starts a container.
+    for variable, value in sorted(environment.items()):
         try:
-            changes[field] = getattr(parsing, converter)(value)
-        except TestctrError as e:
-            raise pytest.UsageError(f"--testctr-{option}: {e}") from None
+            settings.Settings.from_env({variable: value})
+        except InvalidOption as e:
+            message = str(e) if variable in str(e) else f"{variable}={value!r}: {e}"
+            raise pytest.UsageError(message) from None
+    changes: dict[str, object] = {}
+    for where, field, converter, given_value in given:
+        try:
+            changes[field] = given_value if isinstance(given_value, bool) else getattr(parsing, converter)(given_value)
+        except InvalidOption as e:
+            raise pytest.UsageError(f"{where}: {e}") from None
     settings.configure(**changes)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Remove leftovers of dead sessions when asked (warnings come at the first container)."""
-    if hasattr(session.config, "workerinput"):
-        return  # xdist workers: the controller does it
-    if session.config.getoption("testctr_cleanup_old") is None and "TESTCTR_CLEANUP_OLD" not in os.environ:
-        return
-    from testctr import settings
-    from testctr.errors import TestctrError
-    from testctr.housekeeping import find_leftovers, remove
-
-    s = settings.current()
-    if not s.cleanup_old:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    try:
-        removed = remove(find_leftovers(s.label, s.cleanup_age))
-    except TestctrError as e:
-        message = f"testctr: could not remove leftovers: {e}"
-    else:
-        message = f"testctr: removed {removed} leftover container(s) of dead sessions"
-    if reporter is not None:
-        reporter.write_line(message, yellow=True)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    container_module = sys.modules.get("testctr.container")
-    if report.when == "teardown" and container_module is not None:
-        # Keep-failed hints made by this test's cleanups travel with its report,
-        # so the xdist controller can show them at the end of the run.
-        hints: list[str] = container_module.kept_hints
-        report.user_properties.extend(("testctr_kept", hint) for hint in hints)
-        hints.clear()
-    if not report.failed:
-        return
-    from testctr.owners import record_failure  # light: keep-failed needs every failure
-
-    record_failure(item.nodeid)
-    if report.when == "teardown" or container_module is None:
-        return  # no container was ever started in this process
-    from testctr.errors import TestctrError
-
-    for node in item.listchain():
-        for container in container_module.containers_of(node.nodeid or "session"):
-            try:
-                logs = container.logs()
-            except TestctrError as e:
-                logs = f"(could not read logs: {e})"
-            report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
-
-
-_kept_hints: list[str] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    _kept_hints.extend(str(value) for key, value in report.user_properties if key == "testctr_kept")
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    container_module = sys.modules.get("testctr.container")
-    # Hints of containers kept after the last report (e.g. at session teardown).
-    late: list[str] = getattr(container_module, "kept_hints", [])
-    if _kept_hints or late:
-        terminalreporter.section("testctr: containers kept for failed tests")
-        for hint in [*_kept_hints, *late]:
-            terminalreporter.write_line(hint)

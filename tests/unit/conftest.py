@@ -42,7 +42,9 @@ def use_backend() -> Iterator[UseBackend]:
         # The one place a test backend is registered.
         default_registry.register(name, backend)
         names.append(name)
-        settings.configure(backend=name, runtime=None, warn_old=False, create_delay=0.0, startup_timeout=5.0, reaper=False)
+        settings.configure(
+            backend=name, runtime=None, warn_old=False, create_delay=0.0, startup_timeout=5.0, reaper=False
+        )
 
     yield use
     for name in names:

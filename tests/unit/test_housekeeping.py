@@ -80,44 +80,51 @@ def join_checks() -> None:
             thread.join()
 
 
-def test_the_first_start_warns_about_leftovers_once(
-    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+class WarnedOwner(ScriptOwner):
+    """A script owner that keeps its warnings (a real one prints them at exit)."""
+
+    def __init__(self) -> None:
+        super().__init__("t")
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def test_the_first_start_warns_about_leftovers_once(memory: MemoryBackend, warn_once: None) -> None:
     for name in ("a", "b", "c", "d"):
         leftover(memory, name)
-    owner = ScriptOwner("t")
+    owner = WarnedOwner()
     testctr.new(owner, "app:1")
     join_checks()
-    err = capsys.readouterr().err
-    assert "4 leftover container(s) of dead sessions (a, b, c, ...)" in err
+    assert len(owner.warnings) == 1
+    assert "4 leftover container(s) of dead sessions (a, b, c, ...)" in owner.warnings[0]
     testctr.new(owner, "app:1")
-    warn_about_leftovers_once()
+    warn_about_leftovers_once(owner.warn)
     join_checks()
-    assert "leftover" not in capsys.readouterr().err
+    assert len(owner.warnings) == 1
     owner.close()
 
 
-def test_no_warning_without_leftovers_or_when_switched_off(
-    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    warn_about_leftovers_once()
+def test_no_warning_without_leftovers_or_when_switched_off(memory: MemoryBackend, warn_once: None) -> None:
+    warnings: list[str] = []
+    warn_about_leftovers_once(warnings.append)
     join_checks()
     leftover(memory, "old")
     housekeeping._checked = False
     settings.configure(warn_old=False)
-    warn_about_leftovers_once()
+    warn_about_leftovers_once(warnings.append)
     join_checks()
-    assert "leftover" not in capsys.readouterr().err
+    assert warnings == []
     assert ("list_containers", LABEL) in memory.calls and len(
         [m for m, _ in memory.calls if m == "list_containers"]
     ) == 1
 
 
-def test_an_unusable_engine_gives_no_warning(
-    memory: MemoryBackend, warn_once: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unusable_engine_gives_no_warning(memory: MemoryBackend, warn_once: None) -> None:
+    warnings: list[str] = []
     leftover(memory, "old")
     memory.fail("list_containers", EngineUnavailable("down"))
-    warn_about_leftovers_once()
+    warn_about_leftovers_once(warnings.append)
     join_checks()
-    assert capsys.readouterr().err == ""
+    assert warnings == []

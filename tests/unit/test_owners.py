@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from testctr import owners
 from testctr.errors import InvalidOption
 from testctr.owners import (
     PytestOwner,
@@ -18,15 +17,26 @@ from testctr.owners import (
     UnittestClassOwner,
     UnittestOwner,
     owner_for,
-    record_failure,
     script_name,
 )
+from testctr.pytest_plugin import RUN_STATE, RunState
+
+#: This module's own record of failures: the run's record decides keep-failed elsewhere.
+RUN = RunState()
 
 
-@pytest.fixture(autouse=True)
-def _own_failures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Failures recorded here stay here: the run's own record decides keep-failed elsewhere."""
-    monkeypatch.setattr(owners, "failed_nodeids", set())
+def record_failure(nodeid: str) -> None:
+    RUN.record_failure(nodeid)
+
+
+class PluginManager:
+    def get_plugin(self, name: str) -> RunState | None:
+        return RUN if name == RUN_STATE else None
+
+
+@dataclass
+class Config:
+    pluginmanager: PluginManager = field(default_factory=PluginManager)
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Request:
 
     node: Node
     finalizers: list[Callable[[], None]] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
 
     def addfinalizer(self, fn: Callable[[], None]) -> None:
         self.finalizers.append(fn)

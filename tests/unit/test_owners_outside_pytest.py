@@ -1,0 +1,44 @@
+"""Where owners outside pytest send hints and warnings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = """
+import sys
+import threading
+
+sys.path.insert(0, {here!r})
+from memory_backend import MemoryBackend
+
+import testctr
+from testctr import labels
+from testctr.backend import registry
+
+backend = MemoryBackend()
+backend.add("old-one", {{"testctr": "true", "testctr.created": "2020-01-01T00:00:00Z",
+                         "testctr.host": labels._HOST, "testctr.pid": "999999999"}}, running=False)
+registry.register("memory", backend)
+with testctr.run("img"):
+    pass
+for thread in threading.enumerate():
+    if thread.name == "testctr-leftovers":
+        thread.join()
+print("last line of the script", file=sys.stderr)
+"""
+
+
+def test_a_scripts_leftover_warning_comes_when_it_exits(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(SCRIPT.format(here=str(Path(__file__).parent))))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESTCTR_")}
+    env["TESTCTR_BACKEND"] = "memory"  # the leftover check looks where the settings say
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "last line of the script"
+    assert lines[1].startswith("testctr: warning: 1 leftover container(s) of dead sessions (old-one)")

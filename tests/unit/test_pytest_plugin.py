@@ -1,0 +1,455 @@
+"""The pytest plugin, run in process on pytester with a small in-memory backend."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from testctr import housekeeping, labels, settings
+from testctr.backend import registry
+from testctr.errors import EngineUnavailable
+from testctr.pytest_plugin import RunState
+from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each inner run starts from the environment and settings it sets, and restores the outer ones."""
+    for name in [n for n in os.environ if n.startswith("TESTCTR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(settings, "_current", None)
+    monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check unless a test wants it
+
+
+@pytest.fixture
+def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
+    yield from _registered(monkeypatch, MemoryBackend())
+
+
+@pytest.fixture
+def debuggable(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
+    yield from _registered(monkeypatch, DebuggableBackend())
+
+
+def _registered(monkeypatch: pytest.MonkeyPatch, backend: MemoryBackend) -> Iterator[MemoryBackend]:
+    name = f"memory-{os.urandom(3).hex()}"
+    registry.register(name, backend)
+    monkeypatch.setenv("TESTCTR_BACKEND", name)
+    yield backend
+    registry.default_registry.unregister(name)
+
+
+SEES_SETTINGS = """
+from testctr import settings
+
+def test_settings():
+    s = settings.current()
+    print("KEEP_FAILED=%s VERBOSE=%s CLEANUP_AGE=%s" % (s.keep_failed, s.verbose, s.cleanup_age))
+"""
+
+
+def seen(result: pytest.RunResult) -> str:
+    result.assert_outcomes(passed=1)
+    found = re.search(r"KEEP_FAILED=\S+ VERBOSE=\S+ CLEANUP_AGE=\S+", result.stdout.str())
+    assert found is not None, result.stdout.str()
+    return found.group(0)
+
+
+def test_a_flag_before_a_path_does_not_take_it_as_its_value(pytester: pytest.Pytester) -> None:
+    path = pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest("-s", "--testctr-keep-failed", str(path))
+    assert seen(result) == "KEEP_FAILED=True VERBOSE=False CLEANUP_AGE=300.0"
+
+
+def test_explicit_values_of_a_flag_are_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest("--testctr-keep-failed=false")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_no_form_turns_a_flag_off_over_the_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESTCTR_KEEP_FAILED", "1")
+    monkeypatch.setenv("TESTCTR_VERBOSE", "yes")
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest("-s", "--no-testctr-keep-failed")
+    assert seen(result) == "KEEP_FAILED=False VERBOSE=True CLEANUP_AGE=300.0"
+
+
+def test_ini_file_sets_options(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntestctr_keep_failed = true\ntestctr_cleanup_age = 1m\n")
+    pytester.makepyfile(SEES_SETTINGS)
+    assert seen(pytester.runpytest("-s")) == "KEEP_FAILED=True VERBOSE=False CLEANUP_AGE=60.0"
+
+
+def test_command_line_beats_environment_beats_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini("[pytest]\ntestctr_keep_failed = true\ntestctr_verbose = true\ntestctr_cleanup_age = 1m\n")
+    monkeypatch.setenv("TESTCTR_VERBOSE", "0")
+    monkeypatch.setenv("TESTCTR_CLEANUP_AGE", "2m")
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest("-s", "--testctr-cleanup-age", "3m")
+    assert seen(result) == "KEEP_FAILED=True VERBOSE=False CLEANUP_AGE=180.0"
+
+
+def test_bad_environment_variable_fails_once_at_startup_naming_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESTCTR_KEEP_FAILED", "maybe")
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert "TESTCTR_KEEP_FAILED" in errors and "'maybe'" in errors and "true/false" in errors
+    assert "test_settings" not in result.stdout.str()
+
+
+def test_bad_ini_value_names_the_ini_option(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntestctr_max_concurrent = many\n")
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "testctr_max_concurrent" in result.stderr.str() and "'many'" in result.stderr.str()
+
+
+def test_bad_command_line_value_names_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SEES_SETTINGS)
+    result = pytester.runpytest("--testctr-cleanup-age", "soon")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--testctr-cleanup-age" in result.stderr.str() and "invalid duration" in result.stderr.str()
+
+
+def test_a_run_without_options_or_variables_loads_no_settings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_nothing_loaded():
+            assert "testctr.settings" not in sys.modules
+            assert "testctr.container" not in sys.modules
+        """
+    )
+    # The conformance suite's own plugin loads the library at startup: only this plugin is checked.
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:testctr-conformance").assert_outcomes(passed=1)
+
+
+CONTAINERS = """
+import pytest
+import testctr
+
+@pytest.fixture(scope="module")
+def shared(request):
+    return testctr.new(request, "img")
+
+def test_fails(request, shared):
+    testctr.new(request, "img")
+    assert False, "deliberate"
+
+def test_passes(request):
+    testctr.new(request, "img")
+"""
+
+
+def names(backend: MemoryBackend) -> list[str]:
+    return sorted(info.name for info in backend.containers.values())
+
+
+def test_failed_tests_get_their_containers_logs(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(CONTAINERS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    # The test's own container and the module's, not the passing test's.
+    assert len(re.findall(r"testctr logs: testctr-test_fails-\w+ \(img\)", output)) == 1
+    assert len(re.findall(r"log of testctr-test_fails-\w+", output)) == 1
+    assert re.search(r"testctr logs: testctr-test_\w+\.py-\w+ \(img\)", output)
+    assert "testctr logs: testctr-test_passes" not in output
+    assert "kept" not in output
+    assert names(memory) == []
+
+
+def test_keep_failed_keeps_and_lists_only_failed_tests_containers(
+    pytester: pytest.Pytester, memory: MemoryBackend
+) -> None:
+    pytester.makepyfile(CONTAINERS)
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
+    kept = names(memory)
+    # The failed test's own container, and the module's (a test inside it failed).
+    assert len(kept) == 2 and not any(name.startswith("testctr-test_passes") for name in kept)
+    for name in kept:
+        assert f"kept container {name} (img)" in summary
+    assert summary.count("    remove: testctr clean") == 2  # the backend has no commands to offer
+
+
+def test_keep_failed_hint_uses_the_backends_debug_commands(
+    pytester: pytest.Pytester, debuggable: MemoryBackend
+) -> None:
+    pytester.makepyfile(CONTAINERS)
+    result = pytester.runpytest("--testctr-keep-failed", "-k", "fails")
+    result.assert_outcomes(failed=1, deselected=1)
+    output = result.stdout.str()
+    (name,) = [n for n in names(debuggable) if n.startswith("testctr-test_fails")]
+    assert f"    logs: mem logs {name}" in output
+    assert f"    remove: mem rm {name}   (or: testctr clean)" in output
+    assert "shell:" not in output
+
+
+def test_containers_kept_at_a_failed_start_are_listed(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(
+        test_start="""
+        import testctr
+
+        def test_start_fails(request):
+            testctr.new(request, "img", testctr.with_wait_for_exec(["true"], timeout=0.05))
+        """
+    )
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(failed=1)
+    (name,) = names(memory)
+    assert f"kept container {name} (img) of failed test test_start.py::test_start_fails" in result.stdout.str()
+
+
+def _leftover(backend: MemoryBackend, name: str) -> None:
+    backend.add(
+        name,
+        {
+            "testctr": "true",
+            "testctr.created": "2020-01-01T00:00:00Z",
+            "testctr.host": labels._HOST,
+            "testctr.pid": "999999999",
+        },
+        running=False,
+    )
+
+
+def test_cleanup_old_removes_leftovers_of_dead_sessions(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    _leftover(memory, "old-one")
+    memory.add("live-one", labels.container_labels("testctr", "t", "img", "p"))
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--testctr-cleanup-old")
+    result.assert_outcomes(passed=1)
+    assert "testctr: removed 1 leftover container(s) of dead sessions" in result.stdout.str()
+    assert names(memory) == ["live-one"]
+
+
+def test_cleanup_old_reports_an_engine_it_cannot_reach(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    memory.list_error = EngineUnavailable("engine down")
+    pytester.makeini("[pytest]\ntestctr_cleanup_old = yes\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "testctr: could not remove leftovers: engine down" in result.stdout.str()
+
+
+def test_cleanup_old_off_touches_nothing(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    _leftover(memory, "old-one")
+    pytester.makepyfile("def test_x(): pass")
+    pytester.runpytest("--no-testctr-cleanup-old").assert_outcomes(passed=1)
+    assert names(memory) == ["old-one"]
+
+
+def test_leftover_warning_comes_in_the_terminal_summary(
+    pytester: pytest.Pytester, memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(housekeeping, "_checked", False)
+    _leftover(memory, "old-one")
+    pytester.makepyfile(
+        """
+        import threading
+        import testctr
+
+        def test_starts(request):
+            testctr.new(request, "img")
+            for thread in threading.enumerate():
+                if thread.name == "testctr-leftovers":
+                    thread.join()
+        """
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    lines = result.stdout.lines
+    warning = next(i for i, line in enumerate(lines) if "leftover container(s) of dead sessions (old-one)" in line)
+    header = next(i for i, line in enumerate(lines) if "testctr: warnings" in line)
+    assert header < warning and lines[warning].startswith("testctr: warning: 1 leftover")
+
+
+def test_warnings_and_hints_made_after_the_last_report_still_reach_the_summary(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        from testctr.pytest_plugin import RUN_STATE
+
+        def pytest_sessionfinish(session):
+            state = session.config.pluginmanager.get_plugin(RUN_STATE)
+            state.warn("late warning")
+            state.keep("late hint")
+            state.warn("late warning")
+        """
+    )
+    pytester.makepyfile("def test_x(): pass")
+    output = pytester.runpytest().stdout.str()
+    assert output.count("late warning") == 1 and "late hint" in output
+
+
+def test_failed_within_covers_the_node_and_everything_inside_it() -> None:
+    state = RunState()
+    state.record_failure("tests/a/test_x.py::TestC::test_m[1]")
+    assert state.failed_within("tests/a/test_x.py::TestC::test_m[1]")
+    assert state.failed_within("tests/a/test_x.py::TestC")
+    assert state.failed_within("tests/a/test_x.py")
+    assert state.failed_within("tests/a")
+    assert state.failed_within("")  # the session
+    assert not state.failed_within("tests/a/test_x.py::TestC::test_m[2]")
+    assert not state.failed_within("tests/a/test_x.py::TestD")
+    assert not state.failed_within("tests/ab")
+
+
+def test_forget_drops_a_test_once_its_last_container_ends() -> None:
+    state = RunState()
+    first, second = object(), object()
+    state.track("t", first)
+    state.track("t", second)
+    state.forget("t", first)
+    assert state.containers_of("t") == [second]
+    state.forget("t", second)
+    state.forget("t", second)  # a second cleanup of the same container is harmless
+    assert state.containers_of("t") == []
+
+
+def test_each_run_has_its_own_state(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(CONTAINERS)
+    pytester.runpytest("--testctr-keep-failed").assert_outcomes(passed=1, failed=1)
+    pytester.makepyfile(test_other="import testctr\n\ndef test_ok(request):\n    testctr.new(request, 'img')\n")
+    result = pytester.runpytest("--testctr-keep-failed", "test_other.py")
+    result.assert_outcomes(passed=1)
+    assert "kept" not in result.stdout.str()
+
+
+def test_threads_may_start_containers(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(
+        """
+        import threading
+        import testctr
+
+        def test_threads(request):
+            threads = [threading.Thread(target=testctr.new, args=(request, "img")) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert False, "deliberate"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert result.stdout.str().count("testctr logs: testctr-test_threads") == 4
+    assert names(memory) == []
+
+
+def test_importing_the_plugin_loads_nothing_of_testctr(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest imports the plugin in every run of every project that has testctr installed.
+    import runpy
+    import sys
+
+    import testctr.pytest_plugin
+
+    for name in [n for n in sys.modules if n.startswith("testctr.")]:
+        monkeypatch.delitem(sys.modules, name)
+    runpy.run_path(testctr.pytest_plugin.__file__, run_name="plugin_import_probe")
+    assert [n for n in sys.modules if n.startswith("testctr.")] == []
+
+
+def test_a_failure_in_teardown_attaches_no_logs(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import testctr
+
+        @pytest.fixture
+        def breaks_at_teardown(request):
+            yield testctr.new(request, "img")
+            raise RuntimeError("teardown broke")
+
+        def test_x(breaks_at_teardown):
+            pass
+        """
+    )
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert "teardown broke" in output and "testctr logs" not in output
+    assert names(memory) == []  # the test itself passed when its container's cleanup ran
+
+
+def test_logs_that_cannot_be_read_say_why(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(
+        """
+        import testctr
+
+        def test_removed_then_fails(request):
+            testctr.new(request, "img").terminate()
+            assert False, "deliberate"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert "(could not read logs: " in result.stdout.str()
+
+
+def test_containers_work_with_the_plugin_disabled(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    pytester.makepyfile(
+        """
+        import testctr
+
+        def test_x(request):
+            testctr.new(request, "img")
+        """
+    )
+    result = pytester.runpytest("-p", "no:testctr")
+    result.assert_outcomes(passed=1)
+    assert names(memory) == []
+
+
+def test_xdist_workers_leave_cleanup_old_to_the_controller(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    _leftover(memory, "old-one")
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_configure(config):
+            config.workerinput = {"workerid": "gw0"}
+        """
+    )
+    pytester.makepyfile("def test_x(): pass")
+    pytester.runpytest("--testctr-cleanup-old").assert_outcomes(passed=1)
+    assert names(memory) == ["old-one"]
+
+
+def test_a_unittest_case_run_by_pytest_lists_its_kept_containers(
+    pytester: pytest.Pytester, memory: MemoryBackend
+) -> None:
+    pytester.makepyfile(
+        test_case="""
+        import unittest
+        import testctr
+
+        class T(unittest.TestCase):
+            def test_fails(self):
+                testctr.new(self, "img")
+                self.fail("deliberate")
+        """
+    )
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(failed=1)
+    (name,) = names(memory)
+    summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
+    assert f"kept container {name} (img) of failed test test_case.T.test_fails" in summary
