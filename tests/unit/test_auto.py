@@ -141,6 +141,9 @@ def test_a_named_runtime_skips_the_search() -> None:
     choice = choose(registry, "/opt/bin/podman")
     assert choice.backend is not None and choice.backend.runtime == "podman" and fixed.asked == 0
     assert choice.skipped == [("apple", "TESTCTR_RUNTIME=/opt/bin/podman names another engine")]
+    assert (
+        choice.explain()[-1] == "chose cli with /opt/bin/podman (TESTCTR_RUNTIME=/opt/bin/podman names it; version 1.0)"
+    )
     assert choose(registry, "apple").backend is fixed
 
 
@@ -152,8 +155,17 @@ def test_a_named_runtime_that_does_not_answer_is_not_replaced() -> None:
     )
     choice = choose(registry, "docker")
     assert choice.backend is None
-    assert choice.error.startswith("TESTCTR_RUNTIME=docker names the engine to use, and it does not answer")
+    assert choice.error.startswith("TESTCTR_RUNTIME=docker names the engine to use, and it cannot be used")
     assert "\n  x: not installed\n  cli/docker: the docker engine is not reachable" in choice.error
+
+
+def test_a_named_runtime_a_switching_backend_cannot_drive() -> None:
+    class Broken(SwitchingEngine):
+        def for_runtime(self, runtime: str) -> Engine:
+            raise EngineUnavailable(f"{runtime} is not on PATH")
+
+    choice = choose(registry_of(candidate("cli/docker", 1, Broken("docker"))), "nerdctl")
+    assert choice.skipped == [("cli with nerdctl", "nerdctl is not on PATH")] and choice.backend is None
 
 
 def test_a_named_runtime_no_candidate_drives() -> None:

@@ -50,6 +50,8 @@ class Choice:
 
     candidate: AutoCandidate | None = None
     backend: Backend | None = None
+    #: What was chosen, as doctor shows it: "cli/docker", or "cli with /opt/bin/podman".
+    label: str = ""
     reason: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: Why nothing was chosen, and what to do about it.
@@ -74,7 +76,7 @@ class Choice:
     def explain(self) -> list[str]:
         lines = [f"skipped {who}: {why}" for who, why in self.skipped]
         if self.candidate is not None and self.backend is not None:
-            lines.append(f"chose {self.candidate.label} ({self.reason})")
+            lines.append(f"chose {self.label} ({self.reason})")
         else:
             lines.append(f"no usable engine: {self.failure}")
             lines += [f"fix: {self.fix}"] if self.fix else []
@@ -104,7 +106,8 @@ def choose(registry: Registry, runtime: str | None = None, probe: Probe = _versi
             choice.skipped.append((candidate.label, _one_line(e)))
             continue
         why = f"{pin.setting} names it" if pin is not None else "the first that answers"
-        choice.candidate, choice.backend, choice.reason = candidate, backend, f"{why}; version {version}"
+        choice.candidate, choice.backend, choice.label = candidate, backend, candidate.label
+        choice.reason = f"{why}; version {version}"
         return choice
     if pins:
         settings = ", ".join(p.setting for p in pins.values())
@@ -126,20 +129,22 @@ def _for_runtime(candidates: list[AutoCandidate], runtime: str, probe: Probe) ->
         if why is not None:
             choice.skipped.append((candidate.label, why))
             continue
+        who = candidate.label
         try:
             backend = candidate.backend()
             if isinstance(backend, RuntimeSelectable):
+                who = f"{candidate.backend_name} with {runtime}"
                 backend = backend.for_runtime(runtime)
             elif backend.runtime != wanted:
-                choice.skipped.append((candidate.label, f"TESTCTR_RUNTIME={runtime} names another engine"))
+                choice.skipped.append((who, f"TESTCTR_RUNTIME={runtime} names another engine"))
                 continue
             version = probe(backend)
         except TestctrError as e:
-            choice.skipped.append((candidate.label, _one_line(e)))
-            choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and it does not answer (backend auto)"
-            choice.fix = f"start that engine, or name another runtime than {runtime}"
+            choice.skipped.append((who, _one_line(e)))
+            choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and it cannot be used (backend auto)"
+            choice.fix = f"install or start that engine, or name another runtime than {runtime}"
             return choice
-        choice.candidate, choice.backend = candidate, backend
+        choice.candidate, choice.backend, choice.label = candidate, backend, who
         choice.reason = f"TESTCTR_RUNTIME={runtime} names it; version {version}"
         return choice
     choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and no backend of auto drives it"
