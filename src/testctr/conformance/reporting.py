@@ -37,6 +37,8 @@ _outcomes: dict[str, _Outcome] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(name): the conformance clause a test checks")
+    # The suite's tests carry it; registered here too for runs outside this repository.
+    config.addinivalue_line("markers", "engine: needs a running container engine")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
