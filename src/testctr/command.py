@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import shutil
 import signal
 import sys
 import threading
@@ -63,15 +62,11 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
 def _doctor(args: argparse.Namespace) -> int:
     from testctr.backends import default_registry, requested_name
     from testctr.backends.auto import choose
-    from testctr.backends.cli import RUNTIMES
 
     s = _settings.current()
     print(
         f"platform: {platform.system()} {platform.release()} {platform.machine()}, Python {platform.python_version()}"
     )
-    print("runtimes on PATH:")
-    for name in RUNTIMES:
-        print(f"  {name:8} {shutil.which(name) or '-'}")
     chosen = requested_name()
     print(
         f"backend used by default: {chosen}"
