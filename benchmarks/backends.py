@@ -41,11 +41,11 @@ class Timings:
 
 
 def candidates() -> list[Candidate]:
-    from testctr.backend import registry
+    from testctr import backends
     from testctr.backend.protocols import RuntimeSelectable
 
     found = []
-    cli = registry.get("cli")
+    cli = backends.get("cli")
     for runtime in ("docker", "podman"):
 
         def probe(runtime: str = runtime) -> str:
@@ -53,8 +53,8 @@ def candidates() -> list[Candidate]:
             return cli.for_runtime(runtime).version()
 
         found.append(Candidate(f"cli+{runtime}", [testctr.with_backend("cli"), testctr.with_runtime(runtime)], probe))
-    if registry.default_registry.is_available("apple"):
-        found.append(Candidate("apple", [testctr.with_backend("apple")], lambda: registry.get("apple").version()))
+    if backends.default_registry.is_available("apple"):
+        found.append(Candidate("apple", [testctr.with_backend("apple")], lambda: backends.get("apple").version()))
     return found
 
 

@@ -5,56 +5,135 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from testctr import settings as _settings
-from testctr.errors import TestctrError
+from testctr.backend.protocols import Backend, RuntimeSelectable
+from testctr.errors import EngineUnavailable, TestctrError
+
+#: How long `testctr doctor` waits for any one engine; the probes run in parallel.
+PROBE_BOUND = 5.0
+
+
+class _Probes:
+    """``version()`` of each backend, asked in parallel threads, each awaited at most PROBE_BOUND."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, tuple[threading.Thread, float]] = {}
+        self._answers: dict[int, tuple[bool, str]] = {}
+
+    def start(self, backend: Backend) -> None:
+        key = id(backend)
+        if key in self._started:
+            return
+
+        def ask() -> None:
+            try:
+                self._answers[key] = (True, backend.version())
+            except Exception as e:  # a doctor reports whatever breaks, not only testctr's errors
+                self._answers[key] = (False, str(e) or type(e).__name__)
+
+        # A daemon thread: an engine that hangs must not keep the command from exiting.
+        thread = threading.Thread(target=ask, name="testctr-doctor-probe", daemon=True)
+        self._started[key] = (thread, time.monotonic())
+        thread.start()
+
+    def version(self, backend: Backend) -> str:
+        """The backend's version, or EngineUnavailable saying why not (``auto.choose``'s probe)."""
+        self.start(backend)
+        thread, started = self._started[id(backend)]
+        thread.join(max(0.0, started + PROBE_BOUND - time.monotonic()))
+        ok, text = self._answers.get(id(backend), (False, f"no answer within {PROBE_BOUND:.0f} s"))
+        if not ok:
+            raise EngineUnavailable(text)
+        return text
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """A table row; the last cell may span lines (a fix) and its lines stay in its column."""
+    lead = "  " + "".join(f"{cell:{width}} " for cell, width in zip(cells[:-1], widths, strict=True))
+    return lead + cells[-1].replace("\n", "\n" + " " * len(lead))
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from testctr.backend import RuntimeSelectable, registry
-    from testctr.backends.cli import RUNTIMES
-    from testctr.container import DEFAULT_BACKEND
+    from testctr.backends import default_registry, requested_name
+    from testctr.backends.auto import choose
 
     s = _settings.current()
     print(
         f"platform: {platform.system()} {platform.release()} {platform.machine()}, Python {platform.python_version()}"
     )
-    print("runtimes on PATH:")
-    for name in RUNTIMES:
-        print(f"  {name:8} {shutil.which(name) or '-'}")
-    chosen = s.backend or DEFAULT_BACKEND
+    chosen = requested_name()
     print(
         f"backend used by default: {chosen}"
         + (" (TESTCTR_BACKEND)" if s.backend else "")
         + (f", runtime {s.runtime}" if s.runtime else "")
     )
-    print("backends:")
-    ok = True
-    available = set(registry.names())
-    for name in registry.default_registry.all_names():
+    probes = _Probes()
+    # Every backend and candidate is built first and probed at once, so the
+    # slowest engine bounds the wait, not their sum.
+    backends: dict[str, Backend | str] = {}
+    available = set(default_registry.names())
+    for name in default_registry.all_names():
+        if name == "auto":
+            continue  # its candidates are shown below
         if name not in available:
-            print(f"  {name:14} not available on this platform")
+            backends[name] = "not available on this platform"
             continue
         try:
-            backend = registry.get(name)
+            backend = default_registry.get(name)
             if s.runtime and isinstance(backend, RuntimeSelectable):
                 backend = backend.for_runtime(s.runtime)
-            version = backend.version()
-            print(f"  {name:14} ok: {backend.runtime} {version}, ports on {backend.host()}")
         except TestctrError as e:
-            print(f"  {name:14} NOT usable: {e}")
-            ok = ok and name != chosen
-    if chosen == "auto":
-        from testctr.backends.auto import current_choice
+            backends[name] = f"NOT usable: {e}"
+            continue
+        backends[name] = backend
+        probes.start(backend)
+    candidates = default_registry.auto_candidates()
+    for candidate in candidates:
+        if candidate.missing() is None:
+            with contextlib.suppress(TestctrError):
+                probes.start(candidate.backend())
 
-        print("auto chooses (apple if its service runs, else the first CLI engine that answers):")
-        for line in current_choice(registry.default_registry).explain():
-            print(f"  {line}")
+    print(f"backends (each engine given {PROBE_BOUND:.0f} s to answer):")
+    ok = True
+    for name, found in backends.items():
+        if isinstance(found, str):
+            print(_row([name, found], [14]))
+            ok = ok and name != chosen
+            continue
+        try:
+            version = probes.version(found)
+            print(_row([name, f"ok: {found.runtime} {version}, ports on {found.host()}"], [14]))
+        except TestctrError as e:
+            print(_row([name, f"NOT usable: {e}"], [14]))
+            ok = ok and name != chosen
+
+    print("auto's candidates (tried in this order; a pinned one is the only kind auto may use):")
+    widths = [8, 14, 30]
+    print(_row(["PRIORITY", "CANDIDATE", "PINNED BY", "STATE"], widths))
+    for candidate in candidates:
+        pin = candidate.pinned()
+        missing = candidate.missing()
+        if missing is None:
+            try:
+                state = "answers: " + probes.version(candidate.backend())
+            except TestctrError as e:
+                state = f"does not answer: {e}"
+        else:
+            state = missing
+        pinned = pin.setting if pin is not None else "-"
+        print(_row([str(candidate.priority), candidate.label, pinned, state], widths))
+    choice = choose(default_registry, s.runtime, probes.version)
+    print("auto chooses:" if chosen == "auto" else "auto would choose:")
+    for line in choice.explain():
+        print(f"  {line}")
+    if chosen == "auto":
+        ok = ok and choice.backend is not None
     if s.image_map:
         print("image map: " + ", ".join(f"{k}={v}" for k, v in s.image_map.items()))
     if s.image_prefix:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
 from testctr import settings as _settings
-from testctr.backend import registry
 from testctr.backend.protocols import (
     Backend,
     ContainerHost,
@@ -27,10 +26,10 @@ from testctr.backend.protocols import (
     HealthReporter,
     LogStreamer,
     ResourceUpdater,
-    RuntimeSelectable,
     unsupported_reason,
 )
 from testctr.backend.types import ContainerInfo, ExecResult
+from testctr.backends import resolve
 from testctr.errors import (
     ContainerNotFound,
     ExecError,
@@ -47,8 +46,6 @@ from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.reaper import release, watch
 from testctr.wait import HealthyWait, RunningWait
-
-DEFAULT_BACKEND = "auto"
 
 
 class _CreationGate:
@@ -95,10 +92,19 @@ class Container:
     """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
 
     def __init__(
-        self, backend: Backend, backend_name: str, container_id: str, name: str, image: str, spec: Spec
+        self,
+        backend: Backend,
+        backend_name: str,
+        container_id: str,
+        name: str,
+        image: str,
+        spec: Spec,
+        requested_backend: str | None = None,
     ) -> None:
         self.backend = backend
+        #: The backend in use ("cli", "apple"); ``requested_backend`` is the name asked for ("auto").
         self.backend_name = backend_name
+        self.requested_backend = requested_backend or backend_name
         self.id = container_id
         self.name = name
         self.image = image
@@ -370,24 +376,6 @@ class _LogPrinter:
         self._thread.join(timeout=5)  # no line of this container in the next test's output
 
 
-def resolve_backend(name: str | None = None, runtime: str | None = None) -> tuple[str, Backend]:
-    """The backend for ``name`` and ``runtime`` (options), else the run's settings.
-
-    A runtime named by an option must be honoured; one from the settings
-    applies only to backends that can switch runtimes.
-    """
-    s = _settings.current()
-    name = name or s.backend or DEFAULT_BACKEND
-    backend = registry.get(name)
-    chosen_runtime = runtime or s.runtime
-    if chosen_runtime is not None:
-        if isinstance(backend, RuntimeSelectable):
-            backend = backend.for_runtime(chosen_runtime)
-        elif runtime is not None:
-            raise UnsupportedOption("with_runtime", name, "the backend drives one runtime only")
-    return name, backend
-
-
 def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
         raise InvalidOption(f"image must be a non-empty name without spaces, got {image!r}")
@@ -399,7 +387,8 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         port = getattr(strategy, "port", None)
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
-    backend_name, backend = resolve_backend(spec.backend, spec.runtime)
+    resolved = resolve(spec.backend, spec.runtime)
+    backend, backend_name = resolved.backend, resolved.name
     if spec.stream_logs and not isinstance(backend, LogStreamer):
         raise UnsupportedOption("with_logs", backend_name, "the backend cannot stream logs")
     if any(isinstance(w, HealthyWait) for w in spec.waits) and not isinstance(backend, HealthReporter):
@@ -433,7 +422,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                 backend.remove_container(config.name)
                 release(backend_name, backend.runtime, config.name)
             raise
-        container = Container(backend, backend_name, container_id, config.name, image, spec)
+        container = Container(backend, backend_name, container_id, config.name, image, spec, resolved.requested)
         # Registered before anything else can fail: nothing leaks, whatever happens next.
         owner.add_cleanup(lambda: container._cleanup(owner))
         owner.started(container)

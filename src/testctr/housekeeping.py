@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from testctr import settings
 from testctr.backend.protocols import ContainerLister
 from testctr.backend.types import ContainerInfo
+from testctr.backends import resolve
 from testctr.errors import ContainerNotFound, TestctrError
 from testctr.labels import created_at, session_alive
 
@@ -28,9 +29,7 @@ class Listed:
 
 def list_testctr_containers(label: str) -> list[Listed]:
     """Containers labelled by testctr on the backend (and runtime) the settings name."""
-    from testctr.container import resolve_backend
-
-    _, backend = resolve_backend()
+    backend = resolve().backend
     if not isinstance(backend, ContainerLister):
         return []
     now = dt.datetime.now(dt.timezone.utc)
@@ -48,9 +47,7 @@ def find_leftovers(label: str, min_age: float) -> list[Listed]:
 
 
 def remove(containers: list[Listed]) -> int:
-    from testctr.container import resolve_backend
-
-    _, backend = resolve_backend()
+    backend = resolve().backend
     removed = 0
     for c in containers:
         try:

@@ -53,7 +53,8 @@ def test_readme_example(request: pytest.FixtureRequest, runtime: str) -> None:
     assert redis.host() == "127.0.0.1"
     assert redis_ping(redis.endpoint("6379")) == b"+PONG\r\n"
     assert redis.port(6379) == redis.port("6379/tcp") > 0
-    assert redis.runtime == runtime and redis.backend_name == "auto"  # the default: the engine that answers
+    # The default, auto, is the backend that answers; the name asked for is kept apart.
+    assert redis.runtime == runtime and redis.backend_name == "cli" and redis.requested_backend == "auto"
 
 
 def test_run_context_manager_removes_container(runtime: str) -> None:

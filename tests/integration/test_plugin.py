@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 import testctr
-from testctr import settings
-from testctr.backend import registry
+from testctr import backends, settings
 from testctr.backend.protocols import DebugCommands
 from testctr.backends.cli import CLIBackend
 from testctr.conformance._support import SLEEPER, sleeper_command
@@ -233,7 +232,7 @@ class _CountingBackend:
 def test_max_concurrent_caps_creations_across_threads(runtime: str) -> None:
     counting = _CountingBackend(CLIBackend().for_runtime(runtime))
     name = f"counting-{os.urandom(3).hex()}"
-    registry.register(name, counting)  # type: ignore[arg-type]
+    backends.register(name, counting)  # type: ignore[arg-type]
     before = settings.current()
     settings.configure(max_concurrent=2, create_delay=0.01)
     errors: list[BaseException] = []
@@ -253,7 +252,7 @@ def test_max_concurrent_caps_creations_across_threads(runtime: str) -> None:
             t.join(timeout=120)
     finally:
         settings.configure(max_concurrent=before.max_concurrent, create_delay=before.create_delay)
-        registry.default_registry.unregister(name)
+        backends.default_registry.unregister(name)
     assert not errors, errors
     assert 1 <= counting.peak <= 2
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 import testctr
-from testctr.backend import registry
+from testctr import backends
 from testctr.backend.protocols import ImageEnsurer, RuntimeSelectable
 from testctr.conformance._support import SLEEPER
 
@@ -84,7 +84,7 @@ def image_id(runtime: str, image: str) -> str | None:
 
 
 def ensurer(backend_name: str, runtime: str) -> ImageEnsurer:
-    backend = registry.get(backend_name)
+    backend = backends.get(backend_name)
     assert isinstance(backend, RuntimeSelectable)
     selected = backend.for_runtime(runtime)
     assert isinstance(selected, ImageEnsurer)

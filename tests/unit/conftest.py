@@ -14,8 +14,8 @@ import pytest
 
 from testctr import settings
 from testctr.backend.protocols import Backend
-from testctr.backend.registry import default_registry
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backends import default_registry
 from testctr.backends.memory import MemoryBackend
 
 UseBackend = Callable[[Backend], None]

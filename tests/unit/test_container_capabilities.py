@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import testctr
-from testctr import housekeeping, settings
-from testctr.backend import registry
+from testctr import backends, housekeeping, settings
 from testctr.backend.protocols import HealthReporter, ResourceUpdater
 from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
 
@@ -27,9 +26,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _use(backend: MemoryBackend) -> Iterator[str]:
     name = f"memory-{os.urandom(3).hex()}"
-    registry.register(name, backend)
+    backends.register(name, backend)
     yield name
-    registry.default_registry.unregister(name)
+    backends.default_registry.unregister(name)
 
 
 @pytest.fixture

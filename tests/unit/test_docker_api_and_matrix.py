@@ -124,8 +124,8 @@ def test_registry_imports_sdks_lazily() -> None:
     import sys
 
     code = (
-        "import sys, testctr; from testctr.backend import registry; "
-        "names = registry.names(); "
+        "import sys, testctr, testctr.backends; "
+        "names = testctr.backends.names(); "
         "assert 'docker-api' in names and 'testcontainers' in names, names; "
         "assert 'docker' not in sys.modules and 'testcontainers' not in sys.modules"
     )

@@ -17,12 +17,12 @@ from memory_backend import MemoryBackend
 
 import testctr
 from testctr import labels
-from testctr.backend import registry
+from testctr import backends
 
 backend = MemoryBackend()
 backend.add("old-one", {{"testctr": "true", "testctr.created": "2020-01-01T00:00:00Z",
                          "testctr.host": labels._HOST, "testctr.pid": "999999999"}}, running=False)
-registry.register("memory", backend)
+backends.register("memory", backend)
 with testctr.run("img"):
     pass
 for thread in threading.enumerate():

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testctr import housekeeping, labels, settings
-from testctr.backend import registry
+from testctr import backends, housekeeping, labels, settings
 from testctr.errors import EngineUnavailable
 from testctr.pytest_plugin import RunState
 from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
@@ -38,10 +37,10 @@ def debuggable(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
 
 def _registered(monkeypatch: pytest.MonkeyPatch, backend: MemoryBackend) -> Iterator[MemoryBackend]:
     name = f"memory-{os.urandom(3).hex()}"
-    registry.register(name, backend)
+    backends.register(name, backend)
     monkeypatch.setenv("TESTCTR_BACKEND", name)
     yield backend
-    registry.default_registry.unregister(name)
+    backends.default_registry.unregister(name)
 
 
 SEES_SETTINGS = """

@@ -1,4 +1,8 @@
-"""The backend contract: protocols, data types and the registry."""
+"""The backend contract: protocols, data types and the registry class.
+
+It imports no backend; the registry in use, with the backends in it, is
+:mod:`testctr.backends`.
+"""
 
 from testctr.backend.protocols import (
     Backend,
@@ -16,14 +20,7 @@ from testctr.backend.protocols import (
     RuntimeSelectable,
     unsupported_reason,
 )
-from testctr.backend.registry import (
-    Registry,
-    default_registry,
-    get,
-    names,
-    register,
-    register_factory,
-)
+from testctr.backend.registry import AutoCandidate, Pin, Registry
 from testctr.backend.types import (
     ContainerConfig,
     ContainerInfo,
@@ -36,6 +33,7 @@ from testctr.backend.types import (
 )
 
 __all__ = [
+    "AutoCandidate",
     "Backend",
     "ContainerConfig",
     "ContainerHost",
@@ -53,15 +51,11 @@ __all__ = [
     "LogStream",
     "LogStreamer",
     "Mount",
+    "Pin",
     "PortBinding",
     "PortSpec",
     "Registry",
     "ResourceUpdater",
     "RuntimeSelectable",
-    "default_registry",
-    "get",
-    "names",
-    "register",
-    "register_factory",
     "unsupported_reason",
 ]

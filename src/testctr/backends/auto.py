@@ -1,106 +1,172 @@
 """The "auto" backend: the best engine this machine has, chosen once per process.
 
-Order: Apple's containerization where the "apple" backend is registered and
-its system service answers, then the CLI backend with the first of docker,
-podman, nerdctl, finch whose engine answers. A runtime named by
-TESTCTR_RUNTIME or --testctr-runtime skips the search
-(the user chose). The choice and the reasons others were skipped are kept for
-``testctr doctor``.
+The engines it may choose are data: the registry's :class:`AutoCandidate`
+list, which any registered backend can join. They are probed in priority
+order and the first whose ``version()`` answers wins, with three rules on top:
 
-The "auto" name resolves to the chosen backend itself, so the core sees its
+* a runtime named by TESTCTR_RUNTIME or --testctr-runtime skips the search:
+  the first candidate that drives that runtime is the choice, answering or not;
+* an engine the user named (DOCKER_HOST, a docker context, CONTAINER_HOST: a
+  pinned candidate) is the only kind auto may choose; when it does not
+  answer, that is an error naming the setting, never a silent fall back to
+  an engine the user did not name;
+* a failed choice is made again at the next use; a good one is kept.
+
+The choice and the reasons the others were skipped are kept for ``testctr
+doctor``. "auto" resolves to the chosen backend itself, so the core sees its
 capabilities and backend-specific extras (such as ``boot_logs``) directly.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from testctr.backend.protocols import RuntimeSelectable
 from testctr.errors import EngineUnavailable, TestctrError
 
 if TYPE_CHECKING:
     from testctr.backend.protocols import Backend
-    from testctr.backend.registry import Registry
+    from testctr.backend.registry import AutoCandidate, Registry
+
+#: Asks a candidate's backend whether its engine answers: its version, or a TestctrError.
+Probe = Callable[["Backend"], str]
+
+
+def _version(backend: Backend) -> str:
+    return backend.version()
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 @dataclass
 class Choice:
-    """What "auto" picked, and why each candidate before it was skipped."""
+    """What "auto" picked, why, and why each other candidate was skipped."""
 
-    name: str = ""
-    runtime: str = ""
+    candidate: AutoCandidate | None = None
     backend: Backend | None = None
+    #: What was chosen, as doctor shows it: "cli/docker", or "cli with /opt/bin/podman".
+    label: str = ""
+    reason: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    error: str = ""
+    #: Why nothing was chosen, and what to do about it.
+    failure: str = ""
+    fix: str = ""
 
-    def chosen(self) -> Backend:
+    @property
+    def error(self) -> str:
+        tried = "".join(f"\n  {who}: {why}" for who, why in self.skipped)
+        return self.failure + (":" + tried if tried else "") + (f"\nfix: {self.fix}" if self.fix else "")
+
+    @property
+    def name(self) -> str:
+        """The registered name of the chosen backend ("cli", "apple", ...)."""
+        return self.candidate.backend_name if self.candidate is not None else ""
+
+    def chosen(self) -> tuple[str, Backend]:
         if self.backend is None:
-            raise EngineUnavailable(
-                "no container engine answers (backend auto): "
-                + self.error
-                + "\nfix: start Docker or Podman, or run `container system start` on a Mac; "
-                "`testctr doctor` shows what was tried"
-            )
-        return self.backend
+            raise EngineUnavailable(self.error)
+        return self.name, self.backend
 
     def explain(self) -> list[str]:
         lines = [f"skipped {who}: {why}" for who, why in self.skipped]
-        if self.backend is not None:
-            lines.append(f"chose {self.name}" + (f" with {self.runtime}" if self.name == "cli" else ""))
+        if self.candidate is not None and self.backend is not None:
+            lines.append(f"chose {self.label} ({self.reason})")
         else:
-            lines.append(f"no usable engine: {self.error}")
+            lines.append(f"no usable engine: {self.failure}")
+            lines += [f"fix: {self.fix}"] if self.fix else []
         return lines
 
 
-def choose(registry: Registry) -> Choice:
-    """Probe the candidates in order; the first that answers wins."""
-    from testctr.backends.cli import RUNTIMES, CLIBackend, find_runtime
-
+def choose(registry: Registry, runtime: str | None = None, probe: Probe = _version) -> Choice:
+    """Probe the candidates in order; the first that answers wins (see the module's rules)."""
+    candidates = registry.auto_candidates()
+    if runtime:
+        return _for_runtime(candidates, runtime, probe)
     choice = Choice()
-    from testctr.settings import current
-
-    preferred = current().runtime
-    if preferred:
-        choice.skipped.append(("apple", f"TESTCTR_RUNTIME={preferred} names the CLI runtime to use"))
-    elif registry.is_available("apple"):
-        try:
-            apple = registry.get("apple")
-            apple.version()  # checks the system service too
-            choice.name, choice.runtime, choice.backend = "apple", apple.runtime, apple
-            return choice
-        except TestctrError as e:
-            choice.skipped.append(("apple", " ".join(str(e).split())))
-    else:
-        from testctr.backends.apple import BIN_ENV, platform_supported
-
-        ok, why = platform_supported()
-        choice.skipped.append(("apple", f"Apple's `container` CLI is not installed ({BIN_ENV} not set)" if ok else why))
-    for name in [preferred] if preferred else list(RUNTIMES):
-        if not preferred and shutil.which(name) is None:
-            choice.skipped.append((f"cli/{name}", "not on PATH"))
+    missing = {c.label: c.missing() for c in candidates}
+    pins = {c.label: pin for c in candidates if missing[c.label] is None and (pin := c.pinned()) is not None}
+    for candidate in candidates:
+        pin = pins.get(candidate.label)
+        why = missing[candidate.label]
+        if why is None and pins and pin is None:
+            why = ", ".join(p.setting for p in pins.values()) + " names the engine to use"
+        if why is not None:
+            choice.skipped.append((candidate.label, why))
             continue
         try:
-            backend = CLIBackend(find_runtime(name))
-            backend.version()
+            backend = candidate.backend()
+            version = probe(backend)
         except TestctrError as e:
-            choice.skipped.append((f"cli/{name}", str(e).splitlines()[0]))
+            choice.skipped.append((candidate.label, _one_line(e)))
             continue
-        choice.name, choice.runtime, choice.backend = "cli", backend.runtime, backend
+        why = f"{pin.setting} names it" if pin is not None else "the first that answers"
+        choice.candidate, choice.backend, choice.label = candidate, backend, candidate.label
+        choice.reason = f"{why}; version {version}"
         return choice
-    choice.error = "; ".join(f"{who}: {why}" for who, why in choice.skipped)
+    if pins:
+        settings = ", ".join(p.setting for p in pins.values())
+        undo = " / ".join(p.undo for p in pins.values())
+        choice.failure = f"{settings} names the container engine to use, and it does not answer (backend auto)"
+        choice.fix = f"start that engine or correct the setting; or {undo} to let testctr choose another engine"
+    else:
+        choice.failure = "no container engine answers (backend auto)"
+        choice.fix = "start one of these engines (or install one); `testctr doctor` shows what was tried"
     return choice
 
 
-_lock = threading.Lock()
-_choice: Choice | None = None
+def _for_runtime(candidates: list[AutoCandidate], runtime: str, probe: Probe) -> Choice:
+    """The first present candidate that drives ``runtime``: no search, no fall back."""
+    choice = Choice()
+    wanted = os.path.basename(runtime)
+    for candidate in candidates:
+        why = candidate.missing()
+        if why is not None:
+            choice.skipped.append((candidate.label, why))
+            continue
+        who = candidate.label
+        try:
+            backend = candidate.backend()
+            if isinstance(backend, RuntimeSelectable):
+                who = f"{candidate.backend_name} with {runtime}"
+                backend = backend.for_runtime(runtime)
+            elif backend.runtime != wanted:
+                choice.skipped.append((who, f"TESTCTR_RUNTIME={runtime} names another engine"))
+                continue
+            version = probe(backend)
+        except TestctrError as e:
+            choice.skipped.append((who, _one_line(e)))
+            choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and it cannot be used (backend auto)"
+            choice.fix = f"install or start that engine, or name another runtime than {runtime}"
+            return choice
+        choice.candidate, choice.backend, choice.label = candidate, backend, who
+        choice.reason = f"TESTCTR_RUNTIME={runtime} names it; version {version}"
+        return choice
+    choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and no backend of auto drives it"
+    choice.fix = "install that engine, name another runtime, or name a backend with TESTCTR_BACKEND"
+    return choice
 
 
-def current_choice(registry: Registry) -> Choice:
-    """The process's choice, made on first use (again after a failed one)."""
-    global _choice
-    with _lock:
-        if _choice is None or _choice.backend is None:
-            _choice = choose(registry)
-        return _choice
+class Auto:
+    """The choice of one registry, made at first use (again after a failed one)."""
+
+    def __init__(self, registry: Registry, runtime: Callable[[], str | None]) -> None:
+        self._registry = registry
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._choice: Choice | None = None
+
+    def choice(self) -> Choice:
+        with self._lock:
+            if self._choice is None or self._choice.backend is None:
+                self._choice = choose(self._registry, self._runtime())
+            return self._choice
+
+    def choose(self) -> tuple[str, Backend]:
+        """The registry's chooser for "auto": the chosen backend's name and the backend."""
+        return self.choice().chosen()

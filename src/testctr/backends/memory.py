@@ -13,7 +13,7 @@ register it themselves::
     backend.script("app", logs=[(0.0, "booting"), (0.1, "ready")], exit_code=1, exit_after=0.5)
     backend.fail("start_container", ContainerStartError("no"))  # the next start raises
     backend.on_exec(["pg_isready"], lambda cmd: exec_result(0, "accepting connections"))
-    default_registry.register("memory", backend)
+    testctr.backends.register("memory", backend)
 
 Time is the real clock: a line scheduled at 0.1 s appears 0.1 s after the
 container's start.

@@ -13,10 +13,9 @@ from typing import Any, TypeVar
 import pytest
 
 from testctr import settings as _settings
-from testctr.backend import registry
-from testctr.backend.protocols import Backend, RuntimeSelectable
+from testctr.backend.protocols import Backend
 from testctr.backend.types import ContainerConfig
-from testctr.container import DEFAULT_BACKEND
+from testctr.backends import requested_name, resolve
 from testctr.labels import container_labels, project_name
 from testctr.parsing import container_name, substitute_image
 
@@ -43,16 +42,12 @@ T = TypeVar("T")
 
 
 def backend_name() -> str:
-    return _settings.current().backend or DEFAULT_BACKEND
+    return requested_name()
 
 
 def resolve_backend() -> Backend:
     """The backend under test, chosen as testctr.new chooses it."""
-    s = _settings.current()
-    backend = registry.get(backend_name())
-    if s.runtime and isinstance(backend, RuntimeSelectable):
-        backend = backend.for_runtime(s.runtime)
-    return backend
+    return resolve().backend
 
 
 def local_image(image: str) -> str:

@@ -3,7 +3,7 @@
 The backend comes from ``--testctr-backend`` / ``TESTCTR_BACKEND`` (and
 ``--testctr-runtime`` / ``TESTCTR_RUNTIME``), exactly as :func:`testctr.new`
 picks it, so the suite tests what users get. Clause bookkeeping and the matrix
-live in :mod:`testctr.conformance.plugin`.
+live in :mod:`testctr.conformance.reporting`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from testctr.conformance._support import (
     local_image,
     resolve_backend,
 )
+from testctr.conformance.plugin import install
 from testctr.errors import TestctrError
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Where the entry point did not recognise the run's arguments (a path
+    # it cannot resolve, say), collecting the suite still brings its marker.
+    install(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -1,102 +1,42 @@
-"""The conformance suite's reporting, loaded by pytest in every session (entry point).
+"""Entry point (pytest11): loads the suite's reporting in runs of the suite, and only there.
 
-Inert unless tests marked ``@pytest.mark.clause(...)`` run: then it counts
-their outcomes per clause and prints the matrix at the end. It is a plugin
-rather than part of the suite's conftest because with ``-n`` (xdist) the
-controller process, which prints the summary, never loads that conftest.
+pytest loads every installed plugin in every project's runs; this one costs
+nothing of testctr's core there and adds nothing (no marker, no hook that
+does work) unless the run's arguments name the suite: ``--pyargs
+testctr.conformance[.test_x]`` or a path inside it. The reporting is loaded
+from here rather than only from the suite's conftest because with ``-n`` the
+xdist controller, which prints the matrix, never collects and so never loads
+that conftest.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from testctr.conformance import CLAUSES
-from testctr.conformance._support import backend_name, resolve_backend
-from testctr.conformance.matrix import Column, render
-from testctr.errors import TestctrError
-
-_CLAUSE_KEY = "testctr-clause"
-_UNSUPPORTED_KEY = "testctr-unsupported"
+SUITE = __name__.rpartition(".")[0]
+REPORTING = f"{SUITE}.reporting"
 
 
-@dataclasses.dataclass
-class _Outcome:
-    clause: str
-    passed: bool = False  # the call phase passed
-    failed: bool = False  # any phase failed
-    unsupported: set[str] = dataclasses.field(default_factory=set)
+def names_the_suite(config: pytest.Config) -> bool:
+    here = Path(__file__).resolve().parent
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if config.option.pyargs and (target == SUITE or target.startswith(f"{SUITE}.")):
+            return True
+        path = Path(config.invocation_params.dir, target).resolve()
+        if path == here or here in path.parents:
+            return True
+    return False
 
 
-#: One entry per test, filled from its reports (on the xdist controller too).
-_outcomes: dict[str, _Outcome] = {}
+def install(config: pytest.Config) -> None:
+    """Load the reporting (once); the suite's conftest calls this too."""
+    if not config.pluginmanager.has_plugin(REPORTING):
+        config.pluginmanager.import_plugin(REPORTING)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(name): the conformance clause a test checks")
-    # The suite's tests carry it; registered here too for runs outside this repository.
-    config.addinivalue_line("markers", "engine: needs a running container engine")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        marker = item.get_closest_marker("clause")
-        if marker is None:
-            continue
-        name = str(marker.args[0])
-        if name not in CLAUSES:
-            raise pytest.UsageError(f"{item.nodeid}: unknown clause {name!r} (known: {', '.join(CLAUSES)})")
-        item.user_properties.append((_CLAUSE_KEY, name))
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    props = dict(report.user_properties)
-    clause = props.get(_CLAUSE_KEY)
-    if clause is None:
-        return
-    outcome = _outcomes.setdefault(report.nodeid, _Outcome(str(clause)))
-    outcome.failed = outcome.failed or report.failed
-    if report.when == "call":
-        outcome.passed = report.passed
-        outcome.unsupported |= {str(v) for k, v in report.user_properties if k == _UNSUPPORTED_KEY}
-
-
-def column_label() -> str:
-    """The run's column: TESTCTR_CONFORMANCE_COLUMN, else backend/runtime[@host]."""
-    explicit = os.environ.get("TESTCTR_CONFORMANCE_COLUMN")
-    if explicit:
-        return explicit
-    name = backend_name()
-    try:
-        backend = resolve_backend()
-        label = f"{name}/{backend.runtime}"
-        host = backend.host()
-    except TestctrError:
-        return name
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        label += f"@{host}"
-    return label
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not _outcomes:
-        return
-    column = Column(column_label())
-    for outcome in _outcomes.values():
-        result = column.result(outcome.clause)
-        if outcome.failed:
-            result.failed += 1
-        elif outcome.passed:
-            result.passed += 1
-        result.unsupported += sorted(outcome.unsupported)
-    terminalreporter.section("testctr conformance matrix")
-    for line in render([column]):
-        terminalreporter.write_line(line)
-    path = os.environ.get("TESTCTR_CONFORMANCE_REPORT")
-    if path:
-        with open(path, "w") as f:
-            json.dump(column.to_json(), f, indent=1)
+    if names_the_suite(config):
+        install(config)

@@ -119,13 +119,13 @@ def guard(fd: int, parent_alive: Callable[[], bool], remover: Remover, poll: flo
 
 def resolve(name: str, runtime: str) -> Backend:
     """The parent's backend, made again from its name and runtime."""
-    from testctr.container import resolve_backend
+    from testctr.backends import resolve as resolve_backend
     from testctr.errors import UnsupportedOption
 
     try:
-        return resolve_backend(name, runtime)[1]
+        return resolve_backend(name, runtime).backend
     except UnsupportedOption:  # a backend that drives one runtime only: its name says it all
-        return resolve_backend(name)[1]
+        return resolve_backend(name).backend
 
 
 def main(argv: list[str]) -> int:

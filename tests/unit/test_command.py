@@ -1,0 +1,48 @@
+"""Pieces of `testctr doctor` that need no engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from testctr import command
+from testctr.errors import EngineUnavailable
+
+
+def test_a_multi_line_cell_stays_in_its_column() -> None:
+    row = command._row(["cli", "NOT usable: down\nfix: start it"], [6])
+    assert row.splitlines() == ["  cli    NOT usable: down", "         fix: start it"]
+
+
+class Engine:
+    def __init__(self, answer: str | None, hang: threading.Event | None = None) -> None:
+        self.answer = answer
+        self.hang = hang
+
+    def version(self) -> str:
+        if self.hang is not None:
+            self.hang.wait(10)
+        if self.answer is None:
+            raise EngineUnavailable("down\nfix: start it")
+        return self.answer
+
+
+def test_probes_run_in_parallel_each_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(command, "PROBE_BOUND", 0.3)
+    hang = threading.Event()
+    hung, hung_too, up, down = Engine("1", hang), Engine("2", hang), Engine("3"), Engine(None)
+    probes = command._Probes()
+    started = time.monotonic()
+    for engine in (hung, hung_too, up, down):
+        probes.start(engine)  # type: ignore[arg-type]
+    with pytest.raises(EngineUnavailable, match="no answer within"):
+        probes.version(hung)  # type: ignore[arg-type]
+    with pytest.raises(EngineUnavailable, match="no answer within"):
+        probes.version(hung_too)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 0.55, "the bounds overlap: probes run in parallel"
+    assert probes.version(up) == "3"  # type: ignore[arg-type]
+    with pytest.raises(EngineUnavailable, match="down\nfix: start it"):
+        probes.version(down)  # type: ignore[arg-type]
+    hang.set()
