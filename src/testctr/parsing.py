@@ -418,6 +418,8 @@ _FRACTION = re.compile(r"\.(\d+)")
 
 def parse_timestamp(text: str) -> dt.datetime | None:
     """RFC 3339 with nanoseconds and ``Z`` (Docker, Podman) -> aware datetime; None if empty."""
+    if not isinstance(text, str):
+        raise InvalidOption(f"a timestamp must be a string, got {shown(text)}")
     text = text.strip()
     if not text or text.startswith("0001-01-01"):
         return None
