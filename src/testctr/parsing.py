@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
-#: Longest duration or timeout accepted (~11.5 days): longer ones are typos, and
-#: engines and ``time`` overflow somewhere above 9.2e9 s.
-MAX_SECONDS = 1_000_000.0
+#: Longest duration or timeout accepted (~115 days: a month-scale cleanup age fits):
+#: longer ones are typos, and engines and ``threading`` overflow above ~9.2e9 s.
+MAX_SECONDS = 10_000_000.0
 #: Memory limits must fit the engines' int64 byte counts; below 6 MiB they refuse.
 MIN_MEMORY, MAX_MEMORY = 6 * 1024 * 1024, 2**63 - 1
 #: Docker refuses fewer than 0.01 CPUs; no engine runs a container on more than 1024.

@@ -211,7 +211,7 @@ def test_wait_on_unpublished_port_fails_before_any_engine_call() -> None:
     [
         ("STARTUP_TIMEOUT", "0", "more than 0"),
         ("STARTUP_TIMEOUT", "1e10", "Go duration"),
-        ("CREATE_DELAY", "1000001", "from 0 to 1e+06"),
+        ("CREATE_DELAY", "10000001", "from 0 to 1e+07"),
         ("CLEANUP_AGE", "soon", "Go duration"),
         ("LABEL", "my label", "letters, digits"),
         ("LABEL", "a=b", "letters, digits"),
