@@ -42,6 +42,7 @@ class Settings:
     image_prefix: str = ""
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
+    reaper: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -76,6 +77,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "image_prefix": parse_image_prefix,
     "image_map": parse_image_map,
     "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
+    "reaper": parse_bool,
 }
 
 
