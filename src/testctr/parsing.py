@@ -287,32 +287,32 @@ def parse_image(ref: str) -> str:
     characters, a digest. A reference starting with '-' would be read as a flag.
     """
     if not isinstance(ref, str) or not ref:
-        raise InvalidOption(f"image must be a non-empty image reference (e.g. 'redis:7'), got {ref!r}")
+        raise _bad_image(ref, "is not a non-empty string")
     if ref.startswith("-"):
-        raise InvalidOption(f"invalid image {ref!r}: it must not start with '-'")
+        raise _bad_image(ref, "must not start with '-' (an engine would read it as a flag)")
     if any(c.isspace() for c in ref) or has_control_chars(ref):
-        raise InvalidOption(f"invalid image {ref!r}: it must not contain whitespace or control characters")
+        raise _bad_image(ref, "must not contain whitespace or control characters")
     name, tag, digest = _split_reference(ref)
     if tag is not None and not _TAG.fullmatch(tag):
-        raise InvalidOption(
-            f"invalid image {ref!r}: tag {tag!r} must be 1-128 letters, digits, '_', '.' or '-', "
-            "not starting with '.' or '-'"
-        )
+        raise _bad_image(ref, f"has an invalid tag {tag!r}: 1-128 letters, digits, '_', '.', '-', not first '.' or '-'")
     if digest is not None:
         algorithm, _, hex_digits = digest.partition(":")
         length = _DIGEST_HEX_LENGTHS.get(algorithm)
         # go-digest: a known algorithm's digest has its exact length, in lower case.
         exact = length is None or re.fullmatch(f"[0-9a-f]{{{length}}}", hex_digits)
         if not _DIGEST.fullmatch(digest) or not exact:
-            raise InvalidOption(f"invalid image {ref!r}: digest {digest!r} must be ALGORITHM:HEX, e.g. sha256:<64 hex>")
+            raise _bad_image(ref, f"has an invalid digest {digest!r}: expected ALGORITHM:HEX, e.g. sha256:<64 hex>")
     if len(name) > _NAME_MAX:
-        raise InvalidOption(f"invalid image {ref!r}: the name is longer than {_NAME_MAX} characters")
+        raise _bad_image(ref, f"has a name longer than {_NAME_MAX} characters")
     if not _NAME.fullmatch(name):
-        why = "expected [REGISTRY/]PATH[:TAG][@DIGEST]"
         if _NAME.fullmatch(name.lower()):
-            why = "repository names must be lower case"
-        raise InvalidOption(f"invalid image {ref!r}: {why} (e.g. 'redis:7', 'localhost:5000/team/app:1')")
+            raise _bad_image(ref, "has upper case letters: repository names must be lower case")
+        raise _bad_image(ref, "does not parse as [REGISTRY/]PATH[:TAG][@DIGEST]")
     return ref
+
+
+def _bad_image(ref: object, why: str) -> InvalidOption:
+    return InvalidOption(f"image must be a reference like 'redis:7' or 'localhost:5000/team/app:1'; {shown(ref)} {why}")
 
 
 def parse_image_prefix(text: str) -> str:
