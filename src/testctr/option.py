@@ -109,7 +109,7 @@ def valid_container_path(path: object, what: str) -> str:
     """An absolute path inside the container, normalised."""
     text = _nonempty(path, what)
     if not text.startswith("/"):
-        raise InvalidOption(f"{what} {shown(text)} must be an absolute path inside the container")
+        raise InvalidOption(f"{what} {shown(text)} must be absolute (a path inside the container)")
     return posixpath.normpath(text)
 
 
