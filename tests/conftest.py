@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from testctr import settings
 from testctr.parsing import parse_image_map
@@ -36,6 +37,11 @@ IMAGE_MAP = ",".join(
 
 os.environ.setdefault("TESTCTR_IMAGE_MAP", IMAGE_MAP)
 settings.configure(image_map=parse_image_map(os.environ["TESTCTR_IMAGE_MAP"]))
+
+# Property tests check what comes out, not how fast: on a loaded 2-core CI machine
+# hypothesis's per-example deadline would only add flakiness.
+hypothesis_settings.register_profile("testctr", deadline=None)
+hypothesis_settings.load_profile("testctr")
 
 RUNTIMES = os.environ.get("TESTCTR_TEST_RUNTIMES", "docker,podman").split(",")
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
+from testctr import option as _option
+from testctr import parsing as _parsing
 from testctr import settings as _settings
 from testctr.backend.protocols import (
     Backend,
@@ -177,11 +179,18 @@ class Container:
         timeout: float | None = None,
     ) -> ExecResult:
         """Run a command; a str is split like a shell would (no shell runs it)."""
-        argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-        if not argv or not all(isinstance(arg, str) for arg in argv):
-            raise InvalidOption(f"exec needs a command as a list of strings, got {cmd!r}")
-        if timeout is not None and timeout <= 0:
-            raise InvalidOption(f"exec timeout must be positive, got {timeout!r}")
+        if isinstance(cmd, str):
+            try:
+                cmd = shlex.split(cmd)
+            except ValueError as e:  # an unclosed quote, a trailing backslash
+                raise InvalidOption(f"exec cannot split {cmd!r} like a shell would: {e}") from None
+        argv = _option.valid_args(cmd, "exec")
+        if not argv:
+            raise InvalidOption("exec needs a command")
+        env = None if env is None else _option.valid_env_map(env, "exec env")
+        workdir = None if workdir is None else _option.valid_container_path(workdir, "exec workdir")
+        user = None if user is None else _parsing.parse_name(user, "exec user")
+        timeout = None if timeout is None else _parsing.timeout_seconds(timeout, "exec timeout")
         return self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
 
     def exec_simple(self, *cmd: str) -> str:
@@ -225,8 +234,8 @@ class Container:
         self, data_or_path: bytes | IO[bytes] | str | os.PathLike[str], container_path: str, mode: int | None = None
     ) -> None:
         """Copy into the container. A str or Path names a host file; pass bytes for content."""
-        if not isinstance(container_path, str) or not container_path.startswith("/"):
-            raise InvalidOption(f"container path {container_path!r} must be absolute")
+        container_path = _option.valid_container_path(container_path, "copy_to container path")
+        mode = _option.valid_mode(mode)
         if isinstance(data_or_path, (str, os.PathLike)):
             data, mode = read_host_file(
                 data_or_path, mode, "copy_to (to write literal text, pass bytes: text.encode())"
@@ -236,14 +245,15 @@ class Container:
         self._copier("copy_to").copy_to_container(self.id, container_path, data, mode)
 
     def copy_from(self, container_path: str) -> bytes:
-        return self._copier("copy_from").copy_from_container(self.id, container_path)
+        path = _option.valid_container_path(container_path, "copy_from container path")
+        return self._copier("copy_from").copy_from_container(self.id, path)
 
     def update_resources(self, memory: str | int | None = None, cpus: float | None = None) -> None:
         """Change the memory limit (``"512m"``, bytes) and/or CPUs of the running container."""
         if memory is None and cpus is None:
             raise InvalidOption("update_resources needs memory and/or cpus")
-        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not cpus > 0):
-            raise InvalidOption(f"update_resources needs a positive number of CPUs, got {cpus!r}")
+        cpus = None if cpus is None else _parsing.parse_cpus(cpus, "update_resources cpus")
+        memory_bytes = None if memory is None else parse_memory(memory)
         if not isinstance(self.backend, ResourceUpdater):
             raise UnsupportedOption(
                 "update_resources",
@@ -255,17 +265,15 @@ class Container:
                     "set them at creation with with_memory_limit / with_cpus",
                 ),
             )
-        memory_bytes = None if memory is None else parse_memory(memory)
-        self.backend.update_resources(self.id, memory_bytes=memory_bytes, cpus=None if cpus is None else float(cpus))
+        self.backend.update_resources(self.id, memory_bytes=memory_bytes, cpus=cpus)
 
     def commit(self, image: str) -> None:
-        if not isinstance(image, str) or not image:
-            raise InvalidOption("commit needs an image name")
-        self.backend.commit(self.id, image)
+        self.backend.commit(self.id, _parsing.parse_image(image))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> None:
+        timeout = _parsing.seconds(timeout, "stop timeout")
         self._forget_info()
         self.backend.stop_container(self.id, timeout)
 
@@ -330,6 +338,8 @@ class Container:
     def dsn(self, t: object, driver: str | None = None) -> str:
         """A fresh database for test ``t`` (created once per test, dropped at its teardown)."""
         provider = self._spec.dsn_provider
+        if driver is not None and not isinstance(driver, str):
+            raise InvalidOption(f"dsn driver must be a str naming a driver, or None, got {driver!r}")
         if provider is None:
             raise TestctrError(
                 f"{self.image} has no DSN provider: use a database module's default() "
@@ -377,8 +387,7 @@ class _LogPrinter:
 
 
 def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
-    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
-        raise InvalidOption(f"image must be a non-empty name without spaces, got {image!r}")
+    image = _parsing.parse_image(image)
     s = _settings.current()
     spec = build_spec(opts)
     image = substitute_image(image, s.image_map, s.image_prefix)

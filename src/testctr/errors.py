@@ -82,7 +82,18 @@ class ExecTimeout(ExecError, TimeoutError):
 
 
 class InvalidOption(TestctrError, ValueError):
-    """An option was given an argument it cannot accept."""
+    """An option was given an argument it cannot accept.
+
+    The one rule for every public function, option, module helper and
+    ``TESTCTR_*`` setting: a value testctr cannot use raises InvalidOption
+    where it is given, before any engine is called, a value of the wrong Python
+    type included (testctr raises no TypeError for a value; Python itself does,
+    for missing or unknown arguments). Strings must not contain NUL bytes;
+    numbers must be finite and within the bounds in :mod:`testctr.parsing`
+    (durations up to MAX_SECONDS, CPUs from MIN_CPUS to MAX_CPUS, memory from
+    MIN_MEMORY to MAX_MEMORY, counts up to MAX_COUNT). A bad setting's message
+    starts with its variable: ``TESTCTR_STARTUP_TIMEOUT=0: ...``.
+    """
 
 
 class UnsupportedOption(TestctrError):

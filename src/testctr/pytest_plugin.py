@@ -24,7 +24,7 @@ import pytest
 _OPTIONS: list[tuple[str, str, str, str]] = [
     ("verbose", "verbose", "parse_bool", "stream every container's logs to the test output"),
     ("keep-failed", "keep_failed", "parse_bool", "keep a failed test's containers (and databases)"),
-    ("label", "label", "parse_name", "label prefix of testctr containers (default: testctr)"),
+    ("label", "label", "parse_label_prefix", "label prefix of testctr containers (default: testctr)"),
     ("warn-old", "warn_old", "parse_bool", "warn about leftover containers of dead sessions"),
     ("cleanup-old", "cleanup_old", "parse_bool", "remove leftover containers of dead sessions at start"),
     ("cleanup-age", "cleanup_age", "parse_duration", "age before a leftover counts as old (e.g. 5m)"),

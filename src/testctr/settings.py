@@ -13,7 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from testctr.errors import InvalidOption
-from testctr.parsing import parse_bool, parse_duration, parse_image_map, parse_positive_int
+from testctr.parsing import (
+    parse_bool,
+    parse_duration,
+    parse_image_map,
+    parse_image_prefix,
+    parse_label_prefix,
+    parse_name,
+    parse_positive_int,
+    parse_timeout,
+    shown,
+)
+from testctr.parsing import unmatched_image_map_entries as _unmatched
 
 
 @dataclass
@@ -35,46 +46,44 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Settings from ``TESTCTR_*``; a bad value raises InvalidOption naming the variable."""
         env = dict(os.environ if env is None else env)
-        s = cls()
+        changes: dict[str, object] = {}
+        for field_name, parse in PARSERS.items():
+            name = "TESTCTR_" + field_name.upper()
+            text = env.get(name)
+            if text is None or text == "":
+                continue
+            try:
+                changes[field_name] = parse(text)
+            except InvalidOption as e:
+                value = text if text.isprintable() and len(text) <= 60 else shown(text)
+                raise InvalidOption(f"{name}={value}: {e}") from None
+        return dataclasses.replace(cls(), **changes)  # type: ignore[arg-type]
 
-        def get(name: str) -> str | None:
-            value = env.get(f"TESTCTR_{name}")
-            return value if value not in (None, "") else None
 
-        try:
-            return cls._parse(s, get)
-        except InvalidOption as e:
-            raise InvalidOption(f"bad TESTCTR_* environment variable: {e}") from None
+#: How each setting is read from its ``TESTCTR_<FIELD>`` variable: the rules of its option.
+PARSERS: dict[str, Callable[[str], object]] = {
+    "verbose": parse_bool,
+    "keep_failed": parse_bool,
+    "label": parse_label_prefix,
+    "warn_old": parse_bool,
+    "cleanup_old": parse_bool,
+    "cleanup_age": lambda text: parse_duration(text, "cleanup age"),
+    "max_concurrent": lambda text: parse_positive_int(text, "max concurrent creations"),
+    "create_delay": lambda text: parse_duration(text, "create delay"),
+    "backend": parse_name,
+    "runtime": parse_name,
+    "image_prefix": parse_image_prefix,
+    "image_map": parse_image_map,
+    "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
+    "reaper": parse_bool,
+}
 
-    @staticmethod
-    def _parse(s: Settings, get: Callable[[str], str | None]) -> Settings:
-        if (v := get("VERBOSE")) is not None:
-            s.verbose = parse_bool(v)
-        if (v := get("KEEP_FAILED")) is not None:
-            s.keep_failed = parse_bool(v)
-        if (v := get("LABEL")) is not None:
-            s.label = v
-        if (v := get("WARN_OLD")) is not None:
-            s.warn_old = parse_bool(v)
-        if (v := get("CLEANUP_OLD")) is not None:
-            s.cleanup_old = parse_bool(v)
-        if (v := get("CLEANUP_AGE")) is not None:
-            s.cleanup_age = parse_duration(v)
-        if (v := get("MAX_CONCURRENT")) is not None:
-            s.max_concurrent = parse_positive_int(v, "TESTCTR_MAX_CONCURRENT")
-        if (v := get("CREATE_DELAY")) is not None:
-            s.create_delay = parse_duration(v)
-        if (v := get("STARTUP_TIMEOUT")) is not None:
-            s.startup_timeout = parse_duration(v) or s.startup_timeout
-        if (v := get("REAPER")) is not None:
-            s.reaper = parse_bool(v)
-        s.backend = get("BACKEND")
-        s.runtime = get("RUNTIME")
-        s.image_prefix = get("IMAGE_PREFIX") or ""
-        if (v := get("IMAGE_MAP")) is not None:
-            s.image_map = parse_image_map(v)
-        return s
+
+def unmatched_image_map_entries() -> list[str]:
+    """TESTCTR_IMAGE_MAP entries no image started by this process has matched (``IMAGE=REPLACEMENT``)."""
+    return _unmatched(current().image_map)
 
 
 _lock = threading.Lock()

@@ -531,11 +531,11 @@ def stderr_until(capsys: pytest.CaptureFixture[str], text: str) -> str:
 def test_with_logs_streams_filtered_lines_until_terminate(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    memory.script(IMAGE, logs=[(0, "keep 1"), (0, "drop"), (0.02, "keep 2"), (0.1, "keep 3 after terminate")])
+    memory.script(IMAGE, logs=[(0, "keep 1"), (0, "drop"), (0.02, "keep 2"), (0.6, "keep 3 after terminate")])
     c = testctr.new(owner, IMAGE, testctr.with_logs(), testctr.with_log_filter(lambda line: line.startswith("keep")))
     err = stderr_until(capsys, "keep 2")
     c.terminate()
-    time.sleep(0.15)
+    time.sleep(0.7)  # past the late line: a printer still running would have shown it
     err += capsys.readouterr().err
     assert f"[{c.name}] keep 1\n[{c.name}] keep 2\n" in err
     assert "drop" not in err and "after terminate" not in err
@@ -552,11 +552,11 @@ def test_keep_failed_stops_streaming(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings.configure(keep_failed=True)
-    memory.script(IMAGE, logs=[(0.1, "late")])
+    memory.script(IMAGE, logs=[(0.6, "late")])
     c = testctr.new(owner, IMAGE, testctr.with_logs())
     owner.error = True
     owner.close()
-    time.sleep(0.15)
+    time.sleep(0.7)  # past the late line
     assert "late" not in capsys.readouterr().err
     assert memory.exists(c.id)
 

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
 from testctr.errors import InvalidOption, TestctrError
-from testctr.option import Option, Spec, with_file
+from testctr.option import Option, Spec, valid_host_path, with_file
+from testctr.parsing import has_control_chars, is_number, shown
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -68,33 +69,49 @@ def data_on_disk(path: str, module: str) -> Option:
 
 def init_script(path: str | os.PathLike[str], module: str) -> Option:
     """Run a ``.sql``/``.sh`` file once at the server's first start (/docker-entrypoint-initdb.d)."""
-    base = os.path.basename(os.fspath(path))
+    base = os.path.basename(valid_host_path(path, f"{module}.with_init_script path"))
     if not base:
         raise InvalidOption(f"{module}.with_init_script: {path!r} names no file")
     return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
+
+
+#: Servers read their numeric settings into 64-bit integers at most.
+_CONFIG_INT_RANGE = (-(2**63), 2**63 - 1)
 
 
 def config_value(value: object, what: str) -> str:
     """A server setting's value as text: bools as on/off-style words are left to the caller."""
     if isinstance(value, bool):
         return "on" if value else "off"
-    if isinstance(value, (str, int, float)):
-        text = str(value)
-        if "\x00" in text or "\n" in text:
-            raise InvalidOption(f"{what} value {value!r} must be one line without NUL bytes")
-        return text
-    raise InvalidOption(f"{what} values must be str, int, float or bool, got {value!r}")
+    if is_number(value):
+        low, high = _CONFIG_INT_RANGE
+        if not low <= value <= high:  # NaN and infinities fail too
+            raise InvalidOption(f"{what} value {shown(value)} must be a finite number within 64-bit integers")
+        return str(value)
+    if isinstance(value, str):
+        if has_control_chars(value):
+            raise InvalidOption(f"{what} value {shown(value)} must be one line without control characters")
+        return value
+    raise InvalidOption(f"{what} values must be str, int, float or bool, got {shown(value)}")
 
 
 def config_key(key: object, what: str) -> str:
-    if not isinstance(key, str) or not key or any(c.isspace() or c == "=" for c in key) or key.startswith("-"):
-        raise InvalidOption(f"{what} key {key!r} must be a non-empty name without spaces, '=' or a leading '-'")
+    if (
+        not isinstance(key, str)
+        or not key
+        or any(c.isspace() or c == "=" for c in key)
+        or key.startswith("-")
+        or has_control_chars(key)
+    ):
+        raise InvalidOption(
+            f"{what} key {shown(key)} must be a non-empty name without spaces, '=', control characters or a leading '-'"
+        )
     return key
 
 
 def nonempty(value: object, what: str) -> str:
     if not isinstance(value, str) or not value or "\x00" in value:
-        raise InvalidOption(f"{what} must be a non-empty string without NUL bytes, got {value!r}")
+        raise InvalidOption(f"{what} must be a non-empty string without NUL bytes, got {shown(value)}")
     return value
 
 

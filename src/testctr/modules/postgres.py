@@ -291,8 +291,10 @@ def with_template(template: Template) -> Option:
     template's DSN (run your migrations there). Cloning is a file copy: faster
     than replaying migrations per test.
     """
-    if not (isinstance(template, str) and template.strip()) and not callable(template):
-        raise InvalidOption(f"postgres.with_template needs SQL text or a callable(dsn), got {template!r}")
+    if not (isinstance(template, str) and template.strip() and "\x00" not in template) and not callable(template):
+        raise InvalidOption(
+            f"postgres.with_template needs SQL text (without NUL bytes) or a callable(dsn), got {template!r}"
+        )
 
     def apply(spec: Spec) -> None:
         provider_of(spec, PostgresDSN).template = template
