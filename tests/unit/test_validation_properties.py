@@ -26,8 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import testctr
-from testctr import TestctrError, parsing
-from testctr.backend import registry
+from testctr import TestctrError, backends, parsing
 from testctr.backend.types import ContainerConfig
 from testctr.container import Container
 from testctr.modules import __all__ as MODULE_NAMES
@@ -152,11 +151,11 @@ PARSER_TARGETS = {name: getattr(parsing, name) for name in dir(parsing) if name.
 
 @pytest.fixture(scope="module", autouse=True)
 def no_backend_is_resolved() -> Iterator[None]:
-    def resolve(name: str) -> object:
+    def resolve(name: str, runtime: str | None = None) -> object:
         raise AssertionError(f"validation resolved backend {name!r}: an engine call was on its way")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(registry, "get", resolve)
+        patch.setattr(backends.default_registry, "lookup", resolve)
         yield
 
 
