@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from testctr.backend.types import ContainerConfig, FileEntry, Mount
+from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment
 from testctr.errors import InvalidOption
-from testctr.parsing import parse_memory, parse_port_spec
+from testctr.networks import name_of
+from testctr.parsing import network_alias, parse_memory, parse_port_spec
 from testctr.wait import (
     ExecWait,
     HealthyWait,
@@ -30,6 +31,7 @@ from testctr.wait import (
 
 if TYPE_CHECKING:
     from testctr.dsn import DSNProvider
+    from testctr.networks import Network
 
 
 @dataclass
@@ -277,15 +279,26 @@ def with_tmpfs(path: str) -> Option:
     return Option(f"with_tmpfs({target!r})", apply)
 
 
-def with_network(name: str) -> Option:
-    """Attach to a network (the first one named is the primary network)."""
-    net = _nonempty(name, "network name")
+def with_network(network: Network | str, aliases: Iterable[str] = ()) -> Option:
+    """Attach to a network (a :func:`testctr.network` or a name), reachable there as ``aliases``.
+
+    The first network named is the primary one. Naming a network again adds
+    its aliases.
+    """
+    name = name_of(network)
+    if isinstance(aliases, str):
+        raise InvalidOption(f"with_network aliases must be a list of names, got the string {aliases!r}")
+    names = tuple(dict.fromkeys(network_alias(a) for a in aliases))
 
     def apply(spec: Spec) -> None:
-        if net not in spec.config.networks:
-            spec.config.networks.append(net)
+        nets = spec.config.networks
+        for i, attached in enumerate(nets):
+            if attached.name == name:
+                nets[i] = NetworkAttachment(name, tuple(dict.fromkeys(attached.aliases + names)))
+                return
+        nets.append(NetworkAttachment(name, names))
 
-    return Option(f"with_network({net!r})", apply)
+    return Option(f"with_network({name!r}{f', aliases={list(names)!r}' if names else ''})", apply)
 
 
 def _single(name: str, attr: str, value: Any) -> Option:

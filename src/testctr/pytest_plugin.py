@@ -70,7 +70,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     from testctr import settings
     from testctr.errors import TestctrError
-    from testctr.housekeeping import find_leftovers, remove
+    from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
 
     s = settings.current()
     if not s.cleanup_old:
@@ -78,10 +78,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     try:
         removed = remove(find_leftovers(s.label, s.cleanup_age))
+        # After the containers: a network in use cannot be removed.
+        networks = remove_networks(find_leftover_networks(s.label, s.cleanup_age))
     except TestctrError as e:
         message = f"testctr: could not remove leftovers: {e}"
     else:
-        message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+        message = f"testctr: removed {removed} leftover container(s) and {networks} network(s) of dead sessions"
     if reporter is not None:
         reporter.write_line(message, yellow=True)
 
