@@ -85,7 +85,9 @@ def list_testctr_networks(label: str) -> list[ListedNetwork]:
     for info in backend.list_networks(label):
         created = created_at(info.labels, label)
         age = (now - created).total_seconds() if created else 0.0
-        listed.append(ListedNetwork(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label)))
+        listed.append(
+            ListedNetwork(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label))
+        )
     return listed
 
 

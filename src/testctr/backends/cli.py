@@ -30,6 +30,7 @@ from testctr.backends._process import (
 )
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
+    NETWORK_IN_USE,
     EngineEndpoint,
     ImageCommands,
     debug_commands,
@@ -37,7 +38,6 @@ from testctr.backends.docker_family import (
     docker_context,
     engine_host,
     file_tar,
-    NETWORK_IN_USE,
     first_file_in_tar,
     missing_network,
     parse_inspect,

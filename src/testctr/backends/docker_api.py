@@ -46,6 +46,7 @@ from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Ne
 from testctr.backends._process import QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
+    NETWORK_IN_USE,
     EngineEndpoint,
     ImageCommands,
     debug_commands,
@@ -54,7 +55,6 @@ from testctr.backends.docker_family import (
     engine_host,
     explain,
     file_tar,
-    NETWORK_IN_USE,
     first_file_in_tar,
     missing_network,
     parse_inspect,

@@ -163,9 +163,7 @@ class TestcontainersBackend(DockerAPIBackend):
         kwargs["network"] = config.networks[0].name if config.networks else "bridge"
         if config.networks and config.networks[0].aliases:
             primary = config.networks[0]
-            kwargs["networking_config"] = {
-                primary.name: self.api.create_endpoint_config(aliases=list(primary.aliases))
-            }
+            kwargs["networking_config"] = {primary.name: self.api.create_endpoint_config(aliases=list(primary.aliases))}
         if config.memory_bytes is not None:
             kwargs["mem_limit"] = config.memory_bytes
         if config.cpus is not None:

@@ -45,7 +45,9 @@ _MACOS_26 = re.compile(r"requires macOS 26", re.I)
 _IMAGE_UNREACHABLE = re.compile(r"connection refused|timed out|network is unreachable|could not resolve|dns", re.I)
 _IMAGE_MISSING = re.compile(r"not found|manifest unknown|unauthorized|denied|does not exist", re.I)
 #: macOS 15 has no `container network` (the CLI looks for a plugin of that name).
-_NO_NETWORK_COMMAND = re.compile(r"plugin 'container-network' not found|failed to find plugin named container-network", re.I)
+_NO_NETWORK_COMMAND = re.compile(
+    r"plugin 'container-network' not found|failed to find plugin named container-network", re.I
+)
 NETWORK_NOT_FOUND = re.compile(r"network \S+ not found", re.I)
 _MIN_MEMORY = re.compile(r"minimum memory amount", re.I)
 
