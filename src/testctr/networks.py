@@ -74,15 +74,15 @@ class Network:
         print(hint, file=sys.stderr)
 
 
-def _create(owner: Owner, name: str | None, internal: bool) -> Network:
+def _create(owner: Owner, name: str | None, internal: bool, backend: str | None, runtime: str | None) -> Network:
     from testctr.container import resolve_backend
 
     if name is not None:
         network_name(name)
     if not isinstance(internal, bool):
         raise InvalidOption(f"internal must be True or False, got {internal!r}")
-    backend_name, backend = resolve_backend()
-    manager = _manager(backend, backend_name)
+    backend_name, chosen = resolve_backend(backend, runtime)
+    manager = _manager(chosen, backend_name)
     name = name or container_name(owner.test_id, "net-" + os.urandom(3).hex())
     labels = owner_labels(_settings.current().label, owner.test_id, project_name())
     try:
@@ -104,25 +104,41 @@ def _manager(backend: Backend, backend_name: str) -> NetworkManager:
     return backend
 
 
-def network(t: object, name: str | None = None, *, internal: bool = False) -> Network:
+def network(
+    t: object,
+    name: str | None = None,
+    *,
+    internal: bool = False,
+    backend: str | None = None,
+    runtime: str | None = None,
+) -> Network:
     """A new network for test ``t`` (a pytest ``request`` of any scope or a unittest case or class).
 
     ``name`` None gives a unique ``testctr-<test>-net-<hex>``. ``internal``: no
     way out of the network (containers on it reach only each other). Removed
     when ``t`` ends, after its containers (keep-failed keeps it with them).
+    ``backend`` and ``runtime`` choose the engine as ``with_backend`` /
+    ``with_runtime`` do for a container (default: the run's settings); give
+    the containers on it the same.
     """
-    return _create(owner_for(t), name, internal)
+    return _create(owner_for(t), name, internal, backend, runtime)
 
 
 @contextlib.contextmanager
-def network_run(name: str | None = None, *, internal: bool = False) -> Iterator[Network]:
+def network_run(
+    name: str | None = None,
+    *,
+    internal: bool = False,
+    backend: str | None = None,
+    runtime: str | None = None,
+) -> Iterator[Network]:
     """``with testctr.network_run() as net:`` for scripts; removed when the block ends.
 
     Containers on it must be gone by then: start them in blocks nested inside.
     """
     owner = ScriptOwner(script_name())
     try:
-        yield _create(owner, name, internal)
+        yield _create(owner, name, internal, backend, runtime)
     except BaseException:
         owner.error = True
         raise
