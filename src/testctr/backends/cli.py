@@ -93,6 +93,15 @@ class Runtime:
         return self.name != "podman" or os.path.isdir("/run/systemd/system")
 
     @property
+    def network_options(self) -> list[str]:
+        """``network create`` flags that make a network behave as Docker's do.
+
+        Podman (netavark) routes between its bridge networks unless told to
+        isolate them; Docker always isolates them.
+        """
+        return ["--opt", "isolate=true"] if self.name == "podman" else []
+
+    @property
     def host_variable(self) -> str:
         """The variable that points this CLI at another engine."""
         return "CONTAINER_HOST" if self.name == "podman" else "DOCKER_HOST"
@@ -502,7 +511,7 @@ class CLIBackend:
         return [parse_inspect(item) for item in json.loads(listed.out or "[]")]
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
-        argv = ["network", "create"]
+        argv = ["network", "create", *self.rt.network_options]
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
         if internal:

@@ -134,6 +134,15 @@ class APIRuntime:
         """
         return f"{_LIBPOD}/containers/{{0}}/healthcheck" if self.name == "podman" else None
 
+    @property
+    def network_options(self) -> dict[str, str]:
+        """Driver options that make a network behave as Docker's do.
+
+        Podman (netavark) routes between its bridge networks unless told to
+        isolate them; Docker always isolates them.
+        """
+        return {"isolate": "true"} if self.name == "podman" else {}
+
     def update_request(self, memory_bytes: int | None, cpus: float | None) -> tuple[str, dict[str, Any]]:
         """The path and the body of a resource update."""
         if self.name == "podman":
@@ -750,7 +759,12 @@ class DockerAPIBackend:
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
         created = self._call(
-            f"create network {name}", self.api.create_network, name, labels=dict(labels), internal=internal
+            f"create network {name}",
+            self.api.create_network,
+            name,
+            labels=dict(labels),
+            internal=internal,
+            options=self.rt.network_options or None,
         )
         return str(created.get("Id") or created.get("id") or name)
 
