@@ -88,7 +88,8 @@ def network_error(result: Completed, what: str) -> TestctrError:
     """The testctr error for a failed ``container network <what>``."""
     err = error_text(result)
     if _NO_NETWORK_COMMAND.search(err):
-        return needs_macos_26("testctr.network", "creates and removes networks", err)
+        # The rest of the text is about installing plugins: beside the point here.
+        return needs_macos_26("testctr.network", "creates and removes networks", err.splitlines()[0])
     return failure(result, f"network {what}")
 
 
