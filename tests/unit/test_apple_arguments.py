@@ -152,3 +152,11 @@ def test_contradicting_limits_are_invalid() -> None:
 def test_direct_ip_cannot_choose_host_ports() -> None:
     with pytest.raises(InvalidOption, match="direct_ip"):
         arguments.check_config(config(ports=[PortSpec(80, host_port=8080)]), AppleConfig(direct_ip=True), NEW)
+
+
+def test_network_create_args() -> None:
+    assert arguments.network_create_args("n", {"testctr": "true", "testctr.test": "t::x"}) == [
+        "network", "create", "--label=testctr=true", "--label=testctr.test=t::x", "n",
+    ]  # fmt: skip
+    with pytest.raises(UnsupportedOption, match="'='"):
+        arguments.network_create_args("n", {"testctr.test": "t[a=b]"})
