@@ -110,7 +110,8 @@ def remove_networks(networks: list[ListedNetwork]) -> int:
     removed = 0
     for n in networks:
         try:
-            backend.remove_network(n.info.id)
+            # By name: Podman 4 removes a network named by its id even while containers use it.
+            backend.remove_network(n.info.name)
             removed += 1
         except NetworkNotFound:
             pass  # already gone: someone else cleaned up

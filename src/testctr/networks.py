@@ -48,7 +48,8 @@ class Network:
         if self._removed:
             return
         with contextlib.suppress(NetworkNotFound):
-            self.backend.remove_network(self.id)
+            # By name: Podman 4 removes a network named by its id even while containers use it.
+            self.backend.remove_network(self.name)
         self._removed = True
 
     def _cleanup(self, owner: Owner) -> None:

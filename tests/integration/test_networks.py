@@ -133,3 +133,37 @@ def test_networks_are_removed_after_their_test(
             ).stdout.split():
                 subprocess.run([runtime, *remove_args(runtime), cid], capture_output=True, check=False)
             subprocess.run([runtime, "network", "rm", failed_net], capture_output=True, check=False)
+
+
+def test_clean_removes_networks_of_dead_sessions_after_their_containers(runtime: str) -> None:
+    from testctr import housekeeping, settings
+    from testctr.backend.protocols import NetworkManager
+    from testctr.backends.cli import CLIBackend, find_runtime
+    from testctr.labels import owner_labels
+
+    label = "testctr-net-leftovers-" + os.urandom(3).hex()
+    backend = CLIBackend(find_runtime(runtime))
+    assert isinstance(backend, NetworkManager)
+    dead = {**owner_labels(label, "test_dead", "p"), f"{label}.pid": "999999999", f"{label}.session": "gone"}
+    alive = owner_labels(label, "test_alive", "p")
+    dead_net = "testctr-dead-" + os.urandom(3).hex()
+    alive_net = "testctr-alive-" + os.urandom(3).hex()
+    backend.create_network(dead_net, dead)
+    backend.create_network(alive_net, alive)
+    settings.configure(backend="cli", runtime=runtime)
+    try:
+        with testctr.run(
+            "busybox", testctr.with_command(*sleeper_command()), testctr.with_network(dead_net)
+        ) as on_dead:
+            leftovers = housekeeping.find_leftover_networks(label, 0)
+            assert [n.name for n in leftovers] == [dead_net]
+            # Still in use: left alone, reported, not an error.
+            assert housekeeping.remove_networks(leftovers) == 0
+            on_dead.terminate()
+            assert housekeeping.remove_networks(leftovers) == 1
+        assert not networks(runtime, f"name=^{dead_net}$")
+        assert networks(runtime, f"name=^{alive_net}$")
+    finally:
+        settings.reset()
+        for name in (dead_net, alive_net):
+            subprocess.run([runtime, "network", "rm", name], capture_output=True, check=False)

@@ -193,7 +193,10 @@ class NetworkManager(Protocol):
         ...
 
     def remove_network(self, network: str) -> None:
-        """Remove a network (by id or name). Raises :class:`testctr.NetworkNotFound` when unknown."""
+        """Remove a network by name. Raises :class:`testctr.NetworkNotFound` when unknown.
+
+        A network containers still use is not removed: that is an error.
+        """
         ...
 
     def list_networks(self, label: str) -> list[NetworkInfo]:
