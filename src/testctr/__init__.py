@@ -29,10 +29,14 @@ if TYPE_CHECKING:
     from testctr.errors import ImageNotFound as ImageNotFound
     from testctr.errors import ImagePullError as ImagePullError
     from testctr.errors import InvalidOption as InvalidOption
+    from testctr.errors import NetworkNotFound as NetworkNotFound
     from testctr.errors import PortNotPublished as PortNotPublished
     from testctr.errors import TestctrError as TestctrError
     from testctr.errors import UnsupportedOption as UnsupportedOption
     from testctr.errors import WaitTimeout as WaitTimeout
+    from testctr.networks import Network as Network
+    from testctr.networks import network as network
+    from testctr.networks import network_run as network_run
     from testctr.option import Option as Option
     from testctr.option import options as options
     from testctr.option import with_args as with_args
@@ -96,10 +100,16 @@ _EXPORTS = {
         "ImageNotFound",
         "ImagePullError",
         "InvalidOption",
+        "NetworkNotFound",
         "PortNotPublished",
         "TestctrError",
         "UnsupportedOption",
         "WaitTimeout",
+    ),
+    "testctr.networks": (
+        "Network",
+        "network",
+        "network_run",
     ),
     "testctr.option": (
         "Option",

@@ -180,26 +180,31 @@ def _age(seconds: float) -> str:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from testctr.housekeeping import list_testctr_containers
+    from testctr.housekeeping import list_testctr_containers, list_testctr_networks
 
     s = _settings.current()
     rows = list_testctr_containers(s.label)
-    if not rows:
+    networks = list_testctr_networks(s.label)
+    if not rows and not networks:
         print("no testctr containers")
         return 0
     print(f"{'NAME':40} {'STATE':10} {'AGE':>6} {'SESSION':8} TEST")
     for c in sorted(rows, key=lambda r: -r.age):
         print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} {'alive' if c.alive else 'dead':8} {c.test}")
+    for n in sorted(networks, key=lambda r: -r.age):
+        print(f"{n.name:40} {'network':10} {_age(n.age):>6} {'alive' if n.alive else 'dead':8} {n.test}")
     return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from testctr.housekeeping import find_leftovers, remove
+    from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
 
     s = _settings.current()
     leftovers = find_leftovers(s.label, args.older_than)
     count = remove(leftovers)
-    print(f"removed {count} container(s) of dead sessions")
+    # After the containers: a network in use cannot be removed.
+    networks = remove_networks(find_leftover_networks(s.label, args.older_than))
+    print(f"removed {count} container(s) and {networks} network(s) of dead sessions")
     return 0
 
 
@@ -217,8 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--wait-log", help="wait for a log line containing this text")
     run.add_argument("--backend", help="backend name")
     run.add_argument("--once", action="store_true", help="remove the container right after it is ready")
-    sub.add_parser("ls", help="list testctr containers: test, age, whether their session is alive")
-    clean = sub.add_parser("clean", help="remove containers of sessions that are no longer alive")
+    sub.add_parser("ls", help="list testctr containers and networks: test, age, whether their session is alive")
+    clean = sub.add_parser("clean", help="remove containers and networks of sessions that are no longer alive")
     clean.add_argument("--older-than", type=parse_duration, default=0.0, help="only those older (e.g. 5m)")
     args = parser.parse_args(argv)
     handler = {"doctor": _doctor, "run": _run, "ls": _ls, "clean": _clean}[args.cmd]

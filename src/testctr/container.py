@@ -27,6 +27,7 @@ from testctr.backend.protocols import (
     FileCopier,
     HealthReporter,
     LogStreamer,
+    NetworkConnector,
     ResourceUpdater,
     unsupported_reason,
 )
@@ -43,9 +44,10 @@ from testctr.errors import (
 )
 from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
+from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
-from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
+from testctr.parsing import container_name, database_name, network_alias, parse_memory, port_key, substitute_image
 from testctr.reaper import release, watch
 from testctr.wait import HealthyWait, RunningWait
 
@@ -209,8 +211,42 @@ class Container:
         self._info = self.backend.inspect_container(self.id)
         return self._info
 
-    def internal_ip(self) -> str:
-        return self.backend.internal_ip(self.id)
+    def internal_ip(self, network: Network | str | None = None) -> str:
+        """The address on ``network`` (a :class:`testctr.Network` or a name), None: the primary one."""
+        if network is None:
+            return self.backend.internal_ip(self.id)
+        name = name_of(network)
+        addresses = self.inspect().networks
+        if name not in addresses:
+            attached = ", ".join(sorted(addresses)) or "none"
+            raise TestctrError(f"{self.name} is not attached to network {name!r} (attached: {attached})")
+        if not addresses[name]:
+            raise TestctrError(f"{self.name} has no address on network {name!r}; is it running?")
+        return addresses[name]
+
+    # --- networks -------------------------------------------------------------------------------
+
+    def _connector(self, option: str) -> NetworkConnector:
+        if not isinstance(self.backend, NetworkConnector):
+            reason = unsupported_reason(
+                self.backend, NetworkConnector, "the backend cannot attach a running container to a network"
+            )
+            raise UnsupportedOption(option, self.backend_name, reason)
+        return self.backend
+
+    def connect(self, network: Network | str, aliases: Sequence[str] = ()) -> None:
+        """Attach the running container to ``network``, reachable there as ``aliases``."""
+        name = name_of(network)
+        if isinstance(aliases, str):
+            raise InvalidOption(f"connect aliases must be a list of names, got the string {aliases!r}")
+        names = [network_alias(a) for a in aliases]
+        self._forget_info()
+        self._connector("connect").connect_network(self.id, name, names)
+
+    def disconnect(self, network: Network | str) -> None:
+        name = name_of(network)
+        self._forget_info()
+        self._connector("disconnect").disconnect_network(self.id, name)
 
     def health(self) -> str | None:
         if isinstance(self.backend, HealthReporter):

@@ -127,3 +127,7 @@ class ContainerNotRunning(TestctrError):
 
 class PortNotPublished(TestctrError, LookupError):
     """``Container.port`` was asked for a port that is not published."""
+
+
+class NetworkNotFound(TestctrError, LookupError):
+    """The engine knows no network by this name or id."""

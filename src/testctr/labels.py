@@ -31,11 +31,15 @@ _PID_START = _start_ticks(_PID)
 
 
 def container_labels(prefix: str, test_id: str, image: str, project: str) -> dict[str, str]:
+    return {**owner_labels(prefix, test_id, project), f"{prefix}.image": image}
+
+
+def owner_labels(prefix: str, test_id: str, project: str) -> dict[str, str]:
+    """What every object testctr creates carries (containers, networks): whose it is, since when."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         prefix: "true",
         f"{prefix}.test": test_id,
-        f"{prefix}.image": image,
         f"{prefix}.created": now,
         f"{prefix}.project": project,
         f"{prefix}.session": SESSION_ID,

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from testctr.backend.types import ContainerConfig, FileEntry, Mount
+from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment
 from testctr.errors import InvalidOption
+from testctr.networks import name_of
 from testctr.parsing import (
     MAX_COUNT,
+    network_alias,
     parse_cpus,
     parse_label_key,
     parse_memory,
@@ -40,6 +42,7 @@ from testctr.wait import (
 
 if TYPE_CHECKING:
     from testctr.dsn import DSNProvider
+    from testctr.networks import Network
 
 
 @dataclass
@@ -306,15 +309,26 @@ def with_tmpfs(path: str) -> Option:
     return Option(f"with_tmpfs({target!r})", apply)
 
 
-def with_network(name: str) -> Option:
-    """Attach to a network (the first one named is the primary network)."""
-    net = parse_name(name, "network name")
+def with_network(network: Network | str, aliases: Iterable[str] = ()) -> Option:
+    """Attach to a network (a :func:`testctr.network` or a name), reachable there as ``aliases``.
+
+    The first network named is the primary one. Naming a network again adds
+    its aliases.
+    """
+    name = name_of(network)
+    if isinstance(aliases, str) or not isinstance(aliases, Iterable):
+        raise InvalidOption(f"with_network aliases must be a list of names, got {shown(aliases)}")
+    names = tuple(dict.fromkeys(network_alias(a) for a in aliases))
 
     def apply(spec: Spec) -> None:
-        if net not in spec.config.networks:
-            spec.config.networks.append(net)
+        nets = spec.config.networks
+        for i, attached in enumerate(nets):
+            if attached.name == name:
+                nets[i] = NetworkAttachment(name, tuple(dict.fromkeys(attached.aliases + names)))
+                return
+        nets.append(NetworkAttachment(name, names))
 
-    return Option(f"with_network({net!r})", apply)
+    return Option(f"with_network({name!r}{f', aliases={list(names)!r}' if names else ''})", apply)
 
 
 def _single(name: str, attr: str, value: Any) -> Option:

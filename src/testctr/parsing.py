@@ -398,6 +398,33 @@ def container_name(test_id: str, suffix: str, max_length: int = 63) -> str:
     return f"testctr-{slug}-{suffix}" if slug else f"testctr-{suffix}"
 
 
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_DNS_LABEL = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}$")
+
+
+def network_name(name: object) -> str:
+    """``name`` if every engine accepts it as a network name (``[a-zA-Z0-9][a-zA-Z0-9_.-]*``)."""
+    if not isinstance(name, str) or not _NETWORK_NAME.match(name) or len(name) > 253:
+        raise InvalidOption(
+            f"invalid network name {name!r}: letters, digits, '_', '.', '-', starting with a letter or digit"
+        )
+    return name
+
+
+def network_alias(alias: object) -> str:
+    """``alias`` if it is a DNS name peers can resolve: dot-separated labels of
+    letters, digits, '_' and '-', each 1-63 long and not starting with '-'."""
+    if not isinstance(alias, str) or not alias or len(alias) > 253:
+        raise InvalidOption(f"invalid network alias {alias!r}: expected a DNS name such as 'db' or 'cache.local'")
+    for label in alias.split("."):
+        if not _DNS_LABEL.match(label):
+            raise InvalidOption(
+                f"invalid network alias {alias!r}: each dot-separated part must be 1-63 letters, digits, "
+                "'_' or '-', not starting with '-' (no spaces)"
+            )
+    return alias
+
+
 def database_name(test_id: str, max_length: int = 63) -> str:
     """A database name from a test id, unique for distinct ids, valid unquoted in SQL.
 

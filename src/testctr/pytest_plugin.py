@@ -121,17 +121,19 @@ class RunState:
             return  # cleanup-old is off by default
         from testctr import settings
         from testctr.errors import TestctrError
-        from testctr.housekeeping import find_leftovers, remove
+        from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
 
         s = settings.current()
         if not s.cleanup_old:
             return
         try:
             removed = remove(find_leftovers(s.label, s.cleanup_age))
+            # After the containers: a network in use cannot be removed.
+            networks = remove_networks(find_leftover_networks(s.label, s.cleanup_age))
         except TestctrError as e:
             message = f"testctr: could not remove leftovers: {e}"
         else:
-            message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+            message = f"testctr: removed {removed} leftover container(s) and {networks} network(s) of dead sessions"
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(message, yellow=True)

@@ -207,6 +207,6 @@ def test_a_runtime_a_caller_insists_on_picks_a_candidate_that_drives_it() -> Non
     auto = Auto(registry, lambda: None)
     registry.register_chooser("auto", auto.choose)
     assert registry.lookup("auto")[1].runtime == "apple"
-    name, backend = registry.lookup("auto", "podman")
+    _, backend = registry.lookup("auto", "podman")
     assert backend.runtime == "podman"
     assert registry.lookup("auto", "podman")[1] is backend

@@ -258,3 +258,28 @@ def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         Settings.from_env({"TESTCTR_MAX_CONCURRENT": "0"})
     with pytest.raises(InvalidOption, match="TESTCTR_"):
         Settings.from_env({"TESTCTR_KEEP_FAILED": "maybe"})
+
+
+def test_with_network_keeps_order_and_merges_aliases_of_a_network_named_again() -> None:
+    from testctr.backend.types import NetworkAttachment
+
+    class FakeNetwork:
+        name = "made"
+
+    spec = build_spec(
+        [
+            testctr.with_network("first", aliases=["db"]),
+            testctr.with_network(FakeNetwork(), aliases=("x",)),  # type: ignore[arg-type]
+            testctr.with_network("first", aliases=["db", "cache"]),
+        ]
+    )
+    assert spec.config.networks == [
+        NetworkAttachment("first", ("db", "cache")),
+        NetworkAttachment("made", ("x",)),
+    ]
+
+
+@pytest.mark.parametrize("aliases", [["my db"], ["-db"], "db", [""]])
+def test_with_network_refuses_bad_aliases_at_once(aliases: Any) -> None:
+    with pytest.raises(InvalidOption, match="alias"):
+        testctr.with_network("net", aliases=aliases)

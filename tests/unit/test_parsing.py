@@ -331,3 +331,29 @@ def test_timestamp_empty() -> None:
     assert parse_timestamp("") is None
     assert parse_timestamp("0001-01-01T00:00:00Z") is None
     assert parse_timestamp("garbage") is None
+
+
+# --- networks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", ["db", "db.internal", "my_db-1", "a" * 63, ".".join(["a" * 63] * 3)])
+def test_network_alias_accepts_dns_names(alias: str) -> None:
+    from testctr.parsing import network_alias
+
+    assert network_alias(alias) == alias
+
+
+@pytest.mark.parametrize("alias", ["", "my db", "-db", "db.-x", "a" * 64, "db..x", "db.", "d/b", 5, None])
+def test_network_alias_refuses_what_dns_cannot_resolve(alias: object) -> None:
+    from testctr.parsing import network_alias
+
+    with pytest.raises(InvalidOption, match="network alias"):
+        network_alias(alias)
+
+
+@pytest.mark.parametrize("name", ["", "bad name", "-net", ".net", "n/et", None])
+def test_network_name_refuses_what_engines_refuse(name: object) -> None:
+    from testctr.parsing import network_name
+
+    with pytest.raises(InvalidOption, match="network name"):
+        network_name(name)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 
 
 @runtime_checkable
@@ -178,6 +178,39 @@ class ContainerLister(Protocol):
     def list_containers(self, label: str) -> list[ContainerInfo]:
         """Every container (running or not) that carries the label key ``label``."""
         ...
+
+
+@runtime_checkable
+class NetworkManager(Protocol):
+    """User-defined networks: containers on one reach each other by name and alias.
+
+    Errors: an engine that does not answer raises :class:`testctr.EngineUnavailable`;
+    a network the engine refuses to make raises :class:`testctr.TestctrError`.
+    """
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        """Create a network and return its id. ``internal``: no route out of the network."""
+        ...
+
+    def remove_network(self, network: str) -> None:
+        """Remove a network by name. Raises :class:`testctr.NetworkNotFound` when unknown.
+
+        A network containers still use is not removed: that is an error.
+        """
+        ...
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        """Every network that carries the label key ``label``."""
+        ...
+
+
+@runtime_checkable
+class NetworkConnector(Protocol):
+    """Attach a running container to a network, and detach it."""
+
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None: ...
+
+    def disconnect_network(self, container_id: str, network: str) -> None: ...
 
 
 @runtime_checkable

@@ -50,6 +50,14 @@ class Mount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """A network to attach a container to, and the DNS names its peers there reach it by."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
 @dataclass
 class ContainerConfig:
     """Everything a backend needs to create one container.
@@ -72,7 +80,8 @@ class ContainerConfig:
     files: list[FileEntry] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
     tmpfs: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
+    #: The first one is the primary network (what :meth:`Backend.internal_ip` reports).
+    networks: list[NetworkAttachment] = field(default_factory=list)
     user: str | None = None
     workdir: str | None = None
     memory_bytes: int | None = None
@@ -129,6 +138,17 @@ class ContainerInfo:
     state: ContainerState
     ports: dict[str, list[PortBinding]] = field(default_factory=dict)
     internal_ip: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    #: The container's address on each network it is attached to, by network name.
+    networks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """A network as an engine lists it (see :class:`testctr.backend.protocols.NetworkManager`)."""
+
+    id: str
+    name: str
     labels: dict[str, str] = field(default_factory=dict)
 
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Mount
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Mount, NetworkInfo
 from testctr.backends._process import (
     CommandTimeout,
     Completed,
@@ -30,6 +30,7 @@ from testctr.backends._process import (
 )
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
+    NETWORK_IN_USE,
     EngineEndpoint,
     ImageCommands,
     debug_commands,
@@ -38,7 +39,9 @@ from testctr.backends.docker_family import (
     engine_host,
     file_tar,
     first_file_in_tar,
+    missing_network,
     parse_inspect,
+    parse_network,
     pull_error,
     pull_timeout_error,
     remove_args,
@@ -49,6 +52,7 @@ from testctr.errors import (
     ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
+    NetworkNotFound,
     TestctrError,
     UnsupportedOption,
 )
@@ -72,6 +76,7 @@ _UNREACHABLE = re.compile(
 _NOT_RUNNING = re.compile(
     r"is not running|container state improper|can only (exec|create exec sessions) on running", re.I
 )
+_NO_NETWORK = re.compile(r"no such network|network \S+ not found|unable to find network|network not found", re.I)
 _MISSING_EXECUTABLE = re.compile(r"executable file not found|no such file or directory", re.I)
 
 
@@ -86,6 +91,15 @@ class Runtime:
     def runs_healthchecks(self) -> bool:
         """Podman runs HEALTHCHECKs from systemd timers; without systemd, nobody does."""
         return self.name != "podman" or os.path.isdir("/run/systemd/system")
+
+    @property
+    def network_options(self) -> list[str]:
+        """``network create`` flags that make a network behave as Docker's do.
+
+        Podman (netavark) routes between its bridge networks unless told to
+        isolate them; Docker always isolates them.
+        """
+        return ["--opt", "isolate=true"] if self.name == "podman" else []
 
     @property
     def host_variable(self) -> str:
@@ -171,7 +185,10 @@ def create_args(
     for path in config.tmpfs:
         argv += ["--tmpfs", path]
     if config.networks:
-        argv += ["--network", config.networks[0]]
+        primary = config.networks[0]
+        argv += ["--network", primary.name]
+        for alias in primary.aliases:
+            argv += ["--network-alias", alias]
     if config.user is not None:
         argv += ["--user", config.user]
     if config.workdir is not None:
@@ -316,16 +333,17 @@ class CLIBackend:
             if _UNREACHABLE.search(err):
                 raise self._unavailable(err)
             verb = "run" if start else "create"
+            fix = missing_network(self.rt.name, err)
+            if fix:
+                raise ContainerStartError(f"{self.rt.name} {verb} of {image} failed: {err}\nfix: {fix}")
             # A run that created the container but could not start it: the core
             # removes it by name; its log may say why it failed.
             logs = self._logs_by_name(config.name) if start else ""
             raise ContainerStartError(f"{self.rt.name} {verb} of {image} failed: {err}", logs=logs)
         container_id = result.out.strip().splitlines()[-1]
         try:
-            for network in config.networks[1:]:
-                connected = self._run("network", "connect", "--", network, container_id)
-                if connected.returncode != 0:
-                    raise ContainerStartError(f"{self.rt.name} network connect {network} failed: {connected.err}")
+            for attachment in config.networks[1:]:
+                self.connect_network(container_id, attachment.name, attachment.aliases)
         except BaseException:
             # The core registers cleanup only for an id it received: remove it here.
             with contextlib.suppress(TestctrError):
@@ -491,3 +509,45 @@ class CLIBackend:
         listed = self._run("inspect", "--type", "container", "--", *ids)
         # A container removed between ps and inspect is simply gone.
         return [parse_inspect(item) for item in json.loads(listed.out or "[]")]
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        argv = ["network", "create", *self.rt.network_options]
+        for key, value in labels.items():
+            argv += ["--label", f"{key}={value}"]
+        if internal:
+            argv.append("--internal")
+        result = self._check(self._run(*argv, "--", name))
+        return result.out.strip().splitlines()[-1] if result.out.strip() else name
+
+    def remove_network(self, network: str) -> None:
+        result = self._run("network", "rm", "--", network)
+        if result.returncode == 0:
+            return
+        err = result.err or result.out.strip()
+        if _NO_NETWORK.search(err) and not _UNREACHABLE.search(err):
+            raise NetworkNotFound(f"no network {network!r} ({self.rt.name}: {err})")
+        if NETWORK_IN_USE.search(err):
+            raise TestctrError(f"network {network} is still in use: {err}\nfix: remove the containers on it first")
+        self._check(result)
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        result = self._check(self._run("network", "ls", "-q", "--no-trunc", "--filter", f"label={label}"))
+        ids = result.out.split()
+        if not ids:
+            return []
+        listed = self._run("network", "inspect", "--", *ids)
+        # A network removed between ls and inspect is simply gone.
+        return [parse_network(item) for item in json.loads(listed.out or "[]")]
+
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None:
+        argv = ["network", "connect"]
+        for alias in aliases:
+            argv += ["--alias", alias]
+        result = self._run(*argv, "--", network, container_id)
+        fix = missing_network(self.rt.name, result.err) if result.returncode else None
+        if fix:
+            raise TestctrError(f"{self.rt.name} network connect {network} failed: {result.err}\nfix: {fix}")
+        self._check(result, container_id)
+
+    def disconnect_network(self, container_id: str, network: str) -> None:
+        self._check(self._run("network", "disconnect", "--", network, container_id), container_id)

@@ -42,10 +42,11 @@ import requests.exceptions
 from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 from testctr.backends._process import QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
+    NETWORK_IN_USE,
     EngineEndpoint,
     ImageCommands,
     debug_commands,
@@ -55,7 +56,9 @@ from testctr.backends.docker_family import (
     explain,
     file_tar,
     first_file_in_tar,
+    missing_network,
     parse_inspect,
+    parse_network,
     pull_error,
     pull_timeout_error,
     unreachable_fix,
@@ -68,6 +71,7 @@ from testctr.errors import (
     ExecTimeout,
     ImageNotFound,
     ImagePullError,
+    NetworkNotFound,
     TestctrError,
     UnsupportedOption,
 )
@@ -84,8 +88,6 @@ _NOT_FOUND_EXEC = re.compile(r"exec failed.*(executable file not found|no such f
 #: (a missing network, image, volume) are failures of the request itself.
 _NO_CONTAINER = re.compile(r"no such container|no container with", re.I)
 _NOT_RUNNING = re.compile(r"is not running|container state improper", re.I)
-#: dockerd: "network NAME not found"; Podman: "unable to find network with name or ID NAME: ...".
-_MISSING_NETWORK = re.compile(r"network (?:with name or ID )?(\S+?):? (?:network )?not found", re.I)
 
 
 def podman_socket_url() -> str:
@@ -131,6 +133,15 @@ class APIRuntime:
         does. Its own API runs the check on request (harmless where timers exist).
         """
         return f"{_LIBPOD}/containers/{{0}}/healthcheck" if self.name == "podman" else None
+
+    @property
+    def network_options(self) -> dict[str, str]:
+        """Driver options that make a network behave as Docker's do.
+
+        Podman (netavark) routes between its bridge networks unless told to
+        isolate them; Docker always isolates them.
+        """
+        return {"isolate": "true"} if self.name == "podman" else {}
 
     def update_request(self, memory_bytes: int | None, cpus: float | None) -> tuple[str, dict[str, Any]]:
         """The path and the body of a resource update."""
@@ -200,7 +211,10 @@ def create_body(image: str, config: ContainerConfig, command: Sequence[str] | No
     if config.tmpfs:
         host_config["Tmpfs"] = {path: "" for path in config.tmpfs}
     if config.networks:
-        host_config["NetworkMode"] = config.networks[0]
+        primary = config.networks[0]
+        host_config["NetworkMode"] = primary.name
+        if primary.aliases:
+            body["NetworkingConfig"] = {"EndpointsConfig": {primary.name: {"Aliases": list(primary.aliases)}}}
     if config.memory_bytes is not None:
         host_config["Memory"] = config.memory_bytes
     if config.cpus is not None:
@@ -335,12 +349,9 @@ class DockerAPIBackend:
             if container_id and error.status_code == 404 and _NO_CONTAINER.search(text):
                 return ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {text})")
             message = f"{what} failed: {text}"
-            network = _MISSING_NETWORK.search(text)
-            if network:
-                name = network.group(1)
-                message += (
-                    f"\nfix: network {name!r} does not exist; create it first (`{self.runtime} network create {name}`)"
-                )
+            fix = missing_network(self.runtime, text)
+            if fix:
+                message += f"\nfix: {fix}"
             return refused(message)
         if isinstance(error, requests.exceptions.ConnectionError):
             return self._unavailable(error)  # ConnectTimeout included: nothing listens
@@ -453,15 +464,13 @@ class DockerAPIBackend:
             # No container_id: nothing exists yet, so no 404 here means "already gone".
             raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
         container_id = str(created["Id"])
-        for network in config.networks[1:]:
-            self._call(
-                f"connect to network {network}",
-                api.connect_container_to_network,
-                container_id,
-                network,
-                container_id=container_id,
-            )
+        self._connect_extra_networks(container_id, config)
         return container_id
+
+    def _connect_extra_networks(self, container_id: str, config: ContainerConfig) -> None:
+        """Networks after the first are attached between create and start."""
+        for attachment in config.networks[1:]:
+            self.connect_network(container_id, attachment.name, attachment.aliases)
 
     def start_container(self, container_id: str) -> None:
         try:
@@ -747,6 +756,55 @@ class DockerAPIBackend:
             with contextlib.suppress(ContainerNotFound):  # removed between list and inspect
                 infos.append(self.inspect_container(str(item["Id"])))
         return infos
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        created = self._call(
+            f"create network {name}",
+            self.api.create_network,
+            name,
+            labels=dict(labels),
+            internal=internal,
+            options=self.rt.network_options or None,
+        )
+        return str(created.get("Id") or created.get("id") or name)
+
+    def remove_network(self, network: str) -> None:
+        try:
+            self.api.remove_network(network)
+        except docker.errors.NotFound as e:
+            raise NetworkNotFound(f"no network {network!r} ({self.runtime}: {explain(e)})") from None
+        except docker.errors.APIError as e:
+            text = explain(e)
+            if NETWORK_IN_USE.search(text):
+                raise TestctrError(
+                    f"network {network} is still in use: {text}\nfix: remove the containers on it first"
+                ) from None
+            raise self._translate(f"remove network {network}", e) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate(f"remove network {network}", e) from None
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        found = self._call("list networks", self.api.networks, filters={"label": label})
+        return [parse_network(item) for item in found]
+
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None:
+        self._call(
+            f"connect to network {network}",
+            self.api.connect_container_to_network,
+            container_id,
+            network,
+            aliases=list(aliases) or None,
+            container_id=container_id,
+        )
+
+    def disconnect_network(self, container_id: str, network: str) -> None:
+        self._call(
+            f"disconnect from network {network}",
+            self.api.disconnect_container_from_network,
+            container_id,
+            network,
+            container_id=container_id,
+        )
 
 
 def _close_response(api: Any, response: Any) -> None:

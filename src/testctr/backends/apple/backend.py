@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 
-from testctr.backend.protocols import HealthReporter, ResourceUpdater
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backend.protocols import HealthReporter, NetworkConnector, ResourceUpdater
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 from testctr.backends._process import (
     CommandTimeout,
     Completed,
@@ -20,11 +20,19 @@ from testctr.backends._process import (
     run_command,
     run_exec,
 )
-from testctr.backends.apple.arguments import RELEASE_MARKER, arch_name, check_config, create_args, gated_process
+from testctr.backends.apple.arguments import (
+    RELEASE_MARKER,
+    arch_name,
+    check_config,
+    create_args,
+    gated_process,
+    network_create_args,
+)
 from testctr.backends.apple.cli_errors import (
     CAT_MISSING,
     COPY_MISSING,
     IS_DIRECTORY,
+    NETWORK_NOT_FOUND,
     NO_SHELL,
     NOT_FOUND,
     NOT_RUNNING,
@@ -35,19 +43,22 @@ from testctr.backends.apple.cli_errors import (
     error_text,
     failure,
     image_error,
+    needs_macos_26,
+    network_error,
     service_down,
 )
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.logs import LogFollower
-from testctr.backends.apple.parsing import direct_ports, image_process, parse_container
-from testctr.backends.apple.platform import BIN_ENV, find_binary, platform_supported
+from testctr.backends.apple.parsing import direct_ports, image_process, parse_container, parse_network
+from testctr.backends.apple.platform import BIN_ENV, find_binary, macos_major, platform_supported
 from testctr.backends.apple.ports import PORT_ATTEMPTS, allocate_port
-from testctr.backends.apple.version import BACKEND, Version, parse_version, supports, version_text
+from testctr.backends.apple.version import BACKEND, Version, parse_version, require, supports, version_text
 from testctr.errors import (
     ContainerNotFound,
     ContainerStartError,
     EngineUnavailable,
     InvalidOption,
+    NetworkNotFound,
     TestctrError,
     UnsupportedOption,
 )
@@ -65,6 +76,10 @@ _LIMITS: dict[type, str] = {
     ),
     HealthReporter: (
         "Apple's container does not run image HEALTHCHECKs; wait with with_wait_for_exec(<the check command>)"
+    ),
+    NetworkConnector: (
+        "Apple's container attaches networks only when it creates a container (it has no `network connect`); "
+        "name them with with_network"
     ),
 }
 
@@ -471,3 +486,34 @@ class AppleBackend:
     def list_containers(self, label: str) -> list[ContainerInfo]:
         result = self._check(self._run("list", "--all", "--format", "json"), "list")
         return [info for info in map(parse_container, json.loads(result.out or "[]")) if label in info.labels]
+
+    # --- networks ----------------------------------------------------------------------------
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        require(self.cli_version, "network", "testctr.network", "creating networks")
+        if internal:
+            raise UnsupportedOption(
+                "testctr.network(internal=True)",
+                BACKEND,
+                "testctr cannot make a network without a way out with Apple's container",
+            )
+        major = macos_major()
+        if major is not None and major < 26:
+            raise needs_macos_26("testctr.network", "creates networks")
+        result = self._run(*network_create_args(name, labels))
+        if result.returncode != 0:
+            raise network_error(result, "create")
+        return name
+
+    def remove_network(self, network: str) -> None:
+        result = self._run("network", "delete", network)
+        if result.returncode != 0:
+            if NETWORK_NOT_FOUND.search(error_text(result)):
+                raise NetworkNotFound(f"no network {network!r} (container: {error_text(result)})")
+            raise network_error(result, "delete")
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        result = self._run("network", "list", "--format", "json")
+        if result.returncode != 0:
+            raise network_error(result, "list")
+        return [info for info in map(parse_network, json.loads(result.out or "[]")) if label in info.labels]
