@@ -13,7 +13,7 @@ pieces here are the ones testctr's own modules use:
   from :mod:`testctr`);
 - validation: :func:`text`, :func:`positive_int`, :func:`port_number`,
   :func:`config_key`, :func:`config_value` (``TypeError`` for a wrong type,
-  :class:`testctr.InvalidOption` for a bad value);
+  :class:`InvalidOption` for a bad value);
 - accessors: :func:`config_of` (the settings a container started with),
   :func:`env_of`, :func:`http_url`, :func:`url`;
 - per-test resources à la ``dsn(t)``: subclass :class:`BoundProvider`,
@@ -116,6 +116,7 @@ __all__ = [
     "BoundProvider",
     "ConnectionCache",
     "DatabaseAdminError",
+    "InvalidOption",
     "Option",
     "Spec",
     "args_first",
