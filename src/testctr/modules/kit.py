@@ -14,8 +14,8 @@ pieces here are the ones testctr's own modules use:
 - validation: :func:`text`, :func:`positive_int`, :func:`port_number`,
   :func:`config_key`, :func:`config_value` (``TypeError`` for a wrong type,
   :class:`InvalidOption` for a bad value);
-- accessors: :func:`config_of` (the settings a container started with),
-  :func:`env_of`, :func:`http_url`, :func:`url`;
+- accessors: :func:`env_of` (and ``container.config``: the settings a
+  container started with), :func:`http_url`, :func:`url`;
 - per-test resources à la ``dsn(t)``: subclass :class:`BoundProvider`,
   install it with :func:`use_provider`, reach it from options with
   :func:`provider_of`.
@@ -57,7 +57,6 @@ from testctr.option import (
 )
 
 if TYPE_CHECKING:
-    from testctr.backend.types import ContainerConfig
     from testctr.container import Container
 
 
@@ -89,18 +88,13 @@ def port_number(value: object, what: str) -> int:
     return number
 
 
-def config_of(container: Container) -> ContainerConfig:
-    """The settings ``container`` was started with (env, args, files...), after every option.
+def env_of(container: Container, name: str, default: str = "") -> str:
+    """An env var the container was started with, after every option (``default`` when unset or empty).
 
     Accessors read credentials here, so they agree with whatever the options
-    set, in whatever order they came. Treat it as read-only.
+    set, in whatever order they came. ``container.config`` has the rest.
     """
-    return container.config
-
-
-def env_of(container: Container, name: str, default: str = "") -> str:
-    """An env var the container was started with (``default`` when unset or empty)."""
-    return config_of(container).env.get(name) or default
+    return container.config.env.get(name) or default
 
 
 def http_url(container: Container, port: str | int, path: str = "/", scheme: str = "http") -> str:
@@ -123,7 +117,6 @@ __all__ = [
     "check_exec",
     "config_key",
     "config_lines",
-    "config_of",
     "config_value",
     "data_in_memory",
     "data_on_disk",
