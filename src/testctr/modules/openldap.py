@@ -10,7 +10,7 @@ by environment alone (``LDAP_ROOT``, ``LDAP_ADMIN_USERNAME``,
 ``LDAP_ADMIN_PASSWORD``, ``LDAP_USERS``...) and runs unprivileged on 1389.
 
 ``default()`` publishes 1389, keeps the database on tmpfs and waits for
-"slapd starting". The image's default tree is ``dc=example,dc=org`` with
+"slapd starting" and then for the port to listen. The image's default tree is ``dc=example,dc=org`` with
 ``ou=users`` (``user01``/``bitnami1``, ``user02``/``bitnami2``) and the group
 ``cn=readers,ou=groups``; the admin is ``cn=admin,dc=example,dc=org`` with the
 password ``adminpassword``. :func:`with_ldif` seeds your own entries instead
@@ -46,11 +46,14 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def default() -> Option:
-    """Port 1389, the database on tmpfs, and a wait for slapd."""
+    """Port 1389, the database on tmpfs, and a wait for slapd to listen."""
     return kit.options(
         with_port("1389"),
         kit.data_in_memory(DATA_DIR),
         kit.with_wait_for_log("slapd starting"),
+        # slapd logs that line, then calls listen() on its bound socket: a client
+        # connecting in between is reset. The port wait sees the socket listening.
+        kit.with_wait_for_port("1389"),
     )
 
 
