@@ -25,12 +25,19 @@ IMAGE_MAP = ",".join(
         "postgres:15": ["postgres:15", "postgres:16", "postgres"],
         "mariadb:10": ["mariadb:10", "mariadb:11", "mariadb", "mysql:8", "mysql"],
         "busybox:latest": ["busybox", "busybox:latest", "alpine", "alpine:3"],
-        "httpd:latest": ["nginx", "nginx:alpine", "httpd"],
+        "httpd:latest": ["httpd"],
+        "nginx:1": ["nginx:1", "nginx", "nginx:alpine"],
         "debian:bookworm": ["debian", "debian:bookworm"],
         "memcached:1": ["memcached:1", "memcached"],
         "rabbitmq:3": ["rabbitmq:3", "rabbitmq"],
         "nats:2": ["nats:2", "nats"],
         "mosquitto:2": ["eclipse-mosquitto:2", "eclipse-mosquitto"],
+        "postgis:15": ["postgis/postgis:16-3.4", "postgis/postgis:15-3.3", "postgis/postgis"],
+        "etcd:3": ["quay.io/coreos/etcd:v3.5.17", "quay.io/coreos/etcd:v3.4.23", "quay.io/coreos/etcd"],
+        "zookeeper:3": ["zookeeper:3.8", "zookeeper:3", "zookeeper"],
+        "influxdb:1": ["influxdb:1.8", "influxdb:1"],
+        "openldap:2": ["bitnami/openldap:2.6", "bitnami/openldap:2", "bitnami/openldap"],
+        "sftp:latest": ["atmoz/sftp:latest", "atmoz/sftp"],
     }.items()
     for official in officials
 )

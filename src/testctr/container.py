@@ -31,7 +31,7 @@ from testctr.backend.protocols import (
     ResourceUpdater,
     unsupported_reason,
 )
-from testctr.backend.types import ContainerInfo, ExecResult
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import resolve
 from testctr.errors import (
     ContainerNotFound,
@@ -123,6 +123,15 @@ class Container:
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
+
+    @property
+    def config(self) -> ContainerConfig:
+        """The settings it was created with, after every option (read-only by convention).
+
+        Service modules' accessors read credentials here (e.g. an env var a
+        ``with_*`` helper set), so they agree with the options in any order.
+        """
+        return self._spec.config
 
     # --- endpoints ------------------------------------------------------------------------
 

@@ -263,7 +263,7 @@ def test_wait_for_exec_and_port(request: pytest.FixtureRequest, runtime: str) ->
 def test_wait_for_http_and_healthy(request: pytest.FixtureRequest, runtime: str) -> None:
     web = testctr.new(
         request,
-        "nginx",
+        "httpd",  # the local busybox httpd: HTTPD_DELAY and a HEALTHCHECK
         testctr.with_runtime(runtime),
         testctr.with_env("HTTPD_DELAY", "1"),
         testctr.with_port("80"),

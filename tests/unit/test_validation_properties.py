@@ -133,15 +133,20 @@ def _calls(fn: Callable[..., object]) -> st.SearchStrategy[tuple[list[object], d
     )
 
 
+def _makes_option(fn: object) -> bool:
+    """A helper that builds an option (accessors take a running container; they are not input boundaries here)."""
+    return callable(fn) and not inspect.isclass(fn) and str(inspect.signature(fn).return_annotation) == "Option"
+
+
 def _targets() -> Iterator[tuple[str, Callable[..., object]]]:
-    """Every public ``with_*`` option, and every helper of every service module."""
+    """Every public ``with_*`` option, and every option-building helper of every service module."""
     for name in sorted(n for n in dir(testctr) if n.startswith("with_")):
         yield f"testctr.{name}", getattr(testctr, name)
     for module_name in MODULE_NAMES:
         module = importlib.import_module(f"testctr.modules.{module_name}")
         for name in module.__all__:
             value = getattr(module, name)
-            if callable(value) and not inspect.isclass(value):
+            if _makes_option(value):
                 yield f"{module_name}.{name}", value
 
 

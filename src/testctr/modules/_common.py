@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
 from testctr.errors import InvalidOption, TestctrError
-from testctr.option import Option, Spec, valid_host_path, with_file
+from testctr.option import Option, Spec, valid_args, valid_container_path, valid_env, valid_host_path, with_file
 from testctr.parsing import has_control_chars, is_number, shown
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def env_default(key: str, value: str) -> Option:
     Lets ``default()`` come before or after the ``with_*`` helpers: whatever the
     user chose explicitly wins, in any order.
     """
+    key, value = valid_env(key, value)
 
     def apply(spec: Spec) -> None:
         spec.config.env.setdefault(key, value)
@@ -40,9 +41,10 @@ def env_default(key: str, value: str) -> Option:
 
 def args_first(*args: str) -> Option:
     """Put server flags before the others, so a user's later (or earlier) flag for the same key wins."""
+    checked = valid_args(args, "args_first")
 
     def apply(spec: Spec) -> None:
-        spec.config.args[0:0] = list(args)
+        spec.config.args[0:0] = checked
 
     return Option(f"args_first{args!r}", apply)
 
@@ -55,6 +57,7 @@ def data_in_memory(path: str) -> Option:
     ~170 ms on overlayfs, ~17 ms on tmpfs). The data does not survive a
     container restart; ``with_data_on_disk()`` of the module turns it off.
     """
+    path = valid_container_path(path, "data_in_memory path")
     return Option(f"data in memory ({path})", lambda spec: spec.config.tmpfs.append(path))
 
 
@@ -171,6 +174,12 @@ def provider_of(spec: Spec, cls: type[P]) -> P:
 
 
 def use_provider(cls: type[BoundProvider], name: str) -> Option:
+    """Install the module's per-test resource provider (``cls``) on the container's spec."""
+    if not (isinstance(cls, type) and issubclass(cls, BoundProvider)):
+        raise InvalidOption(f"use_provider needs a BoundProvider subclass, got {cls!r}")
+    if not isinstance(name, str) or "\x00" in name:
+        raise InvalidOption(f"use_provider needs a name, got {name!r}")
+
     def apply(spec: Spec) -> None:
         provider_of(spec, cls)
 
@@ -226,7 +235,8 @@ def is_missing_binary(result: ExecResult) -> bool:
 
 def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Option:
     """Add lines to a config file the container gets, stacking with earlier or later calls."""
-    text = "".join(line + "\n" for line in lines)
+    path = valid_container_path(path, "config_lines path")
+    text = "".join(line + "\n" for line in valid_args(lines, "config_lines"))
 
     def apply(spec: Spec) -> None:
         for i, entry in enumerate(spec.config.files):

@@ -90,6 +90,8 @@ class PostgresDSN(BoundProvider):
     driver_install = "pip install 'testctr[postgres]'"
 
     max_name_length = 63  # NAMEDATALEN - 1
+    #: What databases are cloned from when there is no with_template (None: the server's template1).
+    base_template: str | None = None
 
     def __init__(self, config: ContainerConfig) -> None:
         super().__init__(config)
@@ -202,13 +204,16 @@ class PostgresDSN(BoundProvider):
 
     def _template(self, container: Container) -> str | None:
         if self.template is None:
-            return None
+            return self.base_template
         if self._template_built:
             return TEMPLATE_DATABASE
         # The core serialises create_database per container; this lock also
         # keeps a drop's admin statements out while the template is built.
         tpl = quote_ident(TEMPLATE_DATABASE)
-        self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", f"CREATE DATABASE {tpl}"])
+        create = f"CREATE DATABASE {tpl}"
+        if self.base_template is not None:
+            create += f" TEMPLATE {quote_ident(self.base_template)}"
+        self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", create])
         if isinstance(self.template, str):
             self.admin(container, [self.template], database=TEMPLATE_DATABASE)
         else:
