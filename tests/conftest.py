@@ -29,6 +29,11 @@ IMAGE_MAP = ",".join(
         "rabbitmq:3": ["rabbitmq:3", "rabbitmq"],
         "nats:2": ["nats:2", "nats"],
         "mosquitto:2": ["eclipse-mosquitto:2", "eclipse-mosquitto"],
+        "moto:5": ["motoserver/moto:latest", "motoserver/moto"],
+        "azurite:3": ["mcr.microsoft.com/azure-storage/azurite:latest", "mcr.microsoft.com/azure-storage/azurite"],
+        "maildev:2": ["maildev/maildev:latest", "maildev/maildev"],
+        "chroma:1": ["chromadb/chroma:latest", "chromadb/chroma"],
+        "selenium:chrome": ["selenium/standalone-chrome:latest", "selenium/standalone-chrome"],
     }.items()
     for official in officials
 )

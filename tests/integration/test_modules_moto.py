@@ -6,8 +6,8 @@ import botocore.exceptions
 import pytest
 
 import testctr
-from testctr.owners import ScriptOwner
 from testctr.modules import moto
+from testctr.owners import ScriptOwner
 
 pytestmark = pytest.mark.engine
 

@@ -27,6 +27,7 @@ IMAGE = "maildev/maildev:latest"
 SMTP_PORT = 1025
 WEB_PORT = 1080
 
+
 def _credential(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {type(value).__name__}")
