@@ -11,3 +11,4 @@ Each module names its official image in ``IMAGE``. ``default()`` and the
 from __future__ import annotations
 
 __all__ = ["mariadb", "memcached", "mosquitto", "mysql", "nats", "postgres", "rabbitmq", "redis"]
+__all__ += ["azurite", "chroma", "mail", "moto", "selenium"]

@@ -1,9 +1,9 @@
 """A mail catcher: MailDev (``maildev/maildev``), SMTP on 1025 and a web inbox with a REST API on 1080.
 
-    mail = testctr.new(request, mail_module.IMAGE, mail_module.default())
-    with smtplib.SMTP(*mail_module.smtp_address(mail)) as smtp:
+    inbox = testctr.new(request, mail.IMAGE, mail.default())
+    with smtplib.SMTP(*mail.smtp_address(inbox)) as smtp:
         smtp.sendmail("app@example.com", ["user@example.com"], message)
-    [received] = mail_module.messages(mail)      # the inbox's GET /email, parsed
+    [received] = mail.messages(inbox)            # the inbox's GET /email, parsed
 
 ``default()`` publishes both ports and waits for the SMTP server and the web
 inbox. Every message is kept (nothing is relayed); ``clear()`` empties the
