@@ -88,13 +88,15 @@ def queue_name(test_id: str) -> str:
     return database_name(test_id, 80)
 
 
-def bucket(container: Container, t: object) -> str:
+def bucket(container: Container, t: object, region: str = DEFAULT_REGION) -> str:
     """An empty S3 bucket named after test ``t``; it and its objects are removed when the test ends."""
     owner = owner_for(t)
     name = bucket_name(owner.test_id)
-    s3 = client(container, "s3")
+    s3 = client(container, "s3", region)
     _empty_bucket(s3, name)
-    s3.create_bucket(Bucket=name)
+    # Outside us-east-1, S3 wants the region named again.
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **where)
 
     def remove() -> None:
         _empty_bucket(s3, name)
@@ -103,10 +105,10 @@ def bucket(container: Container, t: object) -> str:
     return name
 
 
-def queue(container: Container, t: object) -> str:
+def queue(container: Container, t: object, region: str = DEFAULT_REGION) -> str:
     """An empty SQS queue named after test ``t``; returns its URL. Deleted when the test ends."""
     owner = owner_for(t)
-    sqs = client(container, "sqs")
+    sqs = client(container, "sqs", region)
     url: str = sqs.create_queue(QueueName=queue_name(owner.test_id))["QueueUrl"]
     # A queue left by an earlier run under the same name is emptied, not reused as is.
     sqs.purge_queue(QueueUrl=url)
