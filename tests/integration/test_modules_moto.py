@@ -27,6 +27,9 @@ def test_s3_put_get_in_a_bucket_of_the_test(
     s3.put_object(Bucket=bucket, Key="greeting.txt", Body=b"hello")
     assert s3.get_object(Bucket=bucket, Key="greeting.txt")["Body"].read() == b"hello"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["greeting.txt"]
+    # Asked again in the same test: the same bucket, contents kept.
+    assert moto.bucket(aws, request, region) == bucket
+    assert s3.get_object(Bucket=bucket, Key="greeting.txt")["Body"].read() == b"hello"
 
 
 def test_sqs_send_receive_in_a_queue_of_the_test(aws: testctr.Container, request: pytest.FixtureRequest) -> None:

@@ -14,6 +14,8 @@ ready boto3 client (``pip install 'testctr[moto]'``).
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from testctr.errors import InvalidOption
@@ -89,31 +91,60 @@ def queue_name(test_id: str) -> str:
 
 
 def bucket(container: Container, t: object, region: str = DEFAULT_REGION) -> str:
-    """An empty S3 bucket named after test ``t``; it and its objects are removed when the test ends."""
-    owner = owner_for(t)
-    name = bucket_name(owner.test_id)
+    """An empty S3 bucket named after test ``t``; it and its objects are removed when the test ends.
+
+    Asked again in the same test, it is the same bucket (contents kept).
+    """
     s3 = client(container, "s3", region)
-    _empty_bucket(s3, name)
-    # Outside us-east-1, S3 wants the region named again.
-    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=name, **where)
 
-    def remove() -> None:
-        _empty_bucket(s3, name)
+    def make(test_id: str) -> str:
+        name = bucket_name(test_id)
+        _empty_bucket(s3, name)  # a leftover of an earlier run is replaced, never reused
+        # Outside us-east-1, S3 wants the region named again.
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=name, **where)
+        return name
 
-    owner.add_cleanup(remove)
-    return name
+    return _per_test(container, t, ("s3", region), make, lambda name: _empty_bucket(s3, name))
 
 
 def queue(container: Container, t: object, region: str = DEFAULT_REGION) -> str:
-    """An empty SQS queue named after test ``t``; returns its URL. Deleted when the test ends."""
-    owner = owner_for(t)
+    """An empty SQS queue named after test ``t``; returns its URL. Deleted when the test ends.
+
+    Asked again in the same test, it is the same queue (messages kept).
+    """
     sqs = client(container, "sqs", region)
-    url: str = sqs.create_queue(QueueName=queue_name(owner.test_id))["QueueUrl"]
-    # A queue left by an earlier run under the same name is emptied, not reused as is.
-    sqs.purge_queue(QueueUrl=url)
-    owner.add_cleanup(lambda: sqs.delete_queue(QueueUrl=url))
-    return url
+
+    def make(test_id: str) -> str:
+        url: str = sqs.create_queue(QueueName=queue_name(test_id))["QueueUrl"]
+        sqs.purge_queue(QueueUrl=url)  # a leftover of an earlier run is emptied
+        return url
+
+    return _per_test(container, t, ("sqs", region), make, lambda url: sqs.delete_queue(QueueUrl=url))
+
+
+#: What bucket() and queue() made for a running test: (container id, test id, kind) -> name or URL.
+_made: dict[tuple[str, str, tuple[str, str]], str] = {}
+_made_lock = threading.Lock()
+
+
+def _per_test(
+    container: Container, t: object, kind: tuple[str, str], make: Callable[[str], str], remove: Callable[[str], None]
+) -> str:
+    owner = owner_for(t)
+    key = (container.id, owner.test_id, kind)
+    with _made_lock:
+        made = _made.get(key)
+        if made is None:
+            made = _made[key] = make(owner.test_id)
+
+            def cleanup(made: str = made) -> None:
+                with _made_lock:
+                    _made.pop(key, None)
+                remove(made)
+
+            owner.add_cleanup(cleanup)
+    return made
 
 
 def _empty_bucket(s3: Any, name: str) -> None:
