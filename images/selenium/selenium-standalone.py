@@ -83,15 +83,17 @@ class Forward(http.server.BaseHTTPRequestHandler):
         pass  # one line per WebDriver command would drown the container's log
 
 
-def driver_ready() -> bool:
+def driver_version() -> str | None:
+    """chromedriver's version once it is ready for sessions, else None."""
     conn = http.client.HTTPConnection("127.0.0.1", DRIVER_PORT, timeout=1)
     try:
         conn.request("GET", "/status")
-        return b'"ready":true' in conn.getresponse().read().replace(b" ", b"")
-    except OSError:
-        return False
+        status = json.loads(conn.getresponse().read())["value"]
+    except (OSError, ValueError, KeyError):
+        return None
     finally:
         conn.close()
+    return f"ChromeDriver {status['build']['version']}" if status.get("ready") else None
 
 
 def main() -> None:
@@ -106,12 +108,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while not driver_ready():
+    while (version := driver_version()) is None:
         if driver.poll() is not None:
             sys.exit(f"chromedriver exited with status {driver.returncode}")
-        time.sleep(0.05)
+        time.sleep(0.02)
     server = http.server.ThreadingHTTPServer(("0.0.0.0", 4444), Forward)
-    version = subprocess.run(["chromedriver", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"Started Selenium Standalone ({version}): http://{os.uname().nodename}:4444", flush=True)
     server.serve_forever()
 
