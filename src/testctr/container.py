@@ -99,6 +99,27 @@ def containers_of(test_id: str) -> list[Container]:
         return list(_by_test.get(test_id, ()))
 
 
+def track(test_id: str, container: Container) -> None:
+    """Attach ``container``'s logs to the report of test ``test_id`` if it fails."""
+    with _by_test_lock:
+        _by_test.setdefault(test_id, []).append(container)
+
+
+def untrack(test_id: str, container: Container) -> None:
+    with _by_test_lock:
+        siblings = _by_test.get(test_id, [])
+        if container in siblings:
+            siblings.remove(container)
+        if not siblings:
+            _by_test.pop(test_id, None)
+
+
+def report_kept(hint: str) -> None:
+    """Show a keep-failed hint now and in the run's summary."""
+    kept_hints.append(hint)
+    print(hint, file=sys.stderr)
+
+
 class Container:
     """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
 
@@ -297,12 +318,7 @@ class Container:
         self._removed = True
 
     def _cleanup(self, owner: Owner) -> None:
-        with _by_test_lock:
-            siblings = _by_test.get(owner.test_id, [])
-            if self in siblings:
-                siblings.remove(self)
-            if not siblings:
-                _by_test.pop(owner.test_id, None)
+        untrack(owner.test_id, self)
         if self._removed:
             return
         if _settings.current().keep_failed and owner.failed():
@@ -321,8 +337,7 @@ class Container:
         )
         if self._databases:
             hint += "\n    databases kept: " + ", ".join(sorted(self._databases.values()))
-        kept_hints.append(hint)
-        print(hint, file=sys.stderr)
+        report_kept(hint)
 
     # --- per-test databases ---------------------------------------------------------------------
 
@@ -433,8 +448,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         container = Container(backend, backend_name, container_id, config.name, image, spec)
         # Registered before anything else can fail: nothing leaks, whatever happens next.
         owner.add_cleanup(lambda: container._cleanup(owner))
-        with _by_test_lock:
-            _by_test.setdefault(owner.test_id, []).append(container)
+        track(owner.test_id, container)
         if runner is None:
             try:
                 for entry in config.files:
