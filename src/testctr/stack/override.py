@@ -41,7 +41,6 @@ class Service:
     name: str
     image: str  # "" when the service is only built
     builds: bool
-    has_healthcheck: bool
 
 
 def parse_config(text: str, as_json: bool) -> dict[str, Service]:
@@ -60,17 +59,10 @@ def parse_config(text: str, as_json: bool) -> dict[str, Service]:
     services = data.get("services") if isinstance(data, dict) else None
     if not isinstance(services, dict):
         raise TestctrError(f"the Compose configuration has no services: {text[:200]!r}")
-    return {name: _service(name, body or {}) for name, body in services.items()}
-
-
-def _service(name: str, body: Mapping[str, Any]) -> Service:
-    healthcheck = body.get("healthcheck") or {}
-    return Service(
-        name=str(name),
-        image=str(body.get("image") or ""),
-        builds="build" in body,
-        has_healthcheck=bool(healthcheck) and not healthcheck.get("disable", False),
-    )
+    return {
+        str(name): Service(str(name), str((body or {}).get("image") or ""), "build" in (body or {}))
+        for name, body in services.items()
+    }
 
 
 def service_image(service: Service, substitute: Callable[[str], str]) -> str:
