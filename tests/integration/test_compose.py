@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import subprocess
 import time
@@ -16,6 +18,7 @@ from testctr import settings
 from testctr.container import kept_hints
 from testctr.owners import ScriptOwner
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.engine
 
 # Official names: the run's TESTCTR_IMAGE_MAP puts the local images in their place.
@@ -93,7 +96,8 @@ def test_three_services_as_containers(request: pytest.FixtureRequest, engine: st
 
     # Image substitution and the run's labels, as for any testctr container.
     info = cache.inspect()
-    assert info.image.startswith("testctr.local/redis") or cache.image.startswith("testctr.local/redis")
+    assert info.labels["testctr.image"] == "testctr.local/redis:7"
+    assert "testctr.local/redis:7" in info.image
     assert info.labels["testctr"] == "true"
     assert info.labels["testctr.test"] == request.node.nodeid
     assert info.labels["testctr.compose.service"] == "cache"
@@ -196,3 +200,28 @@ def test_missing_and_invalid_files(engine: str, tmp_path: Path) -> None:
     assert "while parsing" in str(raised.value)  # the tool's own message
     assert "Traceback" not in str(raised.value)
     owner.close()
+
+
+INNER = """
+import testctr
+
+def test_fails(request):
+    stack = testctr.compose(request, "compose.yml", services=["cache"], env={"DB_PASSWORD": "x"})
+    print("PROJECT=" + stack.project)
+    assert False, "deliberate"
+"""
+
+
+def test_failed_test_report_carries_the_services_logs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+    pytester.makefile(".yml", compose=THREE_SERVICES)
+    pytester.makepyfile(INNER)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", f"--testctr-runtime={runtime}")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    project = re.search(r"PROJECT=(\S+)", output)
+    assert project is not None
+    assert f"testctr logs: {project.group(1)}" in output and "Ready to accept connections" in output
+    assert project_containers(runtime, project.group(1)) == []
