@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import testctr
-from testctr.errors import EngineUnavailable, InvalidOption, TestctrError
+from testctr.backends.memory import MemoryBackend
+from testctr.errors import ContainerStartError, EngineUnavailable, InvalidOption, TestctrError, UnsupportedOption
+from testctr.owners import ScriptOwner
 from testctr.stack.override import (
     Service,
     check_project_name,
@@ -18,7 +21,7 @@ from testctr.stack.override import (
     project_name_for,
     service_image,
 )
-from testctr.stack.project import _files, _names, _waits
+from testctr.stack.project import _files, _names, _ServiceStarted, _waits
 from testctr.stack.tool import ComposeTool, candidates, find_tool, tool_message
 
 # --- project names ---------------------------------------------------------------------------
@@ -208,3 +211,46 @@ def test_waits_take_wait_options_only() -> None:
         _waits({"db": testctr.with_env("A", "1")})
     with pytest.raises(InvalidOption, match=r"waits\['db'\] takes wait options"):
         _waits({"db": [testctr.with_wait_for_log("x"), testctr.with_port(80)]})
+
+
+# --- on the in-memory backend ----------------------------------------------------------------
+
+
+def test_bad_input_fails_before_any_tool_is_looked_for(memory: MemoryBackend, tmp_path: Path) -> None:
+    (tmp_path / "c.yml").write_text("services: {}\n")
+    owner = ScriptOwner("t")
+    with pytest.raises(InvalidOption, match="project name"):
+        testctr.compose(owner, tmp_path / "c.yml", project_name="Bad")
+    with pytest.raises(InvalidOption, match="does not exist"):
+        testctr.compose(owner, tmp_path / "missing.yml")
+    with pytest.raises(EngineUnavailable, match="no Compose tool for memory"):
+        testctr.compose(owner, tmp_path / "c.yml")
+    assert memory.calls == []
+    owner.close()
+
+
+def test_a_backend_that_cannot_list_containers_cannot_compose(bare: MemoryBackend, tmp_path: Path) -> None:
+    (tmp_path / "c.yml").write_text("services: {}\n")
+    with pytest.raises(UnsupportedOption, match="compose"):
+        testctr.compose(ScriptOwner("t"), tmp_path / "c.yml")
+
+
+def test_a_service_without_waits_is_ready_healthy_running_or_done(memory: MemoryBackend) -> None:
+    memory.script("healthy", health=["starting", "healthy"])
+    memory.script("sick", health=["starting", "unhealthy"])
+    owner = ScriptOwner("t")
+    deadline = time.monotonic() + 5
+    job, crash, healthy, sick, server = (testctr.new(owner, i) for i in ("job", "crash", "healthy", "sick", "server"))
+    memory.exit(job.id, 0)
+    memory.exit(crash.id, 3)
+
+    _ServiceStarted().wait(server, deadline)
+    _ServiceStarted().wait(job, deadline)  # a one-shot job that is done
+    _ServiceStarted().wait(healthy, deadline)
+    assert healthy.health() == "healthy"
+    with pytest.raises(ContainerStartError, match="exited during startup") as raised:
+        _ServiceStarted().wait(crash, deadline)
+    assert raised.value.exit_code == 3
+    with pytest.raises(ContainerStartError, match="unhealthy"):
+        _ServiceStarted().wait(sick, deadline)
+    owner.close()
