@@ -21,7 +21,7 @@ from testctr.stack.override import (
     project_name_for,
     service_image,
 )
-from testctr.stack.project import _files, _names, _ServiceStarted, _waits
+from testctr.stack.project import _config_key, _files, _names, _ServiceStarted, _waits
 from testctr.stack.tool import ComposeTool, candidates, find_tool, tool_message
 
 # --- project names ---------------------------------------------------------------------------
@@ -211,6 +211,26 @@ def test_waits_take_wait_options_only() -> None:
         _waits({"db": testctr.with_env("A", "1")})
     with pytest.raises(InvalidOption, match=r"waits\['db'\] takes wait options"):
         _waits({"db": [testctr.with_wait_for_log("x"), testctr.with_port(80)]})
+
+
+def test_config_is_asked_again_when_anything_it_depends_on_changes(tmp_path: Path) -> None:
+    tool = ComposeTool(("docker-compose",), "docker-compose version 1.29.2")
+    path = tmp_path / "c.yml"
+    path.write_text("services: {}\n")
+    files = [str(path)]
+
+    def key(**env: str) -> tuple[object, ...]:
+        return _config_key(tool, files, [], {"A": "1", **env})
+
+    first = key()
+    assert key() == first
+    assert key(A="2") != first
+    assert _config_key(tool, files, ["debug"], {"A": "1"}) != first
+    (tmp_path / ".env").write_text("X=1\n")
+    assert key() != first
+    with_dotenv = key()
+    path.write_text("services: {a: {image: busybox}}\n")
+    assert key() != with_dotenv
 
 
 # --- on the in-memory backend ----------------------------------------------------------------

@@ -110,6 +110,23 @@ class Compose:
         """What a person types to take the project down (the user's files suffice)."""
         return shlex.join([*shlex.split(self.tool.typed), *self._global_args(False), *_DOWN])
 
+    def _config(self) -> dict[str, Service]:
+        """The services, from the tool's ``config``: once per process for the same input."""
+        key = _config_key(self.tool, self.files, self._profiles, self._env)
+        with _configs_lock:
+            known = _configs.get(key)
+        if known is not None:
+            return dict(known)
+        config = self._run(self.tool.config_args(), CONFIG_TIMEOUT, with_override=False)
+        if config.returncode != 0:
+            raise InvalidOption(
+                f"invalid Compose file {', '.join(self.files)} ({self.tool.typed} config): {tool_message(config.err)}"
+            )
+        services = parse_config(config.out, self.tool.is_v2)
+        with _configs_lock:
+            _configs[key] = services
+        return dict(services)
+
     # --- services ------------------------------------------------------------------------------
 
     @property
@@ -211,6 +228,27 @@ class Compose:
 
 _DOWN = ("down", "-v", "--remove-orphans", "--timeout=0")
 
+#: ``config`` costs a start of the tool (seconds for a Python one): a test run that
+#: brings the same files up again and again asks once. The key holds all that the
+#: answer depends on: the files as they are now, the project's .env, profiles, environment.
+_configs: dict[tuple[object, ...], dict[str, Service]] = {}
+_configs_lock = threading.Lock()
+
+
+def _stat(path: str) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+def _config_key(
+    tool: ComposeTool, files: Sequence[str], profiles: Sequence[str], env: Mapping[str, str]
+) -> tuple[object, ...]:
+    dotenv = os.path.join(os.path.dirname(files[0]), ".env")
+    return (tool.argv, tuple(map(_stat, [*files, dotenv])), tuple(profiles), tuple(sorted(env.items())))
+
 
 # --- input -------------------------------------------------------------------------------------
 
@@ -292,12 +330,7 @@ def _start(
     tool = find_tool(backend.runtime)
     stack = Compose(tool, backend, backend_name, project, files, _names(profiles, "profiles"), _env(env), {})
 
-    config = stack._run(tool.config_args(), CONFIG_TIMEOUT, with_override=False)
-    if config.returncode != 0:
-        raise InvalidOption(
-            f"invalid Compose file {', '.join(files)} ({tool.typed} config): {tool_message(config.err)}"
-        )
-    stack._services = parse_config(config.out, tool.is_v2)
+    stack._services = stack._config()
     _unknown(wanted, stack._services, "services=")
     _unknown(list(strategies), stack._services, "waits=")
 
