@@ -21,7 +21,7 @@ from testctr.stack.override import (
     project_name_for,
     service_image,
 )
-from testctr.stack.project import _config_key, _files, _names, _ServiceStarted, _waits
+from testctr.stack.project import _config_key, _env, _files, _names, _ServiceStarted, _waits
 from testctr.stack.tool import ComposeTool, candidates, find_tool, tool_message
 
 # --- project names ---------------------------------------------------------------------------
@@ -199,8 +199,15 @@ def test_files_must_exist_and_become_absolute(tmp_path: Path, monkeypatch: pytes
 def test_names_are_a_list_of_strings() -> None:
     assert _names(None, "services") == []
     assert _names(("db",), "services") == ["db"]
-    with pytest.raises(InvalidOption, match="services must be a list of names"):
-        _names("db", "services")
+    for bad in ("db", {"db"}, ["db", ""], ["a\x00"], [3]):
+        with pytest.raises(InvalidOption, match="services must be a list of"):
+            _names(bad, "services")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("env", [{"A": 1}, {"": "x"}, {"A=B": "x"}, {"A": "x\x00"}, ["A=1"]])
+def test_env_must_map_names_to_strings(env: object) -> None:
+    with pytest.raises(InvalidOption, match="compose env must map"):
+        _env(env)  # type: ignore[arg-type]
 
 
 def test_waits_take_wait_options_only() -> None:
@@ -211,6 +218,10 @@ def test_waits_take_wait_options_only() -> None:
         _waits({"db": testctr.with_env("A", "1")})
     with pytest.raises(InvalidOption, match=r"waits\['db'\] takes wait options"):
         _waits({"db": [testctr.with_wait_for_log("x"), testctr.with_port(80)]})
+    with pytest.raises(InvalidOption, match=r"waits\['db'\] takes a wait option or a list"):
+        _waits({"db": "ready"})  # type: ignore[dict-item]
+    with pytest.raises(InvalidOption, match="waits must map"):
+        _waits([("db", testctr.with_wait_for_log("x"))])  # type: ignore[arg-type]
 
 
 def test_config_is_asked_again_when_anything_it_depends_on_changes(tmp_path: Path) -> None:

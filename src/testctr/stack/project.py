@@ -268,26 +268,36 @@ def _files(path_or_paths: PathLike | Sequence[PathLike]) -> list[str]:
     return files
 
 
+def _text(value: object) -> bool:
+    return isinstance(value, str) and "\x00" not in value
+
+
 def _names(values: Sequence[str] | None, what: str) -> list[str]:
     if values is None:
         return []
-    if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
         raise InvalidOption(f"{what} must be a list of names, got {values!r}")
+    if not all(_text(v) and v for v in values):
+        raise InvalidOption(f"{what} must be a list of non-empty names without NUL bytes, got {values!r}")
     return list(values)
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     if env is None:
         return {}
-    if not all(isinstance(k, str) and k and "=" not in k and isinstance(v, str) for k, v in env.items()):
-        raise InvalidOption(f"compose env must map variable names to str values, got {env!r}")
+    if not isinstance(env, Mapping) or not all(_text(k) and k and "=" not in k and _text(v) for k, v in env.items()):
+        raise InvalidOption(f"compose env must map variable names to str values (no NUL bytes), got {env!r}")
     return dict(env)
 
 
 def _waits(waits: Waits | None) -> dict[str, list[WaitStrategy]]:
+    if waits is not None and not isinstance(waits, Mapping):
+        raise InvalidOption(f"waits must map service names to wait options, got {waits!r}")
     result: dict[str, list[WaitStrategy]] = {}
     for name, given in (waits or {}).items():
-        opts = [given] if isinstance(given, Option) else list(given)
+        opts = [given] if isinstance(given, Option) else given
+        if not isinstance(opts, (list, tuple)):
+            raise InvalidOption(f"waits[{name!r}] takes a wait option or a list of them, got {given!r}")
         spec = build_spec(opts)
         if not spec.waits or dataclasses.replace(spec, waits=[]) != Spec():
             raise InvalidOption(f"waits[{name!r}] takes wait options (testctr.with_wait_for_*), got {given!r}")
@@ -314,6 +324,8 @@ def _start(
     build: bool,
     waits: Waits | None,
 ) -> Compose:
+    if not isinstance(build, bool):
+        raise InvalidOption(f"build must be True or False, got {build!r}")
     files = _files(path_or_paths)
     project = (
         check_project_name(project_name_)
