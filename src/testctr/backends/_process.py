@@ -12,7 +12,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,12 +46,20 @@ class CommandTimeout(Exception):
 
 
 def run_command(
-    argv: Sequence[str], timeout: float, input: bytes | None = None, merge_stderr: bool = False
+    argv: Sequence[str],
+    timeout: float,
+    input: bytes | None = None,
+    merge_stderr: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
-    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order."""
+    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order.
+
+    ``env`` replaces the environment (None: inherit ours).
+    """
     try:
         proc = subprocess.run(
             list(argv),
+            env=None if env is None else dict(env),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
