@@ -32,6 +32,8 @@ class Settings:
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
     reaper: bool = True
+    #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
+    db_pool: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,6 +71,8 @@ class Settings:
             s.startup_timeout = parse_duration(v) or s.startup_timeout
         if (v := get("REAPER")) is not None:
             s.reaper = parse_bool(v)
+        if (v := get("DB_POOL")) is not None:
+            s.db_pool = parse_bool(v)
         s.backend = get("BACKEND")
         s.runtime = get("RUNTIME")
         s.image_prefix = get("IMAGE_PREFIX") or ""
