@@ -209,6 +209,7 @@ class DatabasePool:
 
     def _start_locked(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"testctr-dbpool-{self._container.name}", daemon=True)
+        self._busy = True  # with the sweep
         self._thread.start()
 
     def forget_ready(self) -> None:
@@ -263,7 +264,12 @@ class DatabasePool:
     # --- the worker -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._sweep()
+        try:
+            self._sweep()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
         while True:
             with self._cond:
                 task = self._next_locked()
