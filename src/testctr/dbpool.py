@@ -87,6 +87,10 @@ class Databases(Protocol):
         """The container is kept (keep-failed): make no more, drop the unused ones."""
         ...
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until the databases handed to :meth:`drop` are dropped; False on timeout."""
+        ...
+
     def close(self) -> None:
         """The container is being removed: its databases go with it."""
         ...
@@ -116,6 +120,9 @@ class DirectDatabases:
 
     def retire(self) -> None:
         pass
+
+    def settle(self, timeout: float) -> bool:
+        return True
 
     def close(self) -> None:
         pass

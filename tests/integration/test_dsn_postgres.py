@@ -2,12 +2,16 @@
 
 Three module-scoped servers: the driver path, the no-driver path (psql inside
 the container) with an SQL template, and the driver path with a callable
-template. The last test of the file checks that every database the earlier
-tests made is gone.
+template. Databases come from the pool (testctr.dbpool) and are dropped in the
+background: ``settle`` waits for the drops. The last test of the file checks
+that every database the earlier tests made is gone.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +20,8 @@ import psycopg
 import pytest
 
 import testctr
+from testctr import dbpool, settings
+from testctr.labels import SESSION_ID
 from testctr.modules import postgres
 from testctr.owners import ScriptOwner
 from testctr.parsing import database_name
@@ -77,6 +83,11 @@ def record(container: testctr.Container, dsn: str) -> str:
     return dsn
 
 
+def settle(container: testctr.Container) -> None:
+    """Wait for the background drops of the databases of finished tests."""
+    assert container._db is not None and container._db.settle(60)
+
+
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, pg: testctr.Container) -> None:
     dsn = record(pg, pg.dsn(request))
     assert dsn.startswith(f"postgresql://test:test@{pg.endpoint(5432)}/t_")
@@ -104,7 +115,8 @@ def test_a_table_in_one_database_is_absent_in_another(request: pytest.FixtureReq
         conn.execute("CREATE TABLE only_mine (id int)")
     assert tables(mine) == {"only_mine"}
     assert tables(other) == set()
-    other_owner.close()  # its teardown: the database is dropped at once
+    other_owner.close()  # its teardown: the database is dropped in the background
+    settle(pg)
     assert db_of(other) not in databases(pg)
     assert db_of(mine) in databases(pg)
 
@@ -146,6 +158,7 @@ def test_many_threads_on_one_container(pg: testctr.Container) -> None:
         assert tables(dsn) == {f"only_{i}"}
     for owner in owners:
         owner.close()
+    settle(pg)
     assert not {db_of(d) for d in results.values()} & databases(pg)
 
 
@@ -192,6 +205,7 @@ def test_no_driver_path_clones_fresh_each_time(request: pytest.FixtureRequest, p
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT count(*) FROM seeded").fetchone() == (3,)
     owner.close()
+    settle(pg_exec)
     assert db_of(dsn) not in databases(pg_exec)
     dsn = record(pg_exec, pg_exec.dsn(request))
     with psycopg.connect(dsn) as conn:
@@ -209,6 +223,78 @@ def test_callable_template_runs_once_and_every_test_gets_a_copy(
     assert postgres.TEMPLATE_DATABASE in databases(pg_template)
 
 
+def test_a_warm_pool_hands_out_complete_unused_clones_under_the_tests_name(
+    pg_template: testctr.Container,
+) -> None:
+    owners = [ScriptOwner(f"tests/warm-{i}") for i in range(4)]
+    for owner in owners:
+        assert pg_template._db is not None
+        time.sleep(0.1)  # a test's run: the pool refills meanwhile
+        dsn = pg_template.dsn(owner)
+        assert db_of(dsn) == database_name(owner.test_id, 63)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT name FROM users ORDER BY name").fetchall() == [("ada",), ("grace",)]
+            conn.execute("INSERT INTO users VALUES ('mine')")  # no other test sees it
+    for owner in owners:
+        owner.close()
+    settle(pg_template)
+
+
+def test_pass_fail_and_keep_failed(pg: testctr.Container) -> None:
+    passed, failed, kept = ScriptOwner("tests/passes"), ScriptOwner("tests/fails"), ScriptOwner("tests/kept")
+    names = {o.test_id: db_of(pg.dsn(o)) for o in (passed, failed, kept)}
+    passed.close()
+    failed.error = True
+    failed.close()
+    settings.configure(keep_failed=True)
+    try:
+        kept.error = True
+        kept.close()
+    finally:
+        settings.configure(keep_failed=False)
+    settle(pg)
+    present = databases(pg)
+    assert names["tests/passes"] not in present and names["tests/fails"] not in present
+    assert names["tests/kept"] in present
+    pg.exec_simple("psql", "-U", "test", "-d", "postgres", "-c", f"DROP DATABASE {names['tests/kept']}")
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_later_dsn_drops_the_pooled_databases_of_a_dead_session(request: pytest.FixtureRequest) -> None:
+    fresh = start(request)
+    host_tag = dbpool.pooled_name(1).split("_")[2]
+    dead = f"tp_{'0' * 12}_{host_tag}_{dead_pid()}_0_7"
+    alive = f"tp_{'1' * 12}_{host_tag}_{os.getpid()}_0_7"
+    for name in (dead, alive):
+        fresh.exec_simple("psql", "-U", "test", "-d", "postgres", "-c", f"CREATE DATABASE {name}")
+    dsn = fresh.dsn(request)
+    settle(fresh)
+    present = databases(fresh)
+    assert dead not in present
+    assert alive in present and db_of(dsn) in present
+    assert [db for db in present if db.startswith(f"tp_{SESSION_ID}_")]  # the pool's own ready one
+
+
+def test_without_the_pool_databases_are_made_and_dropped_on_the_tests_path(request: pytest.FixtureRequest) -> None:
+    settings.configure(db_pool=False)
+    try:
+        plain = start(request)
+        owners = [ScriptOwner(f"tests/direct-{i}") for i in range(2)]
+        names = [db_of(plain.dsn(o)) for o in owners]
+        assert names == [database_name(o.test_id, 63) for o in owners]
+        owners[0].close()
+        assert names[0] not in databases(plain)  # dropped at once
+        assert not [db for db in databases(plain) if db.startswith(dbpool.PREFIX)]
+        owners[1].close()
+    finally:
+        settings.configure(db_pool=True)
+
+
 @pytest.fixture
 def all_containers(
     pg: testctr.Container, pg_exec: testctr.Container, pg_template: testctr.Container
@@ -224,6 +310,13 @@ def test_zz_databases_of_earlier_tests_are_gone(
     pg = next(iter(all_containers.values()))
     name = db_of(pg.dsn(owner))
     owner.close()
+    # As at the end of a run on a server that outlives it: the pool's ready databases go too.
+    for container in all_containers.values():
+        assert container._db is not None
+        container._db.retire()
+        settle(container)
     expected_gone = {(pg.id, name), *made}
     for container_id, db in expected_gone:
         assert db not in databases(all_containers[container_id]), db
+    for container in all_containers.values():
+        assert not [db for db in databases(container) if db.startswith(dbpool.PREFIX)]
