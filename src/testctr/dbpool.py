@@ -295,9 +295,7 @@ class DatabasePool:
     def _next_locked(self) -> Callable[[], None] | None:
         if self._closed:
             return None
-        can_fill = (
-            not (self._retired or self._at_limit or self._fill_paused) and len(self._ready) < self._target
-        )
+        can_fill = not (self._retired or self._at_limit or self._fill_paused) and len(self._ready) < self._target
         # An empty pool first (a test may be about to wait), then drops (they free room), then the rest.
         if can_fill and not self._ready:
             self._busy = self._filling = True
