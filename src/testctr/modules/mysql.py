@@ -8,8 +8,9 @@
 server listens on no port), sets root password, user, password and database
 ``test`` (MYSQL_* variables) and installs the DSN provider. Each test's
 database is made with CREATE DATABASE as root, the user (MYSQL_USER) is granted
-all on it, and it is dropped at teardown. dsn() connects as MYSQL_USER, or as
-root when no user is set.
+all on it, and it is dropped after the test. A database cannot be renamed: a
+test that takes one the pool made ahead (:mod:`testctr.dbpool`) gets its
+``tp_...`` name. dsn() connects as MYSQL_USER, or as root when no user is set.
 
 The provider talks to the server with PyMySQL from the host when it is
 installed (``pip install testctr[mysql]``), else with the ``mysql``/``mariadb``

@@ -9,8 +9,9 @@ init server does not count), sets user, password and database ``test``, turns
 durability off (``fsync``, ``synchronous_commit``, ``full_page_writes``: a
 throwaway server needs none, and CREATE DATABASE gets several times faster), and
 installs the DSN provider. Each test's database is made with CREATE DATABASE
-(or cloned from the template of :func:`with_template`) and dropped
-``WITH (FORCE)`` at teardown.
+(or cloned from the template of :func:`with_template`), ahead of time by the
+database pool (:mod:`testctr.dbpool`) and renamed to the test's name when the
+test takes it, and dropped ``WITH (FORCE)`` in the background after the test.
 
 The provider talks to the server with psycopg 3 from the host when it is
 installed (``pip install testctr[postgres]``), else with ``psql`` inside the
