@@ -40,7 +40,8 @@ log = logging.getLogger("testctr")
 
 #: Every pooled database's name starts with it.
 PREFIX = "tp_"
-#: The most ready databases a pool keeps; it starts at one and grows when a test finds none.
+#: The most ready databases a pool keeps; it starts at one, grows when a test finds
+#: none and shrinks when a test finds it full.
 MAX_READY = 8
 #: How long the end of the process waits for pending drops, over all servers.
 EXIT_TIMEOUT = 10.0
@@ -198,6 +199,8 @@ class DatabasePool:
                 self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
                 self._drops.extend(stale)
             if self._ready:
+                if len(self._ready) >= self._target > 1:
+                    self._target -= 1  # tests come slower than the pool fills: keep fewer ready
                 handle = self._ready.popleft()[0]
                 self._cond.notify_all()
                 return handle
@@ -320,11 +323,13 @@ class DatabasePool:
                 self._at_limit = True
             return
         except Exception as e:
-            # Not reported as an error: the next dsn() makes its database
-            # itself, and fails in its test if the server really is broken.
-            log.warning("testctr: %s: could not make pooled database %s: %s", self._container.name, name, e)
             with self._cond:
                 self._fill_paused = True
+                removed = self._closed
+            if not removed:
+                # Not raised in a test: the next dsn() makes its database
+                # itself, and fails in its test if the server really is broken.
+                log.warning("testctr: %s: could not make pooled database %s: %s", self._container.name, name, e)
             return
         with self._cond:
             if self._closed:

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import testctr
+from testctr import container as container_module
 from testctr import dbpool, settings
 from testctr.backends.memory import MemoryBackend
 from testctr.container import Container
@@ -166,14 +167,29 @@ def test_the_pool_grows_when_tests_find_it_empty_up_to_a_bound(server: Container
     provider = FakeProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_0")
-    for _ in range(30):
+    for _ in range(1000):
         with pool._cond:
-            pool._take_locked(None)  # a test that finds the pool empty
-        pool.forget_ready()
+            pool._ready.clear()
+            pool._take_locked(None)  # a test that finds the pool empty (or waits for the one being made)
+        if pool._target == dbpool.MAX_READY:
+            break
     assert pool._target == dbpool.MAX_READY
     ready(pool, dbpool.MAX_READY)
     time.sleep(0.05)
     assert len(pool._ready) == dbpool.MAX_READY
+    pool.close()
+
+
+def test_the_pool_shrinks_when_tests_find_it_full(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_0")
+    with pool._cond:
+        pool._target = 4
+        pool._cond.notify_all()
+    ready(pool, 4)
+    pool.create("t_1")
+    assert pool._target == 3
     pool.close()
 
 
@@ -331,6 +347,7 @@ def test_keep_failed_hint_names_a_pooled_database_and_its_test(
     owner.error = True
     owner.close()
     assert f"{handle} (of t_tests_failing_" in capsys.readouterr().err
+    container_module.kept_hints.clear()  # this run's summary is for its own tests
     assert handle in provider.server.databases
 
 
