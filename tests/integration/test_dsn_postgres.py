@@ -10,6 +10,7 @@ that every database the earlier tests made is gone.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from testctr.modules import postgres
 from testctr.owners import ScriptOwner
 from testctr.parsing import database_name
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.engine
 
 #: Databases handed to tests of this file in this process, checked by the last test.
@@ -293,6 +295,52 @@ def test_without_the_pool_databases_are_made_and_dropped_on_the_tests_path(reque
         owners[1].close()
     finally:
         settings.configure(db_pool=True)
+
+
+KEPT_RUN = """
+import pytest
+import testctr
+from testctr.modules import postgres
+
+@pytest.fixture(scope="module")
+def pg(request):
+    c = testctr.new(request, "postgres:16", postgres.default(), testctr.with_runtime("docker"))
+    print("NAME=" + c.name)
+    return c
+
+def test_passes(request, pg):
+    print("DB=" + pg.dsn(request).rsplit("/", 1)[1])
+
+def test_fails(request, pg):
+    print("DB=" + pg.dsn(request).rsplit("/", 1)[1])
+    assert False, "deliberate"
+"""
+
+
+def test_a_kept_server_holds_the_failed_tests_database_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+    pytester.makepyfile(KEPT_RUN)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    (name,) = set(re.findall(r"NAME=(testctr-[\w-]+)", output))
+    try:
+        passed_db, failed_db = dict.fromkeys(re.findall(r"DB=(t\w+)", output))
+        assert f"{failed_db} (of " in output or failed_db in output  # the keep hint names it
+        listed = subprocess.run(
+            ["docker", "exec", name, "psql", "-U", "test", "-d", "postgres", "-Atc", "SELECT datname FROM pg_database"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split()
+        assert failed_db in listed
+        assert passed_db not in listed
+        assert not [db for db in listed if db.startswith(dbpool.PREFIX)]  # the pool's were dropped at exit
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60, check=False)
 
 
 @pytest.fixture
