@@ -89,7 +89,7 @@ def record(container: testctr.Container, dsn: str) -> str:
 
 def settle(container: testctr.Container) -> None:
     """Wait for the background drops of the databases of finished tests."""
-    assert container._db is not None and container._db.settle(60)
+    assert container._db is None or container._db.settle(60)
 
 
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, maria: testctr.Container) -> None:
@@ -219,8 +219,8 @@ def test_zz_databases_of_earlier_tests_are_gone(maria: testctr.Container, my_exe
     owner.close()
     # As at the end of a run on a server that outlives it: the pool's ready databases go too.
     for container in containers.values():
-        assert container._db is not None
-        container._db.retire()
+        if container._db is not None:  # under xdist, this worker may not have used it
+            container._db.retire()
         settle(container)
     assert name not in databases(my_exec)
     for container in containers.values():

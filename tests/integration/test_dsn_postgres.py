@@ -87,7 +87,7 @@ def record(container: testctr.Container, dsn: str) -> str:
 
 def settle(container: testctr.Container) -> None:
     """Wait for the background drops of the databases of finished tests."""
-    assert container._db is not None and container._db.settle(60)
+    assert container._db is None or container._db.settle(60)
 
 
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, pg: testctr.Container) -> None:
@@ -230,7 +230,6 @@ def test_a_warm_pool_hands_out_complete_unused_clones_under_the_tests_name(
 ) -> None:
     owners = [ScriptOwner(f"tests/warm-{i}") for i in range(4)]
     for owner in owners:
-        assert pg_template._db is not None
         time.sleep(0.1)  # a test's run: the pool refills meanwhile
         dsn = pg_template.dsn(owner)
         assert db_of(dsn) == database_name(owner.test_id, 63)
@@ -360,8 +359,8 @@ def test_zz_databases_of_earlier_tests_are_gone(
     owner.close()
     # As at the end of a run on a server that outlives it: the pool's ready databases go too.
     for container in all_containers.values():
-        assert container._db is not None
-        container._db.retire()
+        if container._db is not None:  # under xdist, this worker may not have used it
+            container._db.retire()
         settle(container)
     expected_gone = {(pg.id, name), *made}
     for container_id, db in expected_gone:
