@@ -164,18 +164,19 @@ class DatabasePool:
             else:
                 handle = self._take_locked(version)
         if handle is None:
+            log.debug("%s: no pooled database ready; making %s on the test's path", self._container.name, name)
             return self._provider.create_database(self._container, name)
         if not isinstance(self._provider, RenamesDatabases):
-            log.debug("testctr: %s: test %s takes pooled database %s", self._container.name, name, handle)
+            log.debug("%s: test %s takes pooled database %s", self._container.name, name, handle)
             return handle
         try:
             renamed = self._provider.rename_database(self._container, handle, name)
         except TestctrError as e:
             # A pooled database that vanished (a restart on tmpfs) must not fail the test.
-            log.debug("testctr: %s: renaming %s failed (%s); creating %s", self._container.name, handle, e, name)
+            log.debug("%s: renaming %s failed (%s); creating %s", self._container.name, handle, e, name)
             self.drop(handle)
             return self._provider.create_database(self._container, name)
-        log.debug("testctr: %s: pooled database %s renamed to %s", self._container.name, handle, renamed)
+        log.debug("%s: pooled database %s renamed to %s", self._container.name, handle, renamed)
         return renamed
 
     def drop(self, handle: str) -> None:
@@ -184,6 +185,7 @@ class DatabasePool:
                 return
             self._drops.append(handle)
             self._cond.notify_all()
+        log.debug("%s: %s handed over for dropping", self._container.name, handle)
 
     def raise_background_errors(self) -> None:
         with self._cond:
@@ -195,7 +197,7 @@ class DatabasePool:
         while True:
             stale = [h for h, v in self._ready if v != version]
             if stale:
-                log.debug("testctr: %s: template changed; dropping pooled %s", self._container.name, stale)
+                log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
                 self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
                 self._drops.extend(stale)
             if self._ready:
@@ -318,7 +320,7 @@ class DatabasePool:
         try:
             handle = self._provider.create_database(self._container, name)
         except DatabaseLimitReached:
-            log.debug("testctr: %s holds no more databases; the pool stops growing", self._container.name)
+            log.debug("%s holds no more databases; the pool stops growing", self._container.name)
             with self._cond:
                 self._at_limit = True
             return
@@ -329,7 +331,7 @@ class DatabasePool:
             if not removed:
                 # Not raised in a test: the next dsn() makes its database
                 # itself, and fails in its test if the server really is broken.
-                log.warning("testctr: %s: could not make pooled database %s: %s", self._container.name, name, e)
+                log.warning("%s: could not make pooled database %s: %s", self._container.name, name, e)
             return
         with self._cond:
             if self._closed:
@@ -338,7 +340,7 @@ class DatabasePool:
                 self._drops.append(handle)
             else:
                 self._ready.append((handle, version))
-        log.debug("testctr: %s: pooled database %s ready", self._container.name, handle)
+        log.debug("%s: pooled database %s ready", self._container.name, handle)
 
     def _drop(self, handle: str) -> None:
         try:
@@ -347,11 +349,11 @@ class DatabasePool:
             with self._cond:
                 if not self._closed:  # a removed container takes its databases with it
                     self._errors.append(f"dropping database {handle} failed: {e}")
-            log.debug("testctr: %s: dropping %s failed: %s", self._container.name, handle, e)
+            log.debug("%s: dropping %s failed: %s", self._container.name, handle, e)
             return
         with self._cond:
             self._at_limit = False
-        log.debug("testctr: %s: dropped %s", self._container.name, handle)
+        log.debug("%s: dropped %s", self._container.name, handle)
 
     def _sweep(self) -> None:
         """Queue the pooled databases of dead sessions on this server for dropping."""
@@ -366,7 +368,7 @@ class DatabasePool:
             return
         dead = [name for name in names if left_by_dead_session(name)]
         if dead:
-            log.debug("testctr: %s: dropping leftovers of dead sessions: %s", self._container.name, dead)
+            log.debug("%s: dropping leftovers of dead sessions: %s", self._container.name, dead)
             with self._cond:
                 self._drops.extend(dead)
 
