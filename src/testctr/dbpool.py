@@ -139,6 +139,8 @@ class DatabasePool:
         #: Ready databases: (handle, the provider's version when it was made).
         self._ready: collections.deque[tuple[str, object]] = collections.deque()
         self._drops: collections.deque[str] = collections.deque()
+        #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
+        self._unsure: list[str] = []
         self._target = 1
         self._serial = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -158,6 +160,8 @@ class DatabasePool:
         self.raise_background_errors()
         version = self._version()
         with self._cond:
+            self._drops.extend(self._unsure)  # the server is up again: a dsn() needs it
+            self._unsure.clear()
             if self._thread is None:  # the first database: made here, the pool fills meanwhile
                 self._start_locked()
                 handle = None
@@ -226,12 +230,14 @@ class DatabasePool:
 
     def forget_ready(self) -> None:
         with self._cond:
+            self._unsure.extend(h for h, _ in self._ready)
             self._ready.clear()
 
     def retire(self) -> None:
         with self._cond:
             self._retired = True
-            self._drops.extend(h for h, _ in self._ready)
+            self._drops.extend([*self._unsure, *(h for h, _ in self._ready)])
+            self._unsure.clear()
             self._ready.clear()
             self._cond.notify_all()
 
