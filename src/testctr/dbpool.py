@@ -43,6 +43,8 @@ PREFIX = "tp_"
 #: The most ready databases a pool keeps; it starts at one, grows when a test finds
 #: none and shrinks when a test finds it full.
 MAX_READY = 8
+#: The worker's pause before each task, in seconds.
+TASK_DELAY = 0.002
 #: How long the end of the process waits for pending drops, over all servers.
 EXIT_TIMEOUT = 10.0
 
@@ -135,6 +137,9 @@ class DatabasePool:
     def __init__(self, container: Container, provider: DSNProvider) -> None:
         self._container = container
         self._provider = provider
+        # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
+        self._renamer = provider if isinstance(provider, RenamesDatabases) else None
+        self._versioned = provider if isinstance(provider, VersionedDatabases) else None
         self._cond = threading.Condition()
         #: Ready databases: (handle, the provider's version when it was made).
         self._ready: collections.deque[tuple[str, object]] = collections.deque()
@@ -170,11 +175,11 @@ class DatabasePool:
         if handle is None:
             log.debug("%s: no pooled database ready; making %s on the test's path", self._container.name, name)
             return self._provider.create_database(self._container, name)
-        if not isinstance(self._provider, RenamesDatabases):
+        if self._renamer is None:
             log.debug("%s: test %s takes pooled database %s", self._container.name, name, handle)
             return handle
         try:
-            renamed = self._provider.rename_database(self._container, handle, name)
+            renamed = self._renamer.rename_database(self._container, handle, name)
         except TestctrError as e:
             # A pooled database that vanished (a restart on tmpfs) must not fail the test.
             log.debug("%s: renaming %s failed (%s); creating %s", self._container.name, handle, e, name)
@@ -219,7 +224,7 @@ class DatabasePool:
             self._cond.wait()  # one is being made: sooner than making another
 
     def _version(self) -> object:
-        return self._provider.database_version() if isinstance(self._provider, VersionedDatabases) else None
+        return None if self._versioned is None else self._versioned.database_version()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -296,6 +301,9 @@ class DatabasePool:
                         return
                     self._cond.wait()
                     task = self._next_locked()
+            # Let the test that woke us finish its dsn() first: this thread
+            # would otherwise take the GIL from it for the statement's Python part.
+            time.sleep(TASK_DELAY)
             try:
                 task()
             finally:
