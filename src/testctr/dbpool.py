@@ -200,7 +200,7 @@ class DatabasePool:
         with self._cond:
             errors, self._errors = self._errors, []
         if errors:
-            raise TestctrError(f"testctr: in the background, on {self._container.name}: " + "; ".join(errors))
+            raise TestctrError(f"in the background, on {self._container.name}: " + "; ".join(errors))
 
     def _take_locked(self, version: object) -> str | None:
         while True:
@@ -250,7 +250,7 @@ class DatabasePool:
         with self._cond:
             if self._drops or self._ready:
                 log.debug(
-                    "testctr: %s removed with %d pending drop(s), %d ready database(s)",
+                    "%s removed with %d pending drop(s), %d ready database(s)",
                     self._container.name,
                     len(self._drops),
                     len(self._ready),
