@@ -296,6 +296,26 @@ def test_without_the_pool_databases_are_made_and_dropped_on_the_tests_path(reque
         settings.configure(db_pool=True)
 
 
+def test_after_a_restart_a_test_still_gets_a_complete_database(request: pytest.FixtureRequest) -> None:
+    """The data is on tmpfs: the pool's ready databases are gone with the restart."""
+    fresh = start(request, postgres.with_template("CREATE TABLE seeded (id int)"))
+    fresh.dsn(ScriptOwner("tests/before"))
+    assert fresh._db is not None
+    time.sleep(0.5)  # the pool fills
+    fresh.restart()
+    deadline = time.monotonic() + 60
+    while fresh.exec(["pg_isready", "-h", "127.0.0.1", "-U", "test"]).exit_code != 0:
+        assert time.monotonic() < deadline, "postgres did not come back"
+        time.sleep(0.2)
+    time.sleep(1)  # the entrypoint's init server hands over to the real one
+    for i in range(3):
+        owner = ScriptOwner(f"tests/after-{i}")
+        dsn = fresh.dsn(owner)
+        assert tables(dsn) == {"seeded"}
+        owner.close()
+    settle(fresh)
+
+
 KEPT_RUN = """
 import pytest
 import testctr

@@ -99,6 +99,7 @@ class PostgresDSN(BoundProvider):
         self._template: Template | None = None
         self._template_built = False
         self._template_version = 0
+        self._template_builds = 0
         # A test's dsn() and the database pool may both need the template first.
         self._template_lock = threading.Lock()
 
@@ -126,12 +127,22 @@ class PostgresDSN(BoundProvider):
     # --- DSNProvider ----------------------------------------------------------------------
 
     def create_database(self, container: Container, name: str) -> str:
-        source = self._build_template(container)
-        create = f"CREATE DATABASE {quote_ident(name)}"
-        if source is not None:
-            create += f" TEMPLATE {quote_ident(source)}"
-        self._replacing(container, name, create)
-        return name
+        for attempt in range(2):
+            source, build = self._build_template(container), self._template_builds
+            create = f"CREATE DATABASE {quote_ident(name)}"
+            if source is not None:
+                create += f" TEMPLATE {quote_ident(source)}"
+            try:
+                self._replacing(container, name, create)
+                return name
+            except DatabaseAdminError as e:
+                # A restart with the data on tmpfs takes the template with it: build it again, once.
+                if source is None or attempt == 1 or f'template database "{source}" does not exist' not in str(e):
+                    raise
+                with self._template_lock:
+                    if self._template_builds == build:  # no other thread has rebuilt it meanwhile
+                        self._template_built = False
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def drop_database(self, container: Container, handle: str) -> None:
         self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(handle)} WITH (FORCE)"])
@@ -250,6 +261,7 @@ class PostgresDSN(BoundProvider):
             if not self._template_built:
                 self._build_template_locked(container, self._template)
                 self._template_built = True
+                self._template_builds += 1
             return TEMPLATE_DATABASE
 
     def _build_template_locked(self, container: Container, template: Template) -> None:
