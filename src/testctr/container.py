@@ -33,6 +33,7 @@ from testctr.backend.protocols import (
 )
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import resolve
+from testctr.dbpool import Databases, databases_for
 from testctr.errors import (
     ContainerNotFound,
     ExecError,
@@ -118,8 +119,10 @@ class Container:
         self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
+        #: Per-test databases made here: the test's name -> the handle on the server.
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
+        self._db: Databases | None = None
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -320,6 +323,8 @@ class Container:
     def stop(self, timeout: float = 10.0) -> None:
         timeout = _parsing.seconds(timeout, "stop timeout")
         self._forget_info()
+        if self._db is not None:
+            self._db.forget_ready()
         self.backend.stop_container(self.id, timeout)
 
     def start(self) -> None:
@@ -346,6 +351,8 @@ class Container:
             return
         if self._log_printer is not None:
             self._log_printer.close()
+        if self._db is not None:
+            self._db.close()
         with contextlib.suppress(ContainerNotFound):
             self.backend.remove_container(self.id)
         # Only now: a removal that failed is tried again by the test's cleanup.
@@ -364,6 +371,8 @@ class Container:
     def _keep(self, owner: Owner) -> None:
         if self._log_printer is not None:
             self._log_printer.close()
+        if self._db is not None:
+            self._db.retire()
         release(self.backend_name, self.runtime, self.name)
         owner.kept(self._keep_hint(owner.test_id))
 
@@ -375,13 +384,18 @@ class Container:
         remove = commands.get("remove")
         lines.append(f"    remove: {remove}   (or: testctr clean)" if remove else "    remove: testctr clean")
         if self._databases:
-            lines.append("    databases kept: " + ", ".join(sorted(self._databases.values())))
+            kept = sorted(self._databases.items())
+            lines.append("    databases kept: " + ", ".join(h if h == n else f"{h} (of {n})" for n, h in kept))
         return "\n".join(lines)
 
     # --- per-test databases ---------------------------------------------------------------------
 
     def dsn(self, t: object, driver: str | None = None) -> str:
-        """A fresh database for test ``t`` (created once per test, dropped at its teardown)."""
+        """A fresh database for test ``t`` (made once per test, dropped after its teardown).
+
+        Taken from a pool kept ready in the background, and dropped in the
+        background, unless TESTCTR_DB_POOL=0 (see :mod:`testctr.dbpool`).
+        """
         provider = self._spec.dsn_provider
         if driver is not None and not isinstance(driver, str):
             raise InvalidOption(f"dsn driver must be a str naming a driver, or None, got {driver!r}")
@@ -395,7 +409,10 @@ class Container:
         with self._db_lock:
             handle = self._databases.get(name)
             if handle is None:
-                handle = provider.create_database(self, name)
+                if self._db is None:
+                    self._db = databases_for(self, provider)
+                databases = self._db
+                handle = databases.create(name)
                 self._databases[name] = handle
 
                 def drop(handle: str = handle, name: str = name) -> None:
@@ -405,7 +422,7 @@ class Container:
                         return  # the container's keep hint names it
                     with self._db_lock:
                         self._databases.pop(name, None)
-                    provider.drop_database(self, handle)
+                    databases.drop(handle)
 
                 owner.add_cleanup(drop)
         return provider.format_dsn(self, handle, driver)

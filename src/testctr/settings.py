@@ -43,6 +43,8 @@ class Settings:
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
     reaper: bool = True
+    #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
+    db_pool: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -78,6 +80,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "image_map": parse_image_map,
     "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
     "reaper": parse_bool,
+    "db_pool": parse_bool,
 }
 
 

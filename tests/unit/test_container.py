@@ -605,6 +605,7 @@ class FakeProvider:
 
 
 def test_dsn_creates_one_database_per_test_and_drops_it_at_its_end(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    settings.configure(db_pool=False)  # the pool's behaviour: test_dbpool.py
     provider = FakeProvider()
     server = testctr.new(ScriptOwner("server"), IMAGE, testctr.with_port(5432), testctr.with_dsn_provider(provider))
     dsn = server.dsn(owner)
