@@ -7,6 +7,7 @@ capability protocols; nothing branches on which backend it is.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shlex
 import sys
@@ -18,6 +19,7 @@ from typing import IO
 from testctr import option as _option
 from testctr import parsing as _parsing
 from testctr import settings as _settings
+from testctr.backend import deadline as _deadline
 from testctr.backend.protocols import (
     Backend,
     ContainerHost,
@@ -34,6 +36,7 @@ from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.backends import resolve
 from testctr.errors import (
     ContainerNotFound,
+    ContainerNotRunning,
     ExecError,
     InvalidOption,
     PortNotPublished,
@@ -43,6 +46,7 @@ from testctr.errors import (
 )
 from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
+from testctr.liveness import is_local, port_held
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
@@ -113,6 +117,10 @@ class Container:
         self.runtime = backend.runtime
         self._spec = spec
         self._info: ContainerInfo | None = None
+        #: When the engine's answer in ``_info`` arrived (``time.monotonic()``).
+        self._info_at = 0.0
+        #: When the engine reported the last start done (``time.monotonic()``).
+        self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
@@ -140,16 +148,56 @@ class Container:
         def fetch() -> None:
             with contextlib.suppress(TestctrError):
                 self._info = self.backend.inspect_container(self.id)
+                self._info_at = time.monotonic()
 
-        self._prefetch = threading.Thread(target=fetch, name=f"testctr-inspect-{self.name}", daemon=True)
+        # In a copy of this context: the start's deadline bounds the inspect too.
+        context = contextvars.copy_context()
+        self._prefetch = threading.Thread(
+            target=context.run, args=(fetch,), name=f"testctr-inspect-{self.name}", daemon=True
+        )
         self._prefetch.start()
 
-    def port(self, port: str | int) -> int:
-        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
-        key = port_key(port)
+    def known_info(self) -> tuple[ContainerInfo, float]:
+        """The last state the engine reported (the prefetched one, else a fresh one) and when it arrived."""
         self._await_prefetch()
+        info = self._info if self._info is not None else self.inspect()
+        return info, self._info_at
+
+    def _running_info(self, key: str) -> ContainerInfo:
+        """What the engine said of a container that still runs; ContainerNotRunning otherwise.
+
+        The cached answer serves while the engine still holds the port's host
+        bindings (no round trip); a binding let go, or one this machine cannot
+        check for a while, means the state may have changed: ask again.
+        """
+        info, _ = self.known_info()
+        bindings = [b for b in info.ports.get(key, ()) if b.host_port > 0]
+        held = [port_held(b.host_ip, b.host_port, key.rsplit("/", 1)[1]) for b in bindings] if bindings else [None]
+        local = is_local(self.backend.host())
+        if not info.state.running or False in held or not local or (None in held and self._info_age() > 1.0):
+            try:
+                info = self.inspect()
+            except ContainerNotFound as e:
+                raise ContainerNotRunning(f"container {self.name} is gone (removed outside testctr?): {e}") from None
+        if not info.state.running:
+            code = "" if info.state.exit_code is None else f", exit code {info.state.exit_code}"
+            raise ContainerNotRunning(
+                f"container {self.name} ({self.image}) is not running ({info.state.status}{code})"
+            )
+        return info
+
+    def _info_age(self) -> float:
+        return time.monotonic() - self._info_at
+
+    def port(self, port: str | int) -> int:
+        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``).
+
+        Raises ContainerNotRunning (with the exit code) for a container that
+        stopped, exited or was removed: a port it no longer has is no answer.
+        """
+        key = port_key(port)
         for attempt in range(2):
-            info = self._info if (self._info is not None and attempt == 0) else self.inspect()
+            info = self._running_info(key) if attempt == 0 else self.inspect()
             for binding in info.ports.get(key, ()):
                 if binding.host_port > 0:
                     return binding.host_port
@@ -207,6 +255,7 @@ class Container:
 
     def inspect(self) -> ContainerInfo:
         self._info = self.backend.inspect_container(self.id)
+        self._info_at = time.monotonic()
         return self._info
 
     def internal_ip(self) -> str:
@@ -281,6 +330,7 @@ class Container:
         # Engines may assign new host ports on restart: forget the cached ones.
         self._forget_info()
         self.backend.start_container(self.id)
+        self.started_at = time.monotonic()
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -396,6 +446,16 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         port = getattr(strategy, "port", None)
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
+    deadline = time.monotonic() + timeout
+    # Every engine call of the start (choosing the backend, creation, start,
+    # the clean-up of a failed start, every wait) ends by the deadline.
+    with _deadline.until(deadline):
+        return _start_by(owner, image, spec, deadline)
+
+
+def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Container:
+    s = _settings.current()
     resolved = resolve(spec.backend, spec.runtime)
     backend, backend_name = resolved.backend, resolved.name
     if spec.stream_logs and not isinstance(backend, LogStreamer):
@@ -412,8 +472,6 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
@@ -441,6 +499,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                     assert isinstance(backend, FileCopier)
                     backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
                 backend.start_container(container_id)
+                container.started_at = time.monotonic()
             except BaseException:
                 _abandon(container, owner)
                 raise

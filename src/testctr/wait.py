@@ -28,6 +28,7 @@ from testctr.errors import (
 )
 
 if TYPE_CHECKING:
+    from testctr.backend.types import ContainerState
     from testctr.container import Container
 
 
@@ -47,9 +48,19 @@ def effective_deadline(strategy: WaitStrategy, deadline: float) -> float:
     return min(deadline, time.monotonic() + strategy.timeout)
 
 
-def fail_if_exited(container: Container) -> None:
-    """Raise ContainerStartError, with exit code and logs, if the container stopped."""
-    state = container.inspect().state
+#: How long after its start a container must still run for the default wait to
+#: count it as started: a server that exits at once (a missing password, a bad
+#: flag) is caught, not handed out.
+SETTLE = 0.05
+
+
+def fail_if_exited(container: Container, state: ContainerState | None = None) -> None:
+    """Raise ContainerStartError, with exit code and logs, if the container stopped.
+
+    ``state``: one the engine just reported; else it is asked.
+    """
+    if state is None:
+        state = container.inspect().state
     if not state.running:
         raise ContainerStartError(
             f"container {container.name} ({container.image}) exited during startup",
@@ -96,13 +107,19 @@ def published_port(container: Container, port: str) -> int:
     """``container.port(port)``, but an exited container is a ContainerStartError."""
     try:
         return container.port(port)
-    except PortNotPublished:
+    except (PortNotPublished, ContainerNotRunning):
         fail_if_exited(container)
         raise
 
 
 class RunningWait:
-    """The default: the container is running right after its start."""
+    """The default: the container still runs :data:`SETTLE` seconds after its start.
+
+    The state comes from the inspect the start already made for the ports
+    when there is one; only when it answered sooner than SETTLE after the
+    start does the wait sleep the rest and ask again. An engine CLI's inspect
+    takes about that long anyway; over the API it costs up to SETTLE.
+    """
 
     timeout: float | None = None
 
@@ -110,7 +127,12 @@ class RunningWait:
         return "the container to be running"
 
     def wait(self, container: Container, deadline: float) -> None:
-        fail_if_exited(container)
+        info, answered = container.known_info()
+        fail_if_exited(container, info.state)
+        settle = container.started_at + SETTLE - answered
+        if settle > 0:
+            time.sleep(min(settle, max(deadline - time.monotonic(), 0)))
+            fail_if_exited(container)
 
 
 class LogWait:

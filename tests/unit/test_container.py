@@ -17,6 +17,7 @@ from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import MemoryBackend, exec_result
 from testctr.container import Container
 from testctr.errors import (
+    ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ExecError,
@@ -354,10 +355,10 @@ def test_a_port_not_published_says_how_to_publish_it(memory: MemoryBackend, owne
         c.port(443)
 
 
-def test_a_stopped_container_has_no_host_binding(memory: MemoryBackend, owner: ScriptOwner) -> None:
+def test_a_stopped_container_has_no_port(memory: MemoryBackend, owner: ScriptOwner) -> None:
     c = testctr.new(owner, IMAGE, testctr.with_port(80))
     c.stop()
-    with pytest.raises(PortNotPublished, match="no host binding"):
+    with pytest.raises(ContainerNotRunning, match=r"is not running \(exited, exit code 143\)"):
         c.port(80)
 
 
