@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from testctr import settings as _settings
+from testctr.backend import deadline
 from testctr.backend.protocols import Backend, RuntimeSelectable
 from testctr.errors import EngineUnavailable, TestctrError
 
@@ -31,15 +32,19 @@ class _Probes:
         if key in self._started:
             return
 
+        started = time.monotonic()
+
         def ask() -> None:
             try:
-                self._answers[key] = (True, backend.version())
+                # The probe's engine calls end with its bound: the thread ends too.
+                with deadline.until(started + PROBE_BOUND - deadline.GRACE):
+                    self._answers[key] = (True, backend.version())
             except Exception as e:  # a doctor reports whatever breaks, not only testctr's errors
                 self._answers[key] = (False, str(e) or type(e).__name__)
 
         # A daemon thread: an engine that hangs must not keep the command from exiting.
         thread = threading.Thread(target=ask, name="testctr-doctor-probe", daemon=True)
-        self._started[key] = (thread, time.monotonic())
+        self._started[key] = (thread, started)
         thread.start()
 
     def version(self, backend: Backend) -> str:

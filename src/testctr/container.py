@@ -117,7 +117,7 @@ class Container:
         self.runtime = backend.runtime
         self._spec = spec
         self._info: ContainerInfo | None = None
-        #: When the engine's answer in ``_info`` arrived (``time.monotonic()``).
+        #: When the state in ``_info`` was asked for (``time.monotonic()``): the engine read it later.
         self._info_at = 0.0
         #: When the engine reported the last start done (``time.monotonic()``).
         self.started_at = time.monotonic()
@@ -146,9 +146,10 @@ class Container:
         """
 
         def fetch() -> None:
+            asked = time.monotonic()
             with contextlib.suppress(TestctrError):
                 self._info = self.backend.inspect_container(self.id)
-                self._info_at = time.monotonic()
+                self._info_at = asked
 
         # In a copy of this context: the start's deadline bounds the inspect too.
         context = contextvars.copy_context()
@@ -157,11 +158,10 @@ class Container:
         )
         self._prefetch.start()
 
-    def known_info(self) -> tuple[ContainerInfo, float]:
-        """The last state the engine reported (the prefetched one, else a fresh one) and when it arrived."""
+    def last_info(self) -> tuple[ContainerInfo, float] | None:
+        """The last state the engine reported (the prefetch's included) and when it was asked for."""
         self._await_prefetch()
-        info = self._info if self._info is not None else self.inspect()
-        return info, self._info_at
+        return None if self._info is None else (self._info, self._info_at)
 
     def _running_info(self, key: str) -> ContainerInfo:
         """What the engine said of a container that still runs; ContainerNotRunning otherwise.
@@ -170,7 +170,8 @@ class Container:
         bindings (no round trip); a binding let go, or one this machine cannot
         check for a while, means the state may have changed: ask again.
         """
-        info, _ = self.known_info()
+        last = self.last_info()
+        info = last[0] if last is not None else self.inspect()
         bindings = [b for b in info.ports.get(key, ()) if b.host_port > 0]
         held = [port_held(b.host_ip, b.host_port, key.rsplit("/", 1)[1]) for b in bindings] if bindings else [None]
         local = is_local(self.backend.host())
@@ -254,8 +255,9 @@ class Container:
         return self.backend.get_container_logs(self.id)
 
     def inspect(self) -> ContainerInfo:
+        asked = time.monotonic()
         self._info = self.backend.inspect_container(self.id)
-        self._info_at = time.monotonic()
+        self._info_at = asked
         return self._info
 
     def internal_ip(self) -> str:

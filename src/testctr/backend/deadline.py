@@ -48,3 +48,24 @@ def bound(own: float) -> float:
 def current() -> float | None:
     """The deadline in force (``time.monotonic()``), or None."""
     return _deadline.get()
+
+
+class Unanswered:
+    """An engine that did not answer within the deadline in force: later calls under it fail at once.
+
+    A hung engine answers neither the creation nor the clean-up after it; asking
+    it again would only push the error past the deadline. Calls under another
+    deadline, or none, ask again.
+    """
+
+    def __init__(self) -> None:
+        self._under: float | None = None
+        self._message = ""
+
+    def remember(self, error: Exception) -> None:
+        self._under, self._message = current(), str(error)
+
+    def message(self) -> str | None:
+        """The first error's text when it happened under the deadline in force, else None."""
+        at = current()
+        return self._message if at is not None and at == self._under else None

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from testctr import settings as _settings
+from testctr.backend.deadline import Unanswered
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Mount
 from testctr.backends._process import (
     CommandTimeout,
@@ -207,6 +208,7 @@ class CLIBackend:
         self._preferred = preferred
         self._image_cmds = ImageCommands(self._image_cmd)
         self._others: dict[str, CLIBackend] = {}
+        self._unanswered = Unanswered()
 
     @classmethod
     def from_environment(cls) -> CLIBackend:
@@ -239,12 +241,17 @@ class CLIBackend:
     ) -> Completed:
         if timeout is None:
             timeout = _settings.current().engine_timeout
+        unanswered = self._unanswered.message()
+        if unanswered is not None:
+            raise EngineUnavailable(unanswered)
         try:
             return run_command([self.rt.binary, *args], timeout, input, merge_stderr)
         except CommandTimeout as e:
             endpoint = self.rt.endpoint()
             where = endpoint.url or f"{self.rt.name}'s default address"
-            raise hung_engine(where, e.timeout, f"{self.rt.name} {args[0]}", self.rt.name) from None
+            error = hung_engine(where, e.timeout, f"{self.rt.name} {args[0]}", self.rt.name)
+            self._unanswered.remember(error)
+            raise error from None
         except FileNotFoundError:
             raise EngineUnavailable(f"{self.rt.binary} disappeared from this machine") from None
 

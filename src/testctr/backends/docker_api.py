@@ -43,7 +43,7 @@ from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
 from testctr import settings as _settings
-from testctr.backend.deadline import bound
+from testctr.backend.deadline import Unanswered, bound
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends._process import QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
@@ -264,6 +264,7 @@ class DockerAPIBackend:
         self._others: dict[str, DockerAPIBackend] = {}
         #: The read timeout of this thread's last request, for the message when it passes.
         self._timeouts = threading.local()
+        self._unanswered = Unanswered()
 
     @classmethod
     def from_environment(cls) -> DockerAPIBackend:
@@ -313,6 +314,9 @@ class DockerAPIBackend:
     @property
     def api(self) -> Any:
         """The SDK's low-level ``APIClient`` (created on first use)."""
+        unanswered = self._unanswered.message()
+        if unanswered is not None:
+            raise EngineUnavailable(unanswered)
         with self._lock:
             if self._client is None:
                 try:
@@ -380,7 +384,9 @@ class DockerAPIBackend:
     def _hung(self, what: str) -> EngineUnavailable:
         seconds = getattr(self._timeouts, "last", _settings.current().engine_timeout)
         known = self._runtime.name if self._runtime is not None else "docker"
-        return hung_engine(self.engine_url, seconds, what, known)
+        error = hung_engine(self.engine_url, seconds, what, known)
+        self._unanswered.remember(error)
+        return error
 
     def _url(self, path: str, container_id: str) -> str:
         return str(self.api._url(path, container_id, versioned_api=not path.startswith(_LIBPOD)))
