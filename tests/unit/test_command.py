@@ -46,3 +46,25 @@ def test_probes_run_in_parallel_each_bounded(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(EngineUnavailable, match="down\nfix: start it"):
         probes.version(down)  # type: ignore[arg-type]
     hang.set()
+
+
+@pytest.mark.parametrize(
+    "image,module",
+    [
+        ("postgres", "postgres"),
+        ("postgres:16", "postgres"),
+        ("docker.io/library/postgres:15@sha256:" + "a" * 64, "postgres"),
+        ("mysql:8", "mysql"),
+        ("mariadb", "mariadb"),
+        ("redis:7-alpine", "redis"),
+        ("eclipse-mosquitto:2", "mosquitto"),
+        ("rabbitmq:3-management", "rabbitmq"),
+        ("busybox", None),
+        ("bitnami/postgresql:16", None),
+        ("localhost:5000/postgres:16", None),
+    ],
+)
+def test_run_knows_the_services_of_the_modules(image: str, module: str | None) -> None:
+    from testctr.command import service_module
+
+    assert service_module(image) == module
