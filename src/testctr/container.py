@@ -119,6 +119,8 @@ class Container:
         self._info: ContainerInfo | None = None
         #: When the state in ``_info`` was asked for (``time.monotonic()``): the engine read it later.
         self._info_at = 0.0
+        #: Whether the engine publishes ports on this machine (their holders can be checked).
+        self._local: bool | None = None
         #: When the engine reported the last start done (``time.monotonic()``).
         self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
@@ -174,8 +176,9 @@ class Container:
         info = last[0] if last is not None else self.inspect()
         bindings = [b for b in info.ports.get(key, ()) if b.host_port > 0]
         held = [port_held(b.host_ip, b.host_port, key.rsplit("/", 1)[1]) for b in bindings] if bindings else [None]
-        local = is_local(self.backend.host())
-        if not info.state.running or False in held or not local or (None in held and self._info_age() > 1.0):
+        if self._local is None:
+            self._local = is_local(self.backend.host())
+        if not info.state.running or False in held or not self._local or (None in held and self._info_age() > 1.0):
             try:
                 info = self.inspect()
             except ContainerNotFound as e:
