@@ -294,10 +294,9 @@ class DockerAPIBackend:
         def set_request_timeout(kwargs: dict[str, Any]) -> dict[str, Any]:
             # The SDK's hook for every request without a timeout of its own: the
             # client's one bound becomes the call's, shortened to the caller's
-            # deadline. A followed stream keeps the engine timeout: it is read
-            # long after the call that opened it returned.
-            own = _settings.current().engine_timeout
-            kwargs.setdefault("timeout", own if kwargs.get("stream") else self._request_timeout(own))
+            # deadline. (A followed stream is bounded until its answer starts:
+            # the SDK then lifts the socket's timeout.)
+            kwargs.setdefault("timeout", self._request_timeout(_settings.current().engine_timeout))
             return kwargs
 
         api._set_request_timeout = set_request_timeout
