@@ -48,6 +48,18 @@ def test_probes_run_in_parallel_each_bounded(monkeypatch: pytest.MonkeyPatch) ->
     hang.set()
 
 
+def test_a_probe_s_engine_calls_end_within_its_bound() -> None:
+    from testctr.backend import deadline
+
+    class Recorder:
+        def version(self) -> str:
+            return f"{deadline.bound(60.0):.1f}"
+
+    # The probe's own calls end before the doctor stops waiting for it, so
+    # their error (not "no answer") is what it shows.
+    assert float(command._Probes().version(Recorder())) <= command.PROBE_BOUND - deadline.GRACE  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "image,module",
     [
