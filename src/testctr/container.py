@@ -93,6 +93,9 @@ class _CreationGate:
 
 _gate = _CreationGate()
 
+#: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
+UNCHECKED_STATE_AGE = 1.0
+
 
 class Container:
     """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
@@ -168,17 +171,19 @@ class Container:
     def _running_info(self, key: str) -> ContainerInfo:
         """What the engine said of a container that still runs; ContainerNotRunning otherwise.
 
-        The cached answer serves while the engine still holds the port's host
-        bindings (no round trip); a binding let go, or one this machine cannot
-        check for a while, means the state may have changed: ask again.
+        The cached answer serves while the engine still holds one of the port's
+        host bindings (no round trip). Bindings all let go, an engine on
+        another machine, or bindings this machine cannot check once the answer
+        is older than UNCHECKED_STATE_AGE, mean the state may have changed: ask again.
         """
         last = self.last_info()
         info = last[0] if last is not None else self.inspect()
-        bindings = [b for b in info.ports.get(key, ()) if b.host_port > 0]
-        held = [port_held(b.host_ip, b.host_port, key.rsplit("/", 1)[1]) for b in bindings] if bindings else [None]
+        protocol = key.rsplit("/", 1)[1]
+        held = {port_held(b.host_ip, b.host_port, protocol) for b in info.ports.get(key, ()) if b.host_port > 0}
         if self._local is None:
             self._local = is_local(self.backend.host())
-        if not info.state.running or False in held or not self._local or (None in held and self._info_age() > 1.0):
+        may_have_changed = False in held or time.monotonic() - self._info_at > UNCHECKED_STATE_AGE
+        if not info.state.running or not self._local or (True not in held and may_have_changed):
             try:
                 info = self.inspect()
             except ContainerNotFound as e:
@@ -189,9 +194,6 @@ class Container:
                 f"container {self.name} ({self.image}) is not running ({info.state.status}{code})"
             )
         return info
-
-    def _info_age(self) -> float:
-        return time.monotonic() - self._info_at
 
     def port(self, port: str | int) -> int:
         """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``).
