@@ -7,6 +7,7 @@ capability protocols; nothing branches on which backend it is.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shlex
 import sys
@@ -18,6 +19,7 @@ from typing import IO
 from testctr import option as _option
 from testctr import parsing as _parsing
 from testctr import settings as _settings
+from testctr.backend import deadline as _deadline
 from testctr.backend.protocols import (
     Backend,
     ContainerHost,
@@ -36,6 +38,7 @@ from testctr.backends import resolve
 from testctr.dbpool import Databases, databases_for
 from testctr.errors import (
     ContainerNotFound,
+    ContainerNotRunning,
     ExecError,
     InvalidOption,
     PortNotPublished,
@@ -45,6 +48,7 @@ from testctr.errors import (
 )
 from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
+from testctr.liveness import is_local, port_held
 from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
@@ -92,6 +96,9 @@ class _CreationGate:
 
 _gate = _CreationGate()
 
+#: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
+UNCHECKED_STATE_AGE = 1.0
+
 
 class Container:
     """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
@@ -116,6 +123,12 @@ class Container:
         self.runtime = backend.runtime
         self._spec = spec
         self._info: ContainerInfo | None = None
+        #: When the state in ``_info`` was asked for (``time.monotonic()``): the engine read it later.
+        self._info_at = 0.0
+        #: Whether the engine publishes ports on this machine (their holders can be checked).
+        self._local: bool | None = None
+        #: When the engine reported the last start done (``time.monotonic()``).
+        self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
@@ -152,18 +165,59 @@ class Container:
         """
 
         def fetch() -> None:
+            asked = time.monotonic()
             with contextlib.suppress(TestctrError):
                 self._info = self.backend.inspect_container(self.id)
+                self._info_at = asked
 
-        self._prefetch = threading.Thread(target=fetch, name=f"testctr-inspect-{self.name}", daemon=True)
+        # In a copy of this context: the start's deadline bounds the inspect too.
+        context = contextvars.copy_context()
+        self._prefetch = threading.Thread(
+            target=context.run, args=(fetch,), name=f"testctr-inspect-{self.name}", daemon=True
+        )
         self._prefetch.start()
 
-    def port(self, port: str | int) -> int:
-        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
-        key = port_key(port)
+    def last_info(self) -> tuple[ContainerInfo, float] | None:
+        """The last state the engine reported (the prefetch's included) and when it was asked for."""
         self._await_prefetch()
+        return None if self._info is None else (self._info, self._info_at)
+
+    def _running_info(self, key: str) -> ContainerInfo:
+        """What the engine said of a container that still runs; ContainerNotRunning otherwise.
+
+        The cached answer serves while the engine still holds one of the port's
+        host bindings (no round trip). Bindings all let go, an engine on
+        another machine, or bindings this machine cannot check once the answer
+        is older than UNCHECKED_STATE_AGE, mean the state may have changed: ask again.
+        """
+        last = self.last_info()
+        info = last[0] if last is not None else self.inspect()
+        protocol = key.rsplit("/", 1)[1]
+        held = {port_held(b.host_ip, b.host_port, protocol) for b in info.ports.get(key, ()) if b.host_port > 0}
+        if self._local is None:
+            self._local = is_local(self.backend.host())
+        may_have_changed = False in held or time.monotonic() - self._info_at > UNCHECKED_STATE_AGE
+        if not info.state.running or not self._local or (True not in held and may_have_changed):
+            try:
+                info = self.inspect()
+            except ContainerNotFound as e:
+                raise ContainerNotRunning(f"container {self.name} is gone (removed outside testctr?): {e}") from None
+        if not info.state.running:
+            code = "" if info.state.exit_code is None else f", exit code {info.state.exit_code}"
+            raise ContainerNotRunning(
+                f"container {self.name} ({self.image}) is not running ({info.state.status}{code})"
+            )
+        return info
+
+    def port(self, port: str | int) -> int:
+        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``).
+
+        Raises ContainerNotRunning (with the exit code) for a container that
+        stopped, exited or was removed: a port it no longer has is no answer.
+        """
+        key = port_key(port)
         for attempt in range(2):
-            info = self._info if (self._info is not None and attempt == 0) else self.inspect()
+            info = self._running_info(key) if attempt == 0 else self.inspect()
             for binding in info.ports.get(key, ()):
                 if binding.host_port > 0:
                     return binding.host_port
@@ -220,7 +274,9 @@ class Container:
         return self.backend.get_container_logs(self.id)
 
     def inspect(self) -> ContainerInfo:
+        asked = time.monotonic()
         self._info = self.backend.inspect_container(self.id)
+        self._info_at = asked
         return self._info
 
     def internal_ip(self, network: Network | str | None = None) -> str:
@@ -331,6 +387,7 @@ class Container:
         # Engines may assign new host ports on restart: forget the cached ones.
         self._forget_info()
         self.backend.start_container(self.id)
+        self.started_at = time.monotonic()
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -458,6 +515,16 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         port = getattr(strategy, "port", None)
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
+    deadline = time.monotonic() + timeout
+    # Every engine call of the start (choosing the backend, creation, start,
+    # the clean-up of a failed start, every wait) ends by the deadline.
+    with _deadline.until(deadline):
+        return _start_by(owner, image, spec, deadline)
+
+
+def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Container:
+    s = _settings.current()
     resolved = resolve(spec.backend, spec.runtime)
     backend, backend_name = resolved.backend, resolved.name
     if spec.stream_logs and not isinstance(backend, LogStreamer):
@@ -474,8 +541,6 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
@@ -503,6 +568,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                     assert isinstance(backend, FileCopier)
                     backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
                 backend.start_container(container_id)
+                container.started_at = time.monotonic()
             except BaseException:
                 _abandon(container, owner)
                 raise

@@ -32,6 +32,7 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("create-delay", "create_delay", "parse_duration", "pause after waiting for a creation slot"),
     ("backend", "backend", "parse_name", "backend name (see `testctr doctor`)"),
     ("runtime", "runtime", "parse_name", "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
+    ("engine-timeout", "engine_timeout", "parse_timeout", "bound on one engine call outside a start (default 60s)"),
     ("reaper", "reaper", "parse_bool", "remove a killed run's containers from a watchdog process"),
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}

@@ -42,6 +42,8 @@ class Settings:
     image_prefix: str = ""
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
+    #: Bound on any one engine call made outside a start (a start's calls share its startup timeout).
+    engine_timeout: float = 60.0
     reaper: bool = True
     #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
     db_pool: bool = True
@@ -79,6 +81,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "image_prefix": parse_image_prefix,
     "image_map": parse_image_map,
     "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
+    "engine_timeout": lambda text: parse_timeout(text, "engine timeout"),
     "reaper": parse_bool,
     "db_pool": parse_bool,
 }

@@ -30,7 +30,16 @@ from testctr.errors import (
     WaitTimeout,
 )
 from testctr.owners import ScriptOwner
-from testctr.wait import LogWait, PortWait, RunningWait, WaitStrategy, _listening_ports, effective_deadline, poll
+from testctr.wait import (
+    SETTLE,
+    LogWait,
+    PortWait,
+    RunningWait,
+    WaitStrategy,
+    _listening_ports,
+    effective_deadline,
+    poll,
+)
 
 IMAGE = "app:1"
 
@@ -62,6 +71,35 @@ def test_running_fails_at_once_for_a_container_that_exited(memory: MemoryBackend
     with pytest.raises(ContainerStartError, match=r"exited during startup \(exit code 2\)") as e:
         start(owner)
     assert "fatal: no config" in e.value.logs
+
+
+@pytest.mark.parametrize("ports", [(), (testctr.with_port(80),)], ids=["no-ports", "prefetched"])
+def test_running_sees_an_exit_soon_after_the_start(
+    memory: MemoryBackend, owner: ScriptOwner, ports: tuple[testctr.Option, ...]
+) -> None:
+    # Still running when the first state is read; gone moments later (a server refusing its config).
+    memory.script(IMAGE, logs=[(0, "missing password")], exit_code=1, exit_after=SETTLE / 2)
+    with pytest.raises(ContainerStartError, match=r"exit code 1") as e:
+        start(owner, *ports)
+    assert "missing password" in e.value.logs
+
+
+def test_running_costs_at_most_the_settle_time_and_one_inspect(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    began = time.monotonic()
+    c = start(owner)
+    assert SETTLE <= time.monotonic() - began < SETTLE + 1.0
+    assert [m for m, _ in memory.calls if m == "inspect_container"] == ["inspect_container"]
+    assert c.inspect().state.running
+
+
+def test_running_reads_the_state_the_start_asked_for_and_no_other_when_it_shows_an_exit(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    memory.script(IMAGE, exit_code=3)
+    with pytest.raises(ContainerStartError, match=r"exit code 3"):
+        start(owner, testctr.with_port(80))
+    # The prefetch's inspect; the error's logs need no other.
+    assert [m for m, _ in memory.calls if m == "inspect_container"] == ["inspect_container"]
 
 
 # --- log ------------------------------------------------------------------------------------------------

@@ -1,23 +1,48 @@
 """Subprocess plumbing shared by backends that drive a command-line tool.
 
-Every call has a timeout and none uses a shell. Output is decoded as UTF-8
-with replacement, so a binary byte in a log never crashes a test.
+Every call has a timeout, shortened to the caller's deadline
+(:mod:`testctr.backend.deadline`), and none uses a shell. Output is decoded as
+UTF-8 with replacement, so a binary byte in a log never crashes a test. The
+programs run in a directory testctr owns (:func:`work_dir`), never the test's.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
 import queue
 import re
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from testctr.backend.deadline import bound
 from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.errors import ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
+
+_work_dir: str | None = None
+_work_dir_lock = threading.Lock()
+
+
+def work_dir() -> str:
+    """The working directory of every engine CLI this process runs (made once, removed at exit).
+
+    Engine tools write files into their working directory (Podman's conmon
+    leaves an ``oom`` file there when a container is OOM-killed): the user's
+    project folder must not collect them.
+    """
+    global _work_dir
+    with _work_dir_lock:
+        if _work_dir is None or not os.path.isdir(_work_dir):
+            _work_dir = tempfile.mkdtemp(prefix="testctr-cwd-")
+            atexit.register(shutil.rmtree, _work_dir, ignore_errors=True)
+        return _work_dir
 
 
 @dataclass(frozen=True)
@@ -54,12 +79,15 @@ def run_command(
 ) -> Completed:
     """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order.
 
-    ``env`` replaces the environment (None: inherit ours).
+    ``env`` replaces the environment (None: inherit ours). ``timeout`` is the
+    call's own bound; a deadline in force may shorten it.
     """
+    timeout = bound(timeout)
     try:
         proc = subprocess.run(
             list(argv),
             env=None if env is None else dict(env),
+            cwd=work_dir(),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -74,7 +102,10 @@ def run_command(
 
 def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
     """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timeout = bound(timeout)
+    proc = subprocess.Popen(
+        list(argv), cwd=work_dir(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     chunks: list[tuple[int, bytes]] = []
     lock = threading.Lock()
 
@@ -177,7 +208,7 @@ class FollowedLines(QueuedLines):
 
     def __init__(self, argv: Sequence[str]) -> None:
         self._proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            list(argv), cwd=work_dir(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         super().__init__()
 

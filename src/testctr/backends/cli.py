@@ -19,6 +19,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from testctr import settings as _settings
+from testctr.backend.deadline import Unanswered
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Mount, NetworkInfo
 from testctr.backends._process import (
     CommandTimeout,
@@ -27,6 +29,7 @@ from testctr.backends._process import (
     follow_logs_until,
     run_command,
     run_exec,
+    work_dir,
 )
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
@@ -39,6 +42,7 @@ from testctr.backends.docker_family import (
     engine_host,
     file_tar,
     first_file_in_tar,
+    hung_engine,
     missing_network,
     parse_inspect,
     parse_network,
@@ -60,8 +64,9 @@ from testctr.errors import (
 #: Looked for on PATH in this order when TESTCTR_RUNTIME is not set.
 RUNTIMES = ("docker", "podman", "nerdctl", "finch")
 
-TIMEOUT = 60.0  # any single engine call
-PULL_TIMEOUT = 900.0
+# Any other engine call: Settings.engine_timeout (TESTCTR_ENGINE_TIMEOUT), or the start's deadline.
+VERSION_TIMEOUT = 15.0
+PULL_TIMEOUT = 900.0  # not shortened by a start's deadline: a first pull may take minutes
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
 _NO_CONTAINER = re.compile(
@@ -220,6 +225,7 @@ class CLIBackend:
         self._preferred = preferred
         self._image_cmds = ImageCommands(self._image_cmd)
         self._others: dict[str, CLIBackend] = {}
+        self._unanswered = Unanswered()
 
     @classmethod
     def from_environment(cls) -> CLIBackend:
@@ -248,15 +254,21 @@ class CLIBackend:
     # --- running the CLI ---------------------------------------------------------------------
 
     def _run(
-        self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None, merge_stderr: bool = False
+        self, *args: str, timeout: float | None = None, input: bytes | None = None, merge_stderr: bool = False
     ) -> Completed:
+        if timeout is None:
+            timeout = _settings.current().engine_timeout
+        unanswered = self._unanswered.message()
+        if unanswered is not None:
+            raise EngineUnavailable(unanswered)
         try:
             return run_command([self.rt.binary, *args], timeout, input, merge_stderr)
         except CommandTimeout as e:
-            raise EngineUnavailable(
-                f"{self.rt.name} did not answer within {e.timeout:.0f}s ({self.rt.name} {args[0]}); "
-                "is the engine overloaded or hung?"
-            ) from None
+            endpoint = self.rt.endpoint()
+            where = endpoint.url or f"{self.rt.name}'s default address"
+            error = hung_engine(where, e.timeout, f"{self.rt.name} {args[0]}", self.rt.name)
+            self._unanswered.remember(error)
+            raise error from None
         except FileNotFoundError:
             raise EngineUnavailable(f"{self.rt.binary} disappeared from this machine") from None
 
@@ -281,7 +293,7 @@ class CLIBackend:
     # --- Backend -------------------------------------------------------------------------------
 
     def version(self) -> str:
-        result = self._run("version", "--format", "{{json .}}", timeout=15)
+        result = self._run("version", "--format", "{{json .}}", timeout=VERSION_TIMEOUT)
         try:
             data = json.loads(result.out or "{}")
         except json.JSONDecodeError:
@@ -368,7 +380,12 @@ class CLIBackend:
 
     def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
         seconds = max(int(timeout), 0)
-        self._check(self._run("stop", "-t", str(seconds), "--", container_id, timeout=seconds + TIMEOUT), container_id)
+        self._check(
+            self._run(
+                "stop", "-t", str(seconds), "--", container_id, timeout=seconds + _settings.current().engine_timeout
+            ),
+            container_id,
+        )
 
     def remove_container(self, container_id: str) -> None:
         result = self._check(self._run(*remove_args(self.rt.name), "--", container_id), container_id)
@@ -465,6 +482,7 @@ class CLIBackend:
         try:
             pulled = subprocess.run(
                 [*argv, "--", image] if interactive else [*argv, "-q", "--", image],
+                cwd=work_dir(),
                 stdin=subprocess.DEVNULL,
                 stdout=None if interactive else subprocess.PIPE,
                 stderr=subprocess.PIPE,

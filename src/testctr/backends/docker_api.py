@@ -42,6 +42,8 @@ import requests.exceptions
 from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
+from testctr import settings as _settings
+from testctr.backend.deadline import Unanswered, bound
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 from testctr.backends._process import QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
@@ -56,6 +58,7 @@ from testctr.backends.docker_family import (
     explain,
     file_tar,
     first_file_in_tar,
+    hung_engine,
     missing_network,
     parse_inspect,
     parse_network,
@@ -77,8 +80,8 @@ from testctr.errors import (
 )
 
 NAME = "docker-api"
-TIMEOUT = 60  # any single API call, seconds
-PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds
+# Any single API call: Settings.engine_timeout (TESTCTR_ENGINE_TIMEOUT), or the start's deadline.
+PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds; not shortened by a start's deadline
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
 #: Podman's own API, for what its Docker-compatible one lacks; not versioned like the Engine API.
@@ -273,6 +276,9 @@ class DockerAPIBackend:
         self._runtime: APIRuntime | None = None
         self._image_cmds = ImageCommands(self._image_cmd)
         self._others: dict[str, DockerAPIBackend] = {}
+        #: The read timeout of this thread's last request, for the message when it passes.
+        self._timeouts = threading.local()
+        self._unanswered = Unanswered()
 
     @classmethod
     def from_environment(cls) -> DockerAPIBackend:
@@ -289,10 +295,31 @@ class DockerAPIBackend:
     def _make_client(self) -> Any:
         url = self.engine_url
         ssh = url.startswith("ssh://")
+        # The SDK asks the engine for its API version while it builds the client.
+        timeout = self._request_timeout(_settings.current().engine_timeout)
         if self._engine_url_is_environment():
             # from_env reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH and the context.
-            return docker.from_env(timeout=TIMEOUT, use_ssh_client=ssh)
-        return docker.DockerClient(base_url=url, timeout=TIMEOUT, use_ssh_client=ssh)
+            client = docker.from_env(timeout=timeout, use_ssh_client=ssh)
+        else:
+            client = docker.DockerClient(base_url=url, timeout=timeout, use_ssh_client=ssh)
+        api = client.api
+        api.timeout = _settings.current().engine_timeout
+
+        def set_request_timeout(kwargs: dict[str, Any]) -> dict[str, Any]:
+            # The SDK's hook for every request without a timeout of its own: the
+            # client's one bound becomes the call's, shortened to the caller's
+            # deadline. (A followed stream is bounded until its answer starts:
+            # the SDK then lifts the socket's timeout.)
+            kwargs.setdefault("timeout", self._request_timeout(_settings.current().engine_timeout))
+            return kwargs
+
+        api._set_request_timeout = set_request_timeout
+        return client
+
+    def _request_timeout(self, own: float) -> float:
+        """``own`` shortened to the deadline in force, remembered for the message if it passes."""
+        self._timeouts.last = bound(own)
+        return float(self._timeouts.last)
 
     def _engine_url_is_environment(self) -> bool:
         return self.engine_url == engine_url_from_environment()
@@ -300,11 +327,16 @@ class DockerAPIBackend:
     @property
     def api(self) -> Any:
         """The SDK's low-level ``APIClient`` (created on first use)."""
+        unanswered = self._unanswered.message()
+        if unanswered is not None:
+            raise EngineUnavailable(unanswered)
         with self._lock:
             if self._client is None:
                 try:
                     self._client = self._make_client()
                 except docker.errors.DockerException as e:
+                    if isinstance(e.__cause__, requests.exceptions.ReadTimeout):
+                        raise self._hung("GET /version") from None
                     raise self._unavailable(e) from None
             return self._client.api
 
@@ -356,12 +388,15 @@ class DockerAPIBackend:
         if isinstance(error, requests.exceptions.ConnectionError):
             return self._unavailable(error)  # ConnectTimeout included: nothing listens
         if isinstance(error, requests.exceptions.Timeout):
-            return EngineUnavailable(
-                f"the engine at {self.engine_url} did not answer {what} within {TIMEOUT}s\n"
-                "fix: the engine is overloaded or hung; check it answers (`docker version` / `podman version`) "
-                "and restart it if not"
-            )
+            return self._hung(what)
         return self._unavailable(error)  # the connection broke mid-answer, or the SDK could not talk to it
+
+    def _hung(self, what: str) -> EngineUnavailable:
+        seconds = getattr(self._timeouts, "last", _settings.current().engine_timeout)
+        known = self._runtime.name if self._runtime is not None else "docker"
+        error = hung_engine(self.engine_url, seconds, what, known)
+        self._unanswered.remember(error)
+        return error
 
     def _url(self, path: str, container_id: str) -> str:
         return str(self.api._url(path, container_id, versioned_api=not path.startswith(_LIBPOD)))
@@ -409,6 +444,7 @@ class DockerAPIBackend:
 
     def version(self) -> str:
         info = self._call("version", self.api.version)
+        self._runtime = APIRuntime.from_version(info)
         return str(info.get("Version") or "unknown")
 
     def host(self) -> str:
@@ -541,7 +577,8 @@ class DockerAPIBackend:
 
         reader = threading.Thread(target=pump, daemon=True, name="testctr-api-exec")
         reader.start()
-        reader.join(EXEC_TIMEOUT if timeout is None else timeout)
+        waited = bound(EXEC_TIMEOUT if timeout is None else timeout)
+        reader.join(waited)
         timed_out = reader.is_alive()
         _shutdown(sock)
         reader.join(5)
@@ -550,7 +587,6 @@ class DockerAPIBackend:
         output = b"".join(d for _, d in chunks).decode("utf-8", "replace")
         if timed_out:
             result = ExecResult(-1, stdout, stderr, output)
-            waited = EXEC_TIMEOUT if timeout is None else timeout
             raise ExecTimeout(
                 cmd,
                 result,
@@ -694,7 +730,7 @@ class DockerAPIBackend:
                     params=params,
                     headers=headers,
                     stream=True,
-                    timeout=(TIMEOUT, PULL_TIMEOUT),
+                    timeout=(_settings.current().engine_timeout, PULL_TIMEOUT),
                 )
                 outcome["response"] = response
                 if abandoned.is_set():  # the deadline passed while we waited for the answer

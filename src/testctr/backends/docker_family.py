@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
-from testctr.errors import ImageNotFound, ImagePullError, InvalidOption, TestctrError
+from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
 from testctr.parsing import parse_timestamp
 
 LOOPBACK = "127.0.0.1"
@@ -124,6 +124,15 @@ def unreachable_fix(endpoint: EngineEndpoint, path_exists: Callable[[str], bool]
         return f"check the engine that {source} names answers{switch_back}"
     state = "refuses connections" if path_exists(path) else "does not exist"
     return f"the socket {path} ({source}) {state}: start the engine that serves it, or change {source}{switch_back}"
+
+
+def hung_engine(where: str, seconds: float, request: str, runtime: str) -> EngineUnavailable:
+    """The error for an engine that took a request and did not answer within ``seconds``."""
+    return EngineUnavailable(
+        f"the engine at {where} accepted the connection but did not answer within {seconds:.1f} s ({request})\n"
+        f"fix: the engine is overloaded or hung: check that `{runtime} version` answers and restart the engine "
+        "if not; TESTCTR_ENGINE_TIMEOUT / with_startup_timeout set how long testctr waits"
+    )
 
 
 # --- inspect and files ---------------------------------------------------------------------------
