@@ -6,6 +6,7 @@ with replacement, so a binary byte in a log never crashes a test.
 
 from __future__ import annotations
 
+import collections
 import io
 import queue
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from testctr.backend.types import ContainerInfo, ExecResult
-from testctr.errors import ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
+from testctr.errors import ContainerStartError, ExecTimeout, WaitTimeout
 
 
 @dataclass(frozen=True)
@@ -115,50 +116,129 @@ def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecRes
 
 _EOF = object()
 
+#: Bytes read at once from a followed log; also the most one batch of lines holds.
+CHUNK = 64 * 1024
+#: Batches held between the reader thread and the wait. A full queue blocks the
+#: reader (the engine keeps the rest of the log), so memory stays bounded and no
+#: line is dropped: a wait still sees every line, in order.
+QUEUE_BATCHES = 16
+#: Characters of one line that are kept; the rest of a longer line is dropped
+#: up to its newline, so a container printing without newlines cannot grow it.
+MAX_LINE = 64 * 1024
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines, holding at most one partial line of MAX_LINE bytes."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._skipping = False  # inside a line cut at MAX_LINE, until its newline
+
+    def feed(self, data: bytes) -> list[str]:
+        """The lines ``data`` completes (decoded as UTF-8 with replacement, without line ends)."""
+        head, newline, rest = data.rpartition(b"\n")
+        if not newline:
+            self._keep(rest)
+            return []
+        first, inner, middle = head.partition(b"\n")
+        self._keep(first)
+        lines = [self._finish(self._pending)]
+        self._pending, self._skipping = b"", False
+        if inner:
+            # Whole lines: decoded at once, the cost that matters under a flood.
+            text = middle.decode("utf-8", "replace")
+            more = text.split("\n")
+            if "\r" in text:
+                more = [line.rstrip("\r") for line in more]
+            if len(middle) > MAX_LINE:
+                more = [line[:MAX_LINE] for line in more]
+            lines += more
+        self._keep(rest)
+        return lines
+
+    def flush(self) -> list[str]:
+        """The last line, when the stream ended without a newline."""
+        line, self._pending = self._pending, b""
+        return [self._finish(line)] if line else []
+
+    def _keep(self, data: bytes) -> None:
+        if self._skipping:
+            return
+        self._pending += data
+        if len(self._pending) > MAX_LINE:
+            self._pending = self._pending[:MAX_LINE]
+            self._skipping = True
+
+    @staticmethod
+    def _finish(line: bytes) -> str:
+        return line.decode("utf-8", "replace").rstrip("\r")
+
 
 class QueuedLines:
     """Lines of a followed log, readable with a timeout.
 
-    A reader thread runs :meth:`_read` and feeds a queue, so waiting for a
-    line never blocks past its deadline and works the same on every platform.
-    Subclasses say where lines come from (``_read``) and how to stop (``close``).
+    A reader thread runs :meth:`_read` and feeds a bounded queue with batches
+    of lines, so waiting for a line never blocks past its deadline, works the
+    same on every platform, and costs one queue operation per batch rather
+    than per line. Subclasses say where batches come from (``_read``) and how
+    to stop (``close``, which must call :meth:`_stop_pump`).
     """
 
     def __init__(self) -> None:
-        self._lines: queue.Queue[object] = queue.Queue()
+        self._batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._current: collections.deque[str] = collections.deque()
+        self._closing = threading.Event()
         self.ended = False
         self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-follow")
         self._thread.start()
 
-    def _read(self) -> Iterator[str]:
+    def _read(self) -> Iterator[list[str]]:
         raise NotImplementedError
+
+    def _put(self, item: object) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _pump(self) -> None:
         try:
-            for line in self._read():
-                self._lines.put(line)
+            for batch in self._read():
+                if batch and not self._put(batch):
+                    return
         finally:
-            self._lines.put(_EOF)
+            self._put(_EOF)
 
     def next_line(self, timeout: float) -> str | None:
         """The next line; None when ``timeout`` passes first. Sets ``ended`` at EOF."""
+        if self._current:
+            return self._current.popleft()
         if self.ended:
             return None
         try:
-            item = self._lines.get(timeout=max(timeout, 0))
+            item = self._batches.get(timeout=max(timeout, 0))
         except queue.Empty:
             return None
         if item is _EOF:
             self.ended = True
             return None
-        assert isinstance(item, str)
-        return item
+        assert isinstance(item, list)
+        self._current.extend(item)
+        return self._current.popleft()
 
     def __iter__(self) -> Iterator[str]:
         while not self.ended:
             line = self.next_line(3600)
             if line is not None:
                 yield line
+
+    def _stop_pump(self) -> None:
+        """Let a reader blocked on the full queue go, and wait for it."""
+        self._closing.set()
+        self._thread.join(timeout=5)
 
     def close(self) -> None:
         raise NotImplementedError
@@ -173,20 +253,24 @@ class FollowedLines(QueuedLines):
         )
         super().__init__()
 
-    def _read(self) -> Iterator[str]:
-        assert self._proc.stdout is not None
+    def _read(self) -> Iterator[list[str]]:
+        stdout = self._proc.stdout
+        assert isinstance(stdout, io.BufferedReader)
+        splitter = LineSplitter()
         try:
-            for raw in self._proc.stdout:
-                yield raw.decode("utf-8", "replace").rstrip("\r\n")
+            # read1: what the pipe holds now, up to CHUNK; a quiet log's line is not held back.
+            for data in iter(lambda: stdout.read1(CHUNK), b""):
+                yield splitter.feed(data)
+            yield splitter.flush()
         finally:
-            self._proc.stdout.close()
+            stdout.close()
 
     def close(self) -> None:
-        """Stop following. The reader thread closes the pipe once it has drained it."""
+        """Stop following. The reader thread closes the pipe once it has stopped."""
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        self._thread.join(timeout=5)
+        self._stop_pump()
 
 
 class LineSource(Protocol):
@@ -206,53 +290,52 @@ class FollowsLogs(Protocol):
 
     def inspect_container(self, container_id: str) -> ContainerInfo: ...
 
-    def get_container_logs(self, container_id: str) -> str: ...
-
 
 def follow_logs_until(
     backend: FollowsLogs, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
 ) -> None:
     """``Backend.wait_for_log`` for any backend that can follow its logs.
 
-    Reads the followed log until ``pattern`` matched ``occurrences`` lines.
-    The stream ends when the container stops: that is a ContainerStartError
-    at once. If it ends while the container still runs (a follower that gave
-    up), the whole log is re-read until the deadline.
+    Reads the followed log until ``pattern`` matched ``occurrences`` lines,
+    each line once, and stops at the deadline whatever the container prints:
+    the follower hands over lines in bounded batches and nothing here reads
+    the whole log again. The stream ends when the container stops: that is a
+    ContainerStartError at once. If it ends while the container still runs (a
+    follower that gave up), it is followed anew past the lines already read.
+
+    The errors carry no log: the caller adds the last lines and the full log
+    (``testctr.new`` does), which a wait must not spend its time reading.
     """
     deadline = time.monotonic() + timeout
     seen = 0
-
-    def logs() -> str:
+    read = 0  # lines of the log read so far, over every stream
+    while True:
+        follow = backend.stream_logs(container_id)
+        skip = read
         try:
-            return backend.get_container_logs(container_id)
-        except TestctrError:
-            return ""
-
-    def fail_if_stopped() -> None:
+            while (remaining := deadline - time.monotonic()) > 0:
+                line = follow.next_line(remaining)
+                if line is None:
+                    if follow.ended:
+                        break
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                read += 1
+                if pattern.search(line):
+                    seen += 1
+                    if seen >= occurrences:
+                        return
+        finally:
+            follow.close()
+        if time.monotonic() >= deadline:
+            break
         state = backend.inspect_container(container_id).state
         if not state.running:
             raise ContainerStartError(
-                f"container {container_id[:12]} stopped before logging {pattern.pattern!r}",
-                exit_code=state.exit_code,
-                logs=logs(),
+                f"container {container_id[:12]} stopped before logging {pattern.pattern!r}", exit_code=state.exit_code
             )
-
-    follow = backend.stream_logs(container_id)
-    try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            line = follow.next_line(remaining)
-            if line is not None:
-                seen += 1 if pattern.search(line) else 0
-                if seen >= occurrences:
-                    return
-            elif follow.ended:
-                break
-    finally:
-        follow.close()
-    while time.monotonic() < deadline:
-        fail_if_stopped()
-        if sum(1 for line in logs().splitlines() if pattern.search(line)) >= occurrences:
-            return
-        time.sleep(0.05)
+        time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-    raise WaitTimeout(what, timeout, logs())
+    raise WaitTimeout(what, timeout)

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,11 +40,12 @@ import docker
 import docker.auth
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
-from testctr.backends._process import QueuedLines, follow_logs_until
+from testctr.backends._process import CHUNK, LineSplitter, QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
     EngineEndpoint,
@@ -210,29 +212,52 @@ def create_body(image: str, config: ContainerConfig, command: Sequence[str] | No
     return body
 
 
-class _FollowedLogs(QueuedLines):
-    """Lines of a followed log stream of the Engine API."""
+class Frames:
+    """Payloads of the Engine API's multiplexed stream (8-byte header, then data), whatever the chunking."""
 
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
+    HEADER = 8
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The payload bytes ``data`` completes, stdout and stderr in arrival order."""
+        buffer = self._buffer + data if self._buffer else data
+        parts = []
+        at = 0
+        while len(buffer) - at >= self.HEADER:
+            (length,) = struct.unpack_from(">L", buffer, at + 4)
+            end = at + self.HEADER + length
+            if end > len(buffer):
+                break
+            parts.append(buffer[at + self.HEADER : end])
+            at = end
+        self._buffer = buffer[at:]
+        return b"".join(parts)
+
+
+class _FollowedLogs(QueuedLines):
+    """Lines of a followed log stream of the Engine API, read in chunks off the response."""
+
+    def __init__(self, api: Any, response: Any) -> None:
+        self._api = api
+        self._response = response
         super().__init__()
 
-    def _read(self) -> Iterator[str]:
-        pending = b""
+    def _read(self) -> Iterator[list[str]]:
+        raw = self._response.raw
+        read1 = getattr(raw, "read1", None) or raw._fp.read1  # urllib3 < 2.1 has no read1 of its own
+        frames, lines = Frames(), LineSplitter()
         try:
-            for chunk in self._stream:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode("utf-8", "replace").rstrip("\r")
-        except (OSError, ValueError, requests.exceptions.RequestException, docker.errors.DockerException):
+            for data in iter(lambda: read1(CHUNK), b""):
+                yield lines.feed(frames.feed(data))
+        except (OSError, ValueError, urllib3.exceptions.HTTPError):
             pass  # closed under us, or the engine went away: the stream has ended
-        if pending:
-            yield pending.decode("utf-8", "replace").rstrip("\r")
+        yield lines.flush()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, docker.errors.DockerException):
-            self._stream.close()
+        _close_response(self._api, self._response)
+        self._stop_pump()
 
 
 def _shutdown(sock: Any) -> None:
@@ -578,17 +603,17 @@ class DockerAPIBackend:
             return ""
 
     def stream_logs(self, container_id: str) -> _FollowedLogs:
-        stream = self._call(
-            "logs",
-            self.api.logs,
-            container_id,
-            stdout=True,
-            stderr=True,
-            stream=True,
-            follow=True,
-            container_id=container_id,
-        )
-        return _FollowedLogs(stream)
+        api = self.api
+
+        def follow() -> Any:
+            url = api._url("/containers/{0}/logs", container_id)
+            params = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 0, "tail": "all"}
+            response = api._get(url, params=params, stream=True)
+            # Raises for a refused request; the socket must not time out on a quiet log.
+            api._disable_socket_timeout(api._get_raw_response_socket(response))
+            return response
+
+        return _FollowedLogs(api, self._call("logs", follow, container_id=container_id))
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         follow_logs_until(self, container_id, pattern, timeout, occurrences)
