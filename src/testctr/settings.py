@@ -32,6 +32,8 @@ class Settings:
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
     reaper: bool = True
+    #: Log lines per container in a failed test's report and in start errors.
+    report_lines: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,6 +71,8 @@ class Settings:
             s.startup_timeout = parse_duration(v) or s.startup_timeout
         if (v := get("REAPER")) is not None:
             s.reaper = parse_bool(v)
+        if (v := get("REPORT_LINES")) is not None:
+            s.report_lines = parse_positive_int(v, "TESTCTR_REPORT_LINES")
         s.backend = get("BACKEND")
         s.runtime = get("RUNTIME")
         s.image_prefix = get("IMAGE_PREFIX") or ""

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import collections
 import io
+import os
 import queue
 import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.errors import ContainerStartError, ExecTimeout, WaitTimeout
@@ -46,13 +47,66 @@ class CommandTimeout(Exception):
         self.timeout = timeout
 
 
+#: Variables an engine CLI (or what it runs: Go's runtime, ssh, a credential
+#: helper) may read itself. A container variable of such a name is passed in
+#: argv unless it equals ours: in the CLI's environment it would change what
+#: the CLI does, and these are not where secrets live.
+_READ_BY_CLIS = re.compile(
+    r"(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TERM|TZ|LANG|LANGUAGE|LC_\w+|XDG_\w+|SSH_\w+|GO\w+|"
+    r"DOCKER_\w+|CONTAINER_\w+|CONTAINERS_\w+|PODMAN_\w+|BUILDAH_\w+|STORAGE_\w+|REGISTRY_AUTH_FILE|"
+    r"NERDCTL_\w+|CONTAINERD_\w+|FINCH_\w+|SSL_CERT_\w+|\w*_PROXY|LD_\w+|PYTHON\w*)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class EnvArgs:
+    """Environment values for a CLI, kept out of its argv (which every user reads in ``ps``).
+
+    ``names`` are what follows the CLI's env flag: ``NAME``, which the CLI
+    resolves from its own environment (``child_env``, given to the process),
+    or ``NAME=VALUE`` for a name the CLI itself may read or cannot take from
+    an environment.
+    """
+
+    names: list[str]
+    child_env: dict[str, str]
+
+    @classmethod
+    def of(cls, env: Mapping[str, str], parent: Mapping[str, str] | None = None) -> EnvArgs:
+        parent = os.environ if parent is None else parent
+        names: list[str] = []
+        child_env: dict[str, str] = {}
+        for key, value in env.items():
+            # "=" would end the name, "*" is a glob to Podman, NUL cannot be in an environment.
+            by_name = key and not set("=*\0") & set(key + value) and not _READ_BY_CLIS.fullmatch(key)
+            if by_name or parent.get(key) == value:
+                names.append(key)
+                child_env[key] = value
+            else:
+                names.append(f"{key}={value}")
+        return cls(names, child_env)
+
+    def process_env(self) -> dict[str, str] | None:
+        """The environment of the CLI process: ours plus ``child_env`` (None: ours unchanged)."""
+        return {**os.environ, **self.child_env} if self.child_env else None
+
+
 def run_command(
-    argv: Sequence[str], timeout: float, input: bytes | None = None, merge_stderr: bool = False
+    argv: Sequence[str],
+    timeout: float,
+    input: bytes | None = None,
+    merge_stderr: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
-    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order."""
+    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order.
+
+    ``env`` is the process's whole environment (None: this process's).
+    """
     try:
         proc = subprocess.run(
             list(argv),
+            env=env,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -65,9 +119,16 @@ def run_command(
     return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr or b"")
 
 
-def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
-    """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_exec(
+    argv: Sequence[str], timeout: float, cmd: Sequence[str], env: Mapping[str, str] | None = None
+) -> ExecResult:
+    """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved.
+
+    ``env`` is the process's whole environment (None: this process's).
+    """
+    proc = subprocess.Popen(
+        list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     chunks: list[tuple[int, bytes]] = []
     lock = threading.Lock()
 
@@ -112,6 +173,21 @@ def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecRes
             "(the exec client was stopped; the process may still run in the container)",
         )
     return result
+
+
+def copy_output(argv: Sequence[str], out: BinaryIO, timeout: float) -> bool:
+    """Run ``argv`` with its stdout and stderr going into ``out`` (a file); False when ``timeout`` stopped it.
+
+    The output never passes through this process: the child writes the file.
+    """
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+    return True
 
 
 _EOF = object()

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker
 import docker.auth
@@ -595,6 +595,37 @@ class DockerAPIBackend:
     def get_container_logs(self, container_id: str) -> str:
         data = self._call("logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id)
         return bytes(data).decode("utf-8", "replace")
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        data = self._call(
+            "logs", self.api.logs, container_id, stdout=True, stderr=True, tail=lines, container_id=container_id
+        )
+        return bytes(data).decode("utf-8", "replace")
+
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        # until now: a container that goes on printing is not chased.
+        stream = self._call(
+            "logs",
+            self.api.logs,
+            container_id,
+            stdout=True,
+            stderr=True,
+            stream=True,
+            until=time.time(),
+            container_id=container_id,
+        )
+        try:
+            for data in stream:
+                out.write(data)
+                if time.monotonic() > deadline:
+                    return False
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate("logs", e, container_id=container_id) from None
+        finally:
+            with contextlib.suppress(Exception):  # closing a stream is best effort, whatever the transport
+                stream.close()
+        return True
 
     def _logs_or_empty(self, container_id: str) -> str:
         try:

@@ -157,6 +157,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
             status=status,
             exit_code=None if running or exit_code is None else int(exit_code),
             health=(health.get("Status") or None) if health else None,
+            oom_killed=bool(state["OOMKilled"]) if "OOMKilled" in state else None,
         ),
         ports=ports,
         internal_ip=ip,
