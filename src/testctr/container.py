@@ -227,15 +227,17 @@ class Container:
     def logs(self) -> str:
         return self.backend.get_container_logs(self.id)
 
-    def log_report(self, base: str | None = None) -> tuple[str, str]:
+    def log_report(self, base: str | None = None, tail: str | None = None) -> tuple[str, str]:
         """The log's last lines (``--testctr-report-lines``), and the file the whole log is being written to.
 
         The copy runs in the background (a flooding container's log takes
         long to read); the container is not removed before it is done.
         ``base`` is where the ``testctr-logs`` directory goes (pytest's
-        basetemp), else the system temp dir.
+        basetemp), else the system temp dir; ``tail``, the last lines when
+        the caller has them.
         """
-        tail = last_lines(self.backend, self.id, _settings.current().report_lines)
+        if tail is None:
+            tail = last_lines(self.backend, self.id, _settings.current().report_lines)
         path = log_path(log_dir(base), self.name)
 
         def copy() -> None:
@@ -258,12 +260,13 @@ class Container:
     def _explain_failed_start(self, error: WaitTimeout | ContainerStartError, owner: Owner) -> None:
         """Add to ``error`` the last log lines, the path of the whole log and, if so, the OOM killer."""
         note = ""
-        with contextlib.suppress(TestctrError):
-            state = self.backend.inspect_container(self.id).state
-            if not state.running:
+        if isinstance(error, ContainerStartError):  # a timed-out container runs: nothing killed it
+            with contextlib.suppress(TestctrError):
+                state = self.backend.inspect_container(self.id).state
                 note = oom_note(state.oom_killed, state.exit_code, self._spec.config.memory_bytes)
         try:
-            tail, path = self.log_report(owner.log_base())
+            # A log wait's error already holds the lines it read last: no engine call for them.
+            tail, path = self.log_report(owner.log_base(), tail=error.logs or None)
         except (TestctrError, OSError) as e:
             tail, path = f"(could not read the log: {e})", None
         error.attach_logs(tail, path, note)

@@ -58,7 +58,9 @@ def test_log_wait_under_a_flood_ends_at_the_timeout(
             testctr.with_startup_timeout(TIMEOUT),
         )
     overshoot = time.monotonic() - started - TIMEOUT
-    assert overshoot < 1.0, f"the wait ended {overshoot:.1f}s past its timeout"
+    # About 0.1 s on a quiet machine (benchmarks/hostile.py); it was 33-79 s.
+    # The margin is for a machine loaded by other tests.
+    assert overshoot < 2.0, f"the wait ended {overshoot:.1f}s past its timeout"
     assert rss_bytes() - before < 50 * MIB
     message = str(info.value)
     shown = [line for line in message.splitlines() if line.startswith("  | ")]
@@ -128,7 +130,8 @@ def test_oom_killed_container_is_named(engine: tuple[testctr.Option, ...]) -> No
         pass
     message = str(info.value)
     assert info.value.exit_code == 137
-    assert "killed by the kernel's OOM killer (memory limit 8 MiB)" in message, message
+    # Docker says the OOM killer did it; Podman on cgroup v1 does not, so it is "most likely".
+    assert re.search(r"kernel's OOM killer \(memory limit 8 MiB", message), message
 
 
 def test_oom_killed_exec_is_named(request: pytest.FixtureRequest, engine: tuple[testctr.Option, ...]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from testctr import settings
 from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.errors import ContainerStartError, ExecTimeout, WaitTimeout
 
@@ -379,10 +380,12 @@ def follow_logs_until(
     ContainerStartError at once. If it ends while the container still runs (a
     follower that gave up), it is followed anew past the lines already read.
 
-    The errors carry no log: the caller adds the last lines and the full log
+    The WaitTimeout carries the last lines read (``--testctr-report-lines``
+    of them, kept in a ring); the whole log is for the caller to copy
     (``testctr.new`` does), which a wait must not spend its time reading.
     """
     deadline = time.monotonic() + timeout
+    recent: collections.deque[str] = collections.deque(maxlen=settings.current().report_lines)
     seen = 0
     read = 0  # lines of the log read so far, over every stream
     while True:
@@ -399,6 +402,7 @@ def follow_logs_until(
                     skip -= 1
                     continue
                 read += 1
+                recent.append(line)
                 if pattern.search(line):
                     seen += 1
                     if seen >= occurrences:
@@ -414,4 +418,4 @@ def follow_logs_until(
             )
         time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-    raise WaitTimeout(what, timeout)
+    raise WaitTimeout(what, timeout, "\n".join(recent))

@@ -157,12 +157,25 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
             status=status,
             exit_code=None if running or exit_code is None else int(exit_code),
             health=(health.get("Status") or None) if health else None,
-            oom_killed=bool(state["OOMKilled"]) if "OOMKilled" in state else None,
+            oom_killed=oom_killed(state),
         ),
         ports=ports,
         internal_ip=ip,
         labels=dict(config.get("Labels") or {}),
     )
+
+
+def oom_killed(state: Mapping[str, Any]) -> bool | None:
+    """``State.OOMKilled``, when it can be believed.
+
+    A false for a SIGKILLed container (exit code 137) is not: Podman on
+    cgroup v1 reports false for a container the OOM killer killed.
+    """
+    if "OOMKilled" not in state:
+        return None
+    if state["OOMKilled"]:
+        return True
+    return None if state.get("ExitCode") == 137 else False
 
 
 def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:
