@@ -154,7 +154,7 @@ def env_cost(backend: str, runtime: str, runs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--env-runs", type=int, default=10)
+    parser.add_argument("--env-runs", type=int, default=20)
     parser.add_argument("--engines", default="cli/docker,cli/podman,docker-api/docker")
     args = parser.parse_args()
     for engine in args.engines.split(","):

@@ -41,9 +41,7 @@ def oom_note(oom_killed: bool | None, exit_code: int | None, memory_limit: int |
     if oom_killed:
         return f"killed by the kernel's OOM killer ({limit})"
     if oom_killed is None and exit_code == 137 and memory_limit:
-        return (
-            f"killed by SIGKILL (exit code 137): most likely the kernel's OOM killer ({limit}); the engine cannot tell"
-        )
+        return f"killed by SIGKILL (exit code 137), most likely by the kernel's OOM killer ({limit}; unconfirmed)"
     return ""
 
 

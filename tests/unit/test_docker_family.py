@@ -235,3 +235,17 @@ def test_debug_commands(runtime: str, remove: str) -> None:
     assert commands == {"logs": f"{runtime} logs NAME", "shell": f"{runtime} exec -it NAME sh", "remove": remove}
     remote = debug_commands(["docker", "-H", "ssh://me@box"], "docker", "NAME")
     assert shlex.split(remote["logs"]) == ["docker", "-H", "ssh://me@box", "logs", "NAME"]
+
+
+@pytest.mark.parametrize(
+    ("state", "oom_killed"),
+    [
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": True}, True),
+        ({"Running": False, "Status": "exited", "ExitCode": 1, "OOMKilled": False}, False),
+        # Podman on cgroup v1 says false for a container the OOM killer killed: not believed.
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": False}, None),
+        ({"Running": False, "Status": "exited", "ExitCode": 137}, None),
+    ],
+)
+def test_parse_inspect_oom_killed(state: dict[str, object], oom_killed: bool | None) -> None:
+    assert parse_inspect({"Id": "x", "State": state}).state.oom_killed is oom_killed

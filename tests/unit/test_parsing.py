@@ -211,3 +211,11 @@ def test_timestamp_empty() -> None:
     assert parse_timestamp("") is None
     assert parse_timestamp("0001-01-01T00:00:00Z") is None
     assert parse_timestamp("garbage") is None
+
+
+def test_oom_kills_of_both_cgroup_versions() -> None:
+    from testctr.parsing import oom_kills
+
+    assert oom_kills("low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2
+    assert oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n") == 1
+    assert oom_kills("") is None
