@@ -25,6 +25,7 @@ paramiko is not needed.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -251,13 +252,18 @@ class _FollowedLogs(QueuedLines):
         try:
             for data in iter(lambda: read1(CHUNK), b""):
                 yield lines.feed(frames.feed(data))
-        except (OSError, ValueError, urllib3.exceptions.HTTPError):
+        except (OSError, ValueError, http.client.HTTPException, urllib3.exceptions.HTTPError):
             pass  # closed under us, or the engine went away: the stream has ended
         yield lines.flush()
 
     def close(self) -> None:
-        _close_response(self._api, self._response)
+        # Wake the reader (EOF) and let it finish before the response is
+        # closed: closed under a reading thread, http.client fails oddly.
+        with contextlib.suppress(Exception):  # whatever the transport, waking it is best effort
+            _shutdown(self._api._get_raw_response_socket(self._response))
         self._stop_pump()
+        with contextlib.suppress(Exception):
+            self._response.close()
 
 
 def _shutdown(sock: Any) -> None:
