@@ -19,6 +19,7 @@ import pytest
 
 import testctr
 from testctr.conformance._support import SLEEPER
+from tests.integration.test_apple_backend import apple, emulator_dir  # noqa: F401  (the emulator's fixtures)
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.engine
@@ -147,8 +148,9 @@ def test_oom_killed_exec_is_named(request: pytest.FixtureRequest, engine: tuple[
 class CmdlineWatcher:
     """Samples every process's argv while it runs: what ``ps`` shows every user."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, only: bytes = b"") -> None:
         self.secret = secret.encode()
+        self.only = only  # look at processes whose argv holds this only
         self.leaks: list[str] = []
         self.engine_calls = 0
         self._stop = threading.Event()
@@ -165,8 +167,10 @@ class CmdlineWatcher:
                         argv = f.read()
                 except OSError:
                     continue
+                if self.only not in argv:
+                    continue
                 words = argv.split(b"\0")
-                if any(w in (b"run", b"create", b"exec") for w in words[1:3]):
+                if any(w in (b"run", b"create", b"exec") for w in words[1:4]):
                     self.engine_calls += 1
                 if self.secret in argv:
                     self.leaks.append(argv.replace(b"\0", b" ").decode("utf-8", "replace"))
@@ -219,3 +223,38 @@ def test_postgres_password_stays_out_of_the_process_table(
     assert watcher.leaks == []
     assert secret not in repr(pg)
     assert dsn  # the DSN carries the password by design: it is the client's to use
+
+
+# --- Apple's container CLI (the emulator on Linux) -------------------------------------------------
+
+
+def test_apple_env_values_stay_out_of_the_cli_argv(
+    request: pytest.FixtureRequest,
+    apple: str,  # noqa: F811  (the fixture)
+    secret: str,
+) -> None:
+    with CmdlineWatcher(secret, only=b"apple-container/container") as watcher:
+        c = testctr.new(
+            request, "busybox", testctr.with_backend(apple), testctr.with_env("APP_PASSWORD", secret),
+            testctr.with_command(*SLEEPER),
+        )  # fmt: skip
+        result = c.exec(["sh", "-c", 'echo "$APP_PASSWORD/$EXEC_PASSWORD"'], env={"EXEC_PASSWORD": secret})
+    assert result.stdout.strip() == f"{secret}/{secret}"
+    # Only the `container` CLI's argv: the emulator itself hands the values to docker in argv.
+    assert watcher.leaks == [] and watcher.engine_calls > 0
+
+
+def test_apple_log_wait_under_a_flood_ends_at_the_timeout(
+    request: pytest.FixtureRequest,
+    apple: str,  # noqa: F811  (the fixture)
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(testctr.WaitTimeout) as info:
+        testctr.new(
+            request, "busybox", testctr.with_backend(apple), testctr.with_command(*FLOOD),
+            testctr.with_wait_for_log("never printed"), testctr.with_startup_timeout(TIMEOUT),
+        )  # fmt: skip
+    overshoot = time.monotonic() - started - TIMEOUT
+    assert overshoot < 2.0, f"the wait ended {overshoot:.1f}s past its timeout"
+    shown = [line for line in str(info.value).splitlines() if line.startswith("  | ")]
+    assert 0 < len(shown) <= 200
