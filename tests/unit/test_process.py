@@ -197,3 +197,14 @@ def test_copy_output_writes_the_file_and_stops_at_its_timeout(tmp_path: object) 
     assert path.read_text() == "x" * 10 + "\n"
     with path.open("wb") as out:
         assert not _process.copy_output([sys.executable, "-c", "import time; time.sleep(30)"], out, 0.3)
+
+
+def test_skip_ready_ends_however_fast_lines_come() -> None:
+    flood = Flood()
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        flood.skip_ready()
+        assert time.monotonic() - started < 0.5
+    finally:
+        flood.close()

@@ -306,6 +306,18 @@ class QueuedLines:
         self._current.extend(item)
         return self._current.popleft()
 
+    def skip_ready(self) -> None:
+        """Drop the lines read and not taken yet; a bounded amount, however fast more come."""
+        self._current.clear()
+        for _ in range(QUEUE_BATCHES):
+            try:
+                item = self._batches.get_nowait()
+            except queue.Empty:
+                return
+            if item is _EOF:
+                self.ended = True
+                return
+
     def __iter__(self) -> Iterator[str]:
         while not self.ended:
             line = self.next_line(3600)
