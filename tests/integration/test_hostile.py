@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,20 +47,16 @@ def test_log_wait_under_a_flood_ends_at_the_timeout(
     request: pytest.FixtureRequest, engine: tuple[testctr.Option, ...]
 ) -> None:
     before = rss_bytes()
-    started = time.monotonic()
     with pytest.raises(testctr.WaitTimeout) as info:
         testctr.new(
             request,
             "busybox",
             *engine,
             testctr.with_command(*FLOOD),
-            testctr.with_wait_for_log("never printed"),
-            testctr.with_startup_timeout(TIMEOUT),
+            testctr.with_wait_for_log("never printed", timeout=TIMEOUT),  # not counting the creation
         )
-    overshoot = time.monotonic() - started - TIMEOUT
-    # About 0.1 s on a quiet machine (benchmarks/hostile.py); it was 33-79 s.
-    # The margin is for a machine loaded by other tests.
-    assert overshoot < 2.0, f"the wait ended {overshoot:.1f}s past its timeout"
+    # It was 33-79 s; testctr.new's whole overshoot is in benchmarks/hostile.py.
+    assert info.value.waited < TIMEOUT + 1.0, f"the wait ended {info.value.waited - TIMEOUT:.1f}s past its timeout"
     assert rss_bytes() - before < 50 * MIB
     message = str(info.value)
     shown = [line for line in message.splitlines() if line.startswith("  | ")]
@@ -248,13 +243,11 @@ def test_apple_log_wait_under_a_flood_ends_at_the_timeout(
     request: pytest.FixtureRequest,
     apple: str,  # noqa: F811  (the fixture)
 ) -> None:
-    started = time.monotonic()
     with pytest.raises(testctr.WaitTimeout) as info:
         testctr.new(
             request, "busybox", testctr.with_backend(apple), testctr.with_command(*FLOOD),
-            testctr.with_wait_for_log("never printed"), testctr.with_startup_timeout(TIMEOUT),
+            testctr.with_wait_for_log("never printed", timeout=TIMEOUT),
         )  # fmt: skip
-    overshoot = time.monotonic() - started - TIMEOUT
-    assert overshoot < 2.0, f"the wait ended {overshoot:.1f}s past its timeout"
+    assert info.value.waited < TIMEOUT + 1.0, f"the wait ended {info.value.waited - TIMEOUT:.1f}s past its timeout"
     shown = [line for line in str(info.value).splitlines() if line.startswith("  | ")]
     assert 0 < len(shown) <= 200

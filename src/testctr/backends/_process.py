@@ -396,7 +396,8 @@ def follow_logs_until(
     of them, kept in a ring); the whole log is for the caller to copy
     (``testctr.new`` does), which a wait must not spend its time reading.
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     recent: collections.deque[str] = collections.deque(maxlen=settings.current().report_lines)
     seen = 0
     read = 0  # lines of the log read so far, over every stream
@@ -430,4 +431,4 @@ def follow_logs_until(
             )
         time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-    raise WaitTimeout(what, timeout, "\n".join(recent))
+    raise WaitTimeout(what, time.monotonic() - started, "\n".join(recent))
