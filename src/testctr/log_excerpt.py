@@ -21,8 +21,11 @@ WRITE_TIMEOUT = 60.0
 def last_lines(backend: Backend, container_id: str, lines: int) -> str:
     """The last ``lines`` lines of the container's log."""
     if isinstance(backend, LogTail):
-        return backend.log_tail(container_id, lines)
-    return "\n".join(backend.get_container_logs(container_id).splitlines()[-lines:])
+        # Cut again: Podman's --tail counts log records, and a flood's lines span several.
+        text = backend.log_tail(container_id, lines)
+    else:
+        text = backend.get_container_logs(container_id)
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def write_log(backend: Backend, container_id: str, path: str) -> None:

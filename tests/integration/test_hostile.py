@@ -248,6 +248,9 @@ def test_apple_log_wait_under_a_flood_ends_at_the_timeout(
             request, "busybox", testctr.with_backend(apple), testctr.with_command(*FLOOD),
             testctr.with_wait_for_log("never printed", timeout=TIMEOUT),
         )  # fmt: skip
-    assert info.value.waited < TIMEOUT + 1.0, f"the wait ended {info.value.waited - TIMEOUT:.1f}s past its timeout"
+    # Apple's CLI cannot read a log from an offset: the follower reads it whole, and one
+    # read that began before the deadline (it skips those it expects to end after) may
+    # end past it; on a loaded machine the emulator's reads take seconds.
+    assert info.value.waited < TIMEOUT + 3.0, f"the wait ended {info.value.waited - TIMEOUT:.1f}s past its timeout"
     shown = [line for line in str(info.value).splitlines() if line.startswith("  | ")]
     assert 0 < len(shown) <= 200
