@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import os
 import shlex
 import sys
@@ -39,20 +40,31 @@ from testctr.dbpool import Databases, databases_for
 from testctr.errors import (
     ContainerNotFound,
     ContainerNotRunning,
+    ContainerStartError,
     ExecError,
     InvalidOption,
     PortNotPublished,
     TestctrError,
     UnsupportedOption,
     WaitTimeout,
+    oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
 from testctr.liveness import is_local, port_held
+from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
 from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
-from testctr.parsing import container_name, database_name, network_alias, parse_memory, port_key, substitute_image
+from testctr.parsing import (
+    container_name,
+    database_name,
+    network_alias,
+    oom_kills,
+    parse_memory,
+    port_key,
+    substitute_image,
+)
 from testctr.reaper import release, watch
 from testctr.wait import HealthyWait, RunningWait
 
@@ -98,6 +110,8 @@ _gate = _CreationGate()
 
 #: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
 UNCHECKED_STATE_AGE = 1.0
+#: Where a container's kernel counts its OOM kills, cgroup v2 and v1.
+_OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
 
 class Container:
@@ -136,6 +150,9 @@ class Container:
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
         self._db: Databases | None = None
+        self._log_copies: list[threading.Thread] = []
+        self._terminate_lock = threading.Lock()
+        self._oom_kills_seen = 0
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -259,7 +276,28 @@ class Container:
         workdir = None if workdir is None else _option.valid_container_path(workdir, "exec workdir")
         user = None if user is None else _parsing.parse_name(user, "exec user")
         timeout = None if timeout is None else _parsing.timeout_seconds(timeout, "exec timeout")
-        return self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
+        result = self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
+        limit = self._spec.config.memory_bytes
+        if result.exit_code == 137 and limit is not None:
+            return dataclasses.replace(result, oom_killed=self._oom_killed_since_last_look(), memory_limit=limit)
+        return result
+
+    def _oom_killed_since_last_look(self) -> bool | None:
+        """Whether the OOM killer killed a process of this container since the last look.
+
+        The container's memory cgroup counts its OOM kills (cgroup v2's
+        ``memory.events``, v1's ``memory.oom_control``); None when neither can
+        be read (no ``cat``, a VM without them).
+        """
+        try:
+            events = self.backend.exec_in_container(self.id, ["cat", *_OOM_COUNTERS], timeout=10)
+        except TestctrError:
+            return None
+        kills = oom_kills(events.stdout)  # cat fails for the file of the other cgroup version
+        if kills is None:
+            return None
+        killed, self._oom_kills_seen = kills > self._oom_kills_seen, kills
+        return killed
 
     def exec_simple(self, *cmd: str) -> str:
         """Run a command and return its stripped stdout; raise ExecError on non-zero exit."""
@@ -272,6 +310,50 @@ class Container:
 
     def logs(self) -> str:
         return self.backend.get_container_logs(self.id)
+
+    def log_report(self, base: str | None = None, tail: str | None = None) -> tuple[str, str]:
+        """The log's last lines (``--testctr-report-lines``), and the file the whole log is being written to.
+
+        The copy runs in the background (a flooding container's log takes
+        long to read); the container is not removed before it is done.
+        ``base`` is where the ``testctr-logs`` directory goes (pytest's
+        basetemp), else the system temp dir; ``tail``, the last lines when
+        the caller has them.
+        """
+        if tail is None:
+            tail = last_lines(self.backend, self.id, _settings.current().report_lines)
+        path = log_path(log_dir(base), self.name)
+
+        def copy() -> None:
+            try:
+                write_log(self.backend, self.id, path)
+            except (TestctrError, OSError) as e:
+                with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as f:
+                    f.write(f"\n[testctr: could not read the log: {e}]\n")
+
+        thread = threading.Thread(target=copy, name=f"testctr-log-copy-{self.name}", daemon=True)
+        thread.start()
+        self._log_copies.append(thread)
+        return tail, path
+
+    def _await_log_copies(self) -> None:
+        for thread in self._log_copies:
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def _explain_failed_start(self, error: WaitTimeout | ContainerStartError, owner: Owner) -> None:
+        """Add to ``error`` the last log lines, the path of the whole log and, if so, the OOM killer."""
+        note = ""
+        if isinstance(error, ContainerStartError):  # a timed-out container runs: nothing killed it
+            with contextlib.suppress(TestctrError):
+                state = self.backend.inspect_container(self.id).state
+                note = oom_note(state.oom_killed, state.exit_code, self._spec.config.memory_bytes)
+        try:
+            # A log wait's error already holds the lines it read last: no engine call for them.
+            tail, path = self.log_report(owner.log_base(), tail=error.logs or None)
+        except (TestctrError, OSError) as e:
+            tail, path = f"(could not read the log: {e})", None
+        error.attach_logs(tail, path, note)
 
     def inspect(self) -> ContainerInfo:
         asked = time.monotonic()
@@ -404,17 +486,19 @@ class Container:
 
     def terminate(self) -> None:
         """Remove the container now; the cleanup registered on the test is then a no-op."""
-        if self._removed:
-            return
-        if self._log_printer is not None:
-            self._log_printer.close()
-        if self._db is not None:
-            self._db.close()
-        with contextlib.suppress(ContainerNotFound):
-            self.backend.remove_container(self.id)
-        # Only now: a removal that failed is tried again by the test's cleanup.
-        self._removed = True
-        release(self.backend_name, self.runtime, self.name)
+        with self._terminate_lock:  # the removal after a failed start may run in the background
+            if self._removed:
+                return
+            self._await_log_copies()
+            if self._log_printer is not None:
+                self._log_printer.close()
+            if self._db is not None:
+                self._db.close()
+            with contextlib.suppress(ContainerNotFound):
+                self.backend.remove_container(self.id)
+            # Only now: a removal that failed is tried again by the test's cleanup.
+            self._removed = True
+            release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
         owner.ended(self)
@@ -581,7 +665,9 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
             time.sleep(spec.startup_delay)
         for strategy in spec.waits or [RunningWait()]:
             strategy.wait(container, deadline)
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, (WaitTimeout, ContainerStartError)):
+            container._explain_failed_start(e, owner)
         _abandon(container, owner)
         raise
     # After the first start, when everything it needs is imported: the check
@@ -601,10 +687,19 @@ def _abandon(container: Container, owner: Owner) -> None:
         container._keep(owner)
         container._removed = True
         return
-    try:
-        container.terminate()
-    except TestctrError as e:
-        print(f"testctr: could not remove {container.name} after a failed start: {e}", file=sys.stderr)
+
+    def remove() -> None:
+        try:
+            container.terminate()
+        except TestctrError as e:
+            print(f"testctr: could not remove {container.name} after a failed start: {e}", file=sys.stderr)
+
+    if container._log_copies:
+        # The error goes to the test now; the container goes once its log is
+        # copied (the test's cleanup waits for that).
+        threading.Thread(target=remove, name=f"testctr-remove-{container.name}", daemon=True).start()
+    else:
+        remove()
 
 
 def new(t: object, image: str, *options: Option) -> Container:

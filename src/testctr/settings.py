@@ -47,6 +47,8 @@ class Settings:
     reaper: bool = True
     #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
     db_pool: bool = True
+    #: Log lines per container in a failed test's report and in start errors.
+    report_lines: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -75,6 +77,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "cleanup_old": parse_bool,
     "cleanup_age": lambda text: parse_duration(text, "cleanup age"),
     "max_concurrent": lambda text: parse_positive_int(text, "max concurrent creations"),
+    "report_lines": lambda text: parse_positive_int(text, "report lines"),
     "create_delay": lambda text: parse_duration(text, "create delay"),
     "backend": parse_name,
     "runtime": parse_name,

@@ -55,17 +55,16 @@ SETTLE = 0.1
 
 
 def fail_if_exited(container: Container, state: ContainerState | None = None) -> None:
-    """Raise ContainerStartError, with exit code and logs, if the container stopped.
+    """Raise ContainerStartError, with the exit code, if the container stopped.
 
-    ``state``: one the engine just reported; else it is asked.
+    ``state``: one the engine just reported; else it is asked. The log is
+    added by ``testctr.new``, once, whichever wait fails.
     """
     if state is None:
         state = container.inspect().state
     if not state.running:
         raise ContainerStartError(
-            f"container {container.name} ({container.image}) exited during startup",
-            exit_code=state.exit_code,
-            logs=container.logs(),
+            f"container {container.name} ({container.image}) exited during startup", exit_code=state.exit_code
         )
 
 
@@ -98,7 +97,7 @@ def poll(
             last_state_check = time.monotonic()
         now = time.monotonic()
         if now >= deadline:
-            raise WaitTimeout(strategy.describe(), now - started, container.logs(), reason)
+            raise WaitTimeout(strategy.describe(), now - started, detail=reason)
         time.sleep(min(delay, max(deadline - now, 0)))
         delay = min(delay * 2, 0.1)
 
@@ -324,7 +323,7 @@ class HealthyWait:
                     "add one to the image or use another wait strategy"
                 )
             if health == "unhealthy":
-                raise ContainerStartError(f"container {container.name} reported unhealthy", logs=container.logs())
+                raise ContainerStartError(f"container {container.name} reported unhealthy")
             return None if health == "healthy" else f"health is {health}"
 
         poll(container, self, effective_deadline(self, deadline), check)

@@ -98,8 +98,8 @@ def test_running_reads_the_state_the_start_asked_for_and_no_other_when_it_shows_
     memory.script(IMAGE, exit_code=3)
     with pytest.raises(ContainerStartError, match=r"exit code 3"):
         start(owner, testctr.with_port(80))
-    # The prefetch's inspect; the error's logs need no other.
-    assert [m for m, _ in memory.calls if m == "inspect_container"] == ["inspect_container"]
+    # The prefetch's inspect, and the failed start's one look for an OOM kill; the wait needs no other.
+    assert len([m for m, _ in memory.calls if m == "inspect_container"]) <= 2
 
 
 # --- log ------------------------------------------------------------------------------------------------
@@ -489,3 +489,38 @@ def test_every_built_in_strategy_describes_itself() -> None:
     assert RunningWait().describe() == "the container to be running"
     assert LogWait(re.compile("ready"), occurrences=2).describe() == "log line matching 'ready' 2 times"
     assert PortWait("80/tcp").describe() == "port 80/tcp to listen"
+
+
+# --- what a failed start shows of the log -------------------------------------------------------------
+
+
+def test_a_failed_start_shows_the_last_report_lines_and_writes_the_whole_log(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    import testctr.settings as settings_module
+
+    memory.script(IMAGE, logs=[(0, f"line {i}") for i in range(500)])
+    settings_module.configure(report_lines=30)
+    try:
+        with pytest.raises(WaitTimeout) as e:
+            start(owner, testctr.with_wait_for_log("Ready", timeout=0.1), timeout=LONG)
+    finally:
+        settings_module.reset()
+    message = str(e.value)
+    shown = [line for line in message.splitlines() if line.startswith("  | ")]
+    assert shown == [f"  | line {i}" for i in range(470, 500)]
+    path = re.search(r"full log: (\S+)\)", message)
+    assert path is not None and e.value.log_file == path.group(1)
+    owner.close()  # the copy is done before the container goes
+    with open(path.group(1)) as f:
+        assert f.read().splitlines() == [f"line {i}" for i in range(500)]
+
+
+def test_an_exit_137_with_a_memory_limit_is_blamed_on_the_oom_killer(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.script(IMAGE, logs=[(0, "allocating")], exit_code=137)
+    with pytest.raises(ContainerStartError, match=r"most likely by the kernel's OOM killer \(memory limit 8 MiB"):
+        start(owner, testctr.with_memory_limit("8m"))
+    memory.script(IMAGE, logs=[(0, "allocating")], exit_code=137)
+    with pytest.raises(ContainerStartError) as e:
+        start(owner)  # no limit of its own: SIGKILL says nothing about memory
+    assert "OOM" not in str(e.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import datetime
 import io
 import json
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from testctr import settings as _settings
 from testctr.backend.deadline import Unanswered
@@ -25,7 +27,9 @@ from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, Mo
 from testctr.backends._process import (
     CommandTimeout,
     Completed,
+    EnvArgs,
     FollowedLines,
+    copy_output,
     follow_logs_until,
     run_command,
     run_exec,
@@ -167,18 +171,24 @@ def mount_spec(mount: Mount) -> str:
 
 
 def create_args(
-    image: str, config: ContainerConfig, command: Sequence[str] | None, host_ip: str, start: bool = False
+    image: str,
+    config: ContainerConfig,
+    command: Sequence[str] | None,
+    host_ip: str,
+    start: bool = False,
+    env: EnvArgs | None = None,
 ) -> list[str]:
     """The ``create`` (or, with ``start``, ``run -d``) command line for ``config``.
 
     ``command`` is ``config.command_for(...)``: None keeps the image's CMD.
+    ``env`` is ``EnvArgs.of(config.env)``, whose ``child_env`` the CLI must get.
     """
     argv = ["run", "-d"] if start else ["create"]
     argv += ["--pull", "never", "--name", config.name]
     for key, value in config.labels.items():
         argv += ["--label", f"{key}={value}"]
-    for key, value in config.env.items():
-        argv += ["-e", f"{key}={value}"]
+    for name in (env or EnvArgs.of(config.env)).names:
+        argv += ["-e", name]
     for port in config.ports:
         bind_ip = port.host_ip or host_ip
         if ":" in bind_ip:
@@ -254,7 +264,12 @@ class CLIBackend:
     # --- running the CLI ---------------------------------------------------------------------
 
     def _run(
-        self, *args: str, timeout: float | None = None, input: bytes | None = None, merge_stderr: bool = False
+        self,
+        *args: str,
+        timeout: float | None = None,
+        input: bytes | None = None,
+        merge_stderr: bool = False,
+        env: EnvArgs | None = None,
     ) -> Completed:
         if timeout is None:
             timeout = _settings.current().engine_timeout
@@ -262,7 +277,9 @@ class CLIBackend:
         if unanswered is not None:
             raise EngineUnavailable(unanswered)
         try:
-            return run_command([self.rt.binary, *args], timeout, input, merge_stderr)
+            return run_command(
+                [self.rt.binary, *args], timeout, input, merge_stderr, env.process_env() if env else None
+            )
         except CommandTimeout as e:
             endpoint = self.rt.endpoint()
             where = endpoint.url or f"{self.rt.name}'s default address"
@@ -335,11 +352,12 @@ class CLIBackend:
             # The contract: settings a backend does not understand are refused, never ignored.
             raise UnsupportedOption("with_backend_config", "cli", "the CLI backend has no backend-specific settings")
         command = self._image_cmds.command_for(image, config)
-        argv = create_args(image, config, command, default_host_ip(self.rt.engine_url), start)
-        result = self._run(*argv)
+        env = EnvArgs.of(config.env)
+        argv = create_args(image, config, command, default_host_ip(self.rt.engine_url), start, env)
+        result = self._run(*argv, env=env)
         if result.returncode != 0 and _NO_IMAGE.search(result.err):
             self.ensure_image(image, config.platform)
-            result = self._run(*argv)
+            result = self._run(*argv, env=env)
         if result.returncode != 0:
             err = result.err
             if _UNREACHABLE.search(err):
@@ -413,14 +431,15 @@ class CLIBackend:
         timeout: float | None = None,
     ) -> ExecResult:
         argv = [self.rt.binary, "exec"]
-        for key, value in (env or {}).items():
-            argv += ["-e", f"{key}={value}"]
+        env_args = EnvArgs.of(env or {})
+        for name in env_args.names:
+            argv += ["-e", name]
         if workdir is not None:
             argv += ["-w", workdir]
         if user is not None:
             argv += ["-u", user]
         argv += ["--", container_id, *cmd]
-        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd)
+        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd, env_args.process_env())
         if result.exit_code != 0 and not result.stdout:
             # The CLI's own failures look like a command's; tell them apart by text.
             err = result.stderr
@@ -442,6 +461,15 @@ class CLIBackend:
     def get_container_logs(self, container_id: str) -> str:
         result = self._check(self._run("logs", "--", container_id, merge_stderr=True), container_id)
         return result.out
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        result = self._run("logs", "--tail", str(lines), "--", container_id, merge_stderr=True)
+        return self._check(result, container_id).out
+
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        # --until now: a container that goes on printing is not chased.
+        until = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return copy_output([self.rt.binary, "logs", "--until", until, "--", container_id], out, timeout)
 
     def stream_logs(self, container_id: str) -> FollowedLines:
         return FollowedLines([self.rt.binary, "logs", "-f", "--", container_id])

@@ -25,27 +25,30 @@ paramiko is not needed.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker
 import docker.auth
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
 from testctr import settings as _settings
 from testctr.backend.deadline import Unanswered, bound
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
-from testctr.backends._process import QueuedLines, follow_logs_until
+from testctr.backends._process import CHUNK, LineSplitter, QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
     NETWORK_IN_USE,
@@ -227,29 +230,57 @@ def create_body(image: str, config: ContainerConfig, command: Sequence[str] | No
     return body
 
 
-class _FollowedLogs(QueuedLines):
-    """Lines of a followed log stream of the Engine API."""
+class Frames:
+    """Payloads of the Engine API's multiplexed stream (8-byte header, then data), whatever the chunking."""
 
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
+    HEADER = 8
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The payload bytes ``data`` completes, stdout and stderr in arrival order."""
+        buffer = self._buffer + data if self._buffer else data
+        parts = []
+        at = 0
+        while len(buffer) - at >= self.HEADER:
+            (length,) = struct.unpack_from(">L", buffer, at + 4)
+            end = at + self.HEADER + length
+            if end > len(buffer):
+                break
+            parts.append(buffer[at + self.HEADER : end])
+            at = end
+        self._buffer = buffer[at:]
+        return b"".join(parts)
+
+
+class _FollowedLogs(QueuedLines):
+    """Lines of a followed log stream of the Engine API, read in chunks off the response."""
+
+    def __init__(self, api: Any, response: Any) -> None:
+        self._api = api
+        self._response = response
         super().__init__()
 
-    def _read(self) -> Iterator[str]:
-        pending = b""
+    def _read(self) -> Iterator[list[str]]:
+        raw = self._response.raw
+        read1 = getattr(raw, "read1", None) or raw._fp.read1  # urllib3 < 2.1 has no read1 of its own
+        frames, lines = Frames(), LineSplitter()
         try:
-            for chunk in self._stream:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode("utf-8", "replace").rstrip("\r")
-        except (OSError, ValueError, requests.exceptions.RequestException, docker.errors.DockerException):
+            for data in iter(lambda: read1(CHUNK), b""):
+                yield lines.feed(frames.feed(data))
+        except (OSError, ValueError, http.client.HTTPException, urllib3.exceptions.HTTPError):
             pass  # closed under us, or the engine went away: the stream has ended
-        if pending:
-            yield pending.decode("utf-8", "replace").rstrip("\r")
+        yield lines.flush()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, docker.errors.DockerException):
-            self._stream.close()
+        # Wake the reader (EOF) and let it finish before the response is
+        # closed: closed under a reading thread, http.client fails oddly.
+        with contextlib.suppress(Exception):  # whatever the transport, waking it is best effort
+            _shutdown(self._api._get_raw_response_socket(self._response))
+        self._stop_pump()
+        with contextlib.suppress(Exception):
+            self._response.close()
 
 
 def _shutdown(sock: Any) -> None:
@@ -616,13 +647,15 @@ class DockerAPIBackend:
         data = self._call("logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id)
         return bytes(data).decode("utf-8", "replace")
 
-    def _logs_or_empty(self, container_id: str) -> str:
-        try:
-            return self.get_container_logs(container_id)
-        except TestctrError:
-            return ""
+    def log_tail(self, container_id: str, lines: int) -> str:
+        data = self._call(
+            "logs", self.api.logs, container_id, stdout=True, stderr=True, tail=lines, container_id=container_id
+        )
+        return bytes(data).decode("utf-8", "replace")
 
-    def stream_logs(self, container_id: str) -> _FollowedLogs:
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        # until now: a container that goes on printing is not chased.
         stream = self._call(
             "logs",
             self.api.logs,
@@ -630,10 +663,39 @@ class DockerAPIBackend:
             stdout=True,
             stderr=True,
             stream=True,
-            follow=True,
+            until=time.time(),
             container_id=container_id,
         )
-        return _FollowedLogs(stream)
+        try:
+            for data in stream:
+                out.write(data)
+                if time.monotonic() > deadline:
+                    return False
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate("logs", e, container_id=container_id) from None
+        finally:
+            with contextlib.suppress(Exception):  # closing a stream is best effort, whatever the transport
+                stream.close()
+        return True
+
+    def _logs_or_empty(self, container_id: str) -> str:
+        try:
+            return self.get_container_logs(container_id)
+        except TestctrError:
+            return ""
+
+    def stream_logs(self, container_id: str) -> _FollowedLogs:
+        api = self.api
+
+        def follow() -> Any:
+            url = api._url("/containers/{0}/logs", container_id)
+            params = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 0, "tail": "all"}
+            response = api._get(url, params=params, stream=True)
+            # Raises for a refused request; the socket must not time out on a quiet log.
+            api._disable_socket_timeout(api._get_raw_response_socket(response))
+            return response
+
+        return _FollowedLogs(api, self._call("logs", follow, container_id=container_id))
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         follow_logs_until(self, container_id, pattern, timeout, occurrences)

@@ -162,6 +162,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
             status=status,
             exit_code=None if running or exit_code is None else int(exit_code),
             health=(health.get("Status") or None) if health else None,
+            oom_killed=oom_killed(state),
         ),
         ports=ports,
         internal_ip=ip,
@@ -195,6 +196,19 @@ def missing_network(runtime: str, engine_text: str) -> str | None:
         f"network {name!r} does not exist; create it in the test with testctr.network(t) "
         f"(or by hand: `{runtime} network create {name}`)"
     )
+
+
+def oom_killed(state: Mapping[str, Any]) -> bool | None:
+    """``State.OOMKilled``, when it can be believed.
+
+    A false for a SIGKILLed container (exit code 137) is not: Podman on
+    cgroup v1 reports false for a container the OOM killer killed.
+    """
+    if "OOMKilled" not in state:
+        return None
+    if state["OOMKilled"]:
+        return True
+    return None if state.get("ExitCode") == 137 else False
 
 
 def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:
