@@ -12,7 +12,7 @@ pytestmark = pytest.mark.engine
 
 
 def test_load_a_page_from_another_container(request: pytest.FixtureRequest, runtime: str) -> None:
-    web = testctr.new(request, "nginx", testctr.with_wait_for_healthy(), testctr.with_runtime(runtime))
+    web = testctr.new(request, "httpd", testctr.with_wait_for_healthy(), testctr.with_runtime(runtime))
     browser = testctr.new(
         request, selenium.IMAGE, selenium.default(), selenium.with_screen_size(800, 600), testctr.with_runtime(runtime)
     )

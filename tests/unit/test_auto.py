@@ -208,3 +208,17 @@ def test_a_runtime_a_caller_insists_on_picks_a_candidate_that_drives_it() -> Non
     _, backend = registry.lookup("auto", "podman")
     assert backend.runtime == "podman"
     assert registry.lookup("auto", "podman")[1] is backend
+
+
+def test_a_chosen_engine_that_goes_away_is_chosen_again() -> None:
+    # The emulator's variable set for one test, then unset: the process must not keep using it.
+    present = {"apple": True}
+    apple = AutoCandidate(
+        "apple", "apple", 1, lambda: Engine("apple"), lambda: None if present["apple"] else "not installed"
+    )  # type: ignore[arg-type,return-value]
+    registry = registry_of(apple, candidate("cli/docker", 2, Engine("docker")))
+    auto = Auto(registry, lambda: None)
+    registry.register_chooser("auto", auto.choose)
+    assert registry.lookup("auto")[1].runtime == "apple"
+    present["apple"] = False
+    assert registry.lookup("auto")[1].runtime == "docker"

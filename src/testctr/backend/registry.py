@@ -114,8 +114,8 @@ class Registry:
     def register_chooser(self, name: str, chooser: Chooser) -> None:
         """Register a name that stands for the backend ``chooser`` picks.
 
-        The pick is kept once it succeeds; a chooser that raises is asked
-        again next time.
+        The chooser keeps its pick itself (once per process, unless what it
+        picked is gone); it is asked at every look-up.
         """
         self._add(name, _Entry(factory=None, chooser=chooser, available=None))
 
@@ -161,14 +161,12 @@ class Registry:
                 entry = self._entries.get(name)
             if entry is None or not self._visible(entry):
                 raise BackendNotFound(name, self.names())
-            if entry.chooser is not None and runtime is not None:
+            if entry.chooser is not None:
+                # A chooser keeps its own choice (and knows when it no longer holds).
                 return entry.chooser(runtime)
             if entry.chosen is None:
-                if entry.chooser is not None:
-                    entry.chosen = entry.chooser(None)
-                else:
-                    assert entry.factory is not None
-                    entry.chosen = (name, entry.factory())
+                assert entry.factory is not None
+                entry.chosen = (name, entry.factory())
             return entry.chosen
 
     def get(self, name: str) -> Backend:

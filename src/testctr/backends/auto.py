@@ -165,9 +165,17 @@ class Auto:
 
     def choice(self) -> Choice:
         with self._lock:
-            if self._choice is None or self._choice.backend is None:
+            if self._choice is None or self._choice.backend is None or self._gone(self._choice):
                 self._choice = choose(self._registry, self._runtime())
             return self._choice
+
+    @staticmethod
+    def _gone(choice: Choice) -> bool:
+        """The chosen engine is no longer there (its CLI left PATH, its variable was unset): choose again.
+
+        A cheap check (no engine call), so the choice still costs one probe per process.
+        """
+        return choice.candidate is not None and choice.candidate.missing() is not None
 
     def choose(self, runtime: str | None = None) -> tuple[str, Backend]:
         """The registry's chooser for "auto": the chosen backend's name and the backend.

@@ -373,7 +373,12 @@ class CLIBackend:
         container_id = result.out.strip().splitlines()[-1]
         try:
             for attachment in config.networks[1:]:
-                self.connect_network(container_id, attachment.name, attachment.aliases)
+                try:
+                    self.connect_network(container_id, attachment.name, attachment.aliases)
+                except (ContainerNotFound, EngineUnavailable):
+                    raise
+                except TestctrError as e:  # at creation, a network that cannot be joined fails the start
+                    raise ContainerStartError(f"{self.rt.name}: {image} could not join its networks: {e}") from None
         except BaseException:
             # The core registers cleanup only for an id it received: remove it here.
             with contextlib.suppress(TestctrError):

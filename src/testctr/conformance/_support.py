@@ -145,3 +145,18 @@ class RawContainers:
 
 def log_pattern(text: str) -> re.Pattern[str]:
     return re.compile(re.escape(text))
+
+
+def blocked(reaches: Callable[[], bool], tries: int = 4) -> bool:
+    """Whether a path is blocked, allowing for an engine that drops its rules for a moment.
+
+    Podman 4.3's netavark removes and re-adds every network's isolation rules
+    when another isolated network is torn down, so under parallel tests one
+    attempt may slip through: one blocked attempt of a few shows the rules
+    exist, while a network with no isolation lets every attempt through.
+    """
+    for _ in range(tries):
+        if not reaches():
+            return True
+        time.sleep(0.5)
+    return False
