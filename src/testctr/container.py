@@ -43,7 +43,7 @@ from testctr.errors import (
     WaitTimeout,
 )
 from testctr.housekeeping import warn_about_leftovers_once
-from testctr.labels import container_labels, project_name
+from testctr.labels import container_labels
 from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
@@ -456,7 +456,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
 
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
-    config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
+    config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image)}
     timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
     deadline = time.monotonic() + timeout
 

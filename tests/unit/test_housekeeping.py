@@ -23,7 +23,7 @@ DEAD_PID = str(2**30)
 
 def leftover(backend: MemoryBackend, name: str, *, created: str = "2020-01-01T00:00:00Z", pid: str = DEAD_PID) -> str:
     """A container as a crashed run on this host left it."""
-    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1", "proj")
+    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1")
     labels.update({f"{LABEL}.session": "an-old-session", f"{LABEL}.pid": pid, f"{LABEL}.created": created})
     container_id = backend.create_container("app:1", ContainerConfig(name=name, labels=labels))
     backend.start_container(container_id)
@@ -98,7 +98,7 @@ def test_the_first_start_warns_about_leftovers_once(memory: MemoryBackend, warn_
     testctr.new(owner, "app:1")
     join_checks()
     assert len(owner.warnings) == 1
-    assert "4 leftover container(s) of dead sessions (a, b, c, ...)" in owner.warnings[0]
+    assert "4 leftover container(s) of this project's dead sessions (a, b, c, ...)" in owner.warnings[0]
     testctr.new(owner, "app:1")
     warn_about_leftovers_once(owner.warn)
     join_checks()
