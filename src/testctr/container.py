@@ -49,7 +49,7 @@ from testctr.option import Option, Spec, build_spec, read_content, read_host_fil
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, network_alias, parse_memory, port_key, substitute_image
 from testctr.reaper import release, watch
-from testctr.wait import HealthyWait, RunningWait
+from testctr.wait import HealthyWait, LogWait, RunningWait
 
 
 class _CreationGate:
@@ -120,6 +120,9 @@ class Container:
         self._log_printer: _LogPrinter | None = None
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
+        #: What the container logged before its latest start ("" at the first):
+        #: log waits count only the matches after it.
+        self.log_before_start = ""
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -323,9 +326,26 @@ class Container:
         self.backend.stop_container(self.id, timeout)
 
     def start(self) -> None:
-        # Engines may assign new host ports on restart: forget the cached ones.
+        """Start it again and wait until it is ready by its wait strategies, as at its creation.
+
+        Bounded by the startup timeout. A container that is running already is left as it is.
+        """
+        if self.inspect().state.running:
+            return
         self._forget_info()
+        self.log_before_start = self.logs() if any(isinstance(w, LogWait) for w in self._spec.waits) else ""
+        timeout = self._spec.startup_timeout
+        deadline = time.monotonic() + (_settings.current().startup_timeout if timeout is None else timeout)
         self.backend.start_container(self.id)
+        self._await_ready(deadline)
+
+    def _await_ready(self, deadline: float) -> None:
+        if self._spec.config.ports:
+            self._prefetch_info()
+        if self._spec.startup_delay:
+            time.sleep(self._spec.startup_delay)
+        for strategy in self._spec.waits or [RunningWait()]:
+            strategy.wait(self, deadline)
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -337,6 +357,7 @@ class Container:
         self._info = None
 
     def restart(self, timeout: float = 10.0) -> None:
+        """Stop, start, and wait until it is ready again (see :meth:`start`)."""
         self.stop(timeout)
         self.start()
 
@@ -490,14 +511,9 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                 _abandon(container, owner)
                 raise
     try:
-        if config.ports:
-            container._prefetch_info()
         if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
             container._log_printer = _LogPrinter(container, backend, spec.log_filter)
-        if spec.startup_delay:
-            time.sleep(spec.startup_delay)
-        for strategy in spec.waits or [RunningWait()]:
-            strategy.wait(container, deadline)
+        container._await_ready(deadline)
     except BaseException:
         _abandon(container, owner)
         raise
