@@ -334,8 +334,7 @@ class Container:
             return
         self._forget_info()
         self.log_before_start = self.logs() if any(isinstance(w, LogWait) for w in self._spec.waits) else ""
-        timeout = self._spec.startup_timeout
-        deadline = time.monotonic() + (_settings.current().startup_timeout if timeout is None else timeout)
+        deadline = _startup_deadline(self._spec)
         self.backend.start_container(self.id)
         self._await_ready(deadline)
 
@@ -452,6 +451,12 @@ class _LogPrinter:
         self._thread.join(timeout=5)  # no line of this container in the next test's output
 
 
+def _startup_deadline(spec: Spec) -> float:
+    """When a start (the first or a later one) must have made the container ready."""
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else _settings.current().startup_timeout
+    return time.monotonic() + timeout
+
+
 def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     image = _parsing.parse_image(image)
     s = _settings.current()
@@ -478,8 +483,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image)}
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
+    deadline = _startup_deadline(spec)
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
