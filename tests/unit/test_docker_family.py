@@ -290,3 +290,17 @@ def test_ports_on_any_free_port_are_pinned_at_creation_so_a_restart_keeps_them()
     assert all(p.host_port for p in pinned.ports) and pinned.ports[2].host_port == 8081
     assert config.ports[0].host_port is None  # the caller's config is not changed
     assert pin_host_ports(config, "tcp://10.0.0.5:2376") is config  # a remote engine's free ports are unknown here
+
+
+@pytest.mark.parametrize(
+    ("state", "oom_killed"),
+    [
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": True}, True),
+        ({"Running": False, "Status": "exited", "ExitCode": 1, "OOMKilled": False}, False),
+        # Podman on cgroup v1 says false for a container the OOM killer killed: not believed.
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": False}, None),
+        ({"Running": False, "Status": "exited", "ExitCode": 137}, None),
+    ],
+)
+def test_parse_inspect_oom_killed(state: dict[str, object], oom_killed: bool | None) -> None:
+    assert parse_inspect({"Id": "x", "State": state}).state.oom_killed is oom_killed
