@@ -376,10 +376,12 @@ class CLIBackend:
         try:
             for attachment in config.networks[1:]:
                 self.connect_network(container_id, attachment.name, attachment.aliases)
-        except BaseException:
+        except BaseException as e:
             # The core registers cleanup only for an id it received: remove it here.
             with contextlib.suppress(TestctrError):
                 self._run(*remove_args(self.rt.name), "--", container_id)
+            if type(e) is TestctrError:  # a network it cannot join: the container cannot start
+                raise ContainerStartError(str(e)) from e
             raise
         return container_id
 
