@@ -237,20 +237,46 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _engines(args: argparse.Namespace) -> list[tuple[str, Backend]]:
+    """The engines ``ls`` and ``clean`` look at: the one ``--backend``/``--runtime`` name, else every
+    one testctr can reach (auto's candidates that answer within PROBE_BOUND, probed in parallel)."""
+    from testctr.backends import default_registry, resolve
+
+    if args.backend or args.runtime:
+        resolved = resolve(args.backend, args.runtime)
+        return [(f"{resolved.name}/{resolved.backend.runtime}", resolved.backend)]
+    probes = _Probes()
+    found: list[tuple[str, Backend]] = []
+    for candidate in default_registry.auto_candidates():
+        if candidate.missing() is None:
+            with contextlib.suppress(TestctrError):
+                backend = candidate.backend()
+                probes.start(backend)
+                found.append((candidate.label, backend))
+    reachable = []
+    for engine, backend in found:
+        with contextlib.suppress(TestctrError):
+            probes.version(backend)
+            reachable.append((engine, backend))
+    return reachable
+
+
 def _ls(args: argparse.Namespace) -> int:
     from testctr.housekeeping import list_testctr_containers, list_testctr_networks
 
     s = _settings.current()
-    rows = list_testctr_containers(s.label)
-    networks = list_testctr_networks(s.label)
-    if not rows and not networks:
-        print("no testctr containers")
-        return 0
-    print(f"{'NAME':40} {'STATE':10} {'AGE':>6} {'SESSION':8} TEST")
-    for c in sorted(rows, key=lambda r: -r.age):
-        print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} {'alive' if c.alive else 'dead':8} {c.test}")
-    for n in sorted(networks, key=lambda r: -r.age):
-        print(f"{n.name:40} {'network':10} {_age(n.age):>6} {'alive' if n.alive else 'dead':8} {n.test}")
+    widths = [40, 12, 14, 10, 6, 6, 8]
+    print(_row(["NAME", "ENGINE", "PROJECT", "STATE", "AGE", "OWNER", "SHARING", "TEST"], widths))
+    engines = _engines(args)
+    for engine, backend in engines:
+        for c in sorted(list_testctr_containers(s.label, backend), key=lambda r: -r.age):
+            owner = "alive" if c.alive else "dead"
+            cells = [c.name, engine, c.project, c.info.state.status, _age(c.age), owner, c.sharing, c.test]
+            print(_row(cells, widths))
+        for n in sorted(list_testctr_networks(s.label, backend), key=lambda r: -r.age):
+            owner = "alive" if n.alive else "dead"
+            print(_row([n.name, engine, n.project, "network", _age(n.age), owner, "-", n.test], widths))
+    print(f"engines: {', '.join(engine for engine, _ in engines) or 'none answered'}")
     return 0
 
 
@@ -258,11 +284,29 @@ def _clean(args: argparse.Namespace) -> int:
     from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
 
     s = _settings.current()
-    leftovers = find_leftovers(s.label, args.older_than)
-    count = remove(leftovers)
-    # After the containers: a network in use cannot be removed.
-    networks = remove_networks(find_leftover_networks(s.label, args.older_than))
-    print(f"removed {count} container(s) and {networks} network(s) of dead sessions")
+    containers = networks = 0
+    verb = "would remove" if args.dry_run else "removed"
+    for engine, backend in _engines(args):
+        leftovers = find_leftovers(s.label, args.older_than, all_projects=args.all_projects, backend=backend)
+        if args.dry_run:
+            for c in leftovers:
+                print(f"would remove container {c.name} ({engine}, project {c.project}, test {c.test})")
+            containers += len(leftovers)
+        else:
+            containers += remove(leftovers, backend)
+        # After the containers: a network in use cannot be removed. A dry run
+        # lists those whose containers it would remove too.
+        dead_networks = find_leftover_networks(
+            s.label, args.older_than, all_projects=args.all_projects, backend=backend
+        )
+        if args.dry_run:
+            for n in dead_networks:
+                print(f"would remove network {n.name} ({engine}, project {n.project}, test {n.test})")
+            networks += len(dead_networks)
+        else:
+            networks += remove_networks(dead_networks, backend)
+    whose = "every project's" if args.all_projects else "this project's"
+    print(f"{verb} {containers} container(s) and {networks} network(s) of {whose} dead sessions")
     return 0
 
 
@@ -280,9 +324,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--wait-log", help="wait for a log line containing this text")
     run.add_argument("--backend", help="backend name")
     run.add_argument("--once", action="store_true", help="remove the container right after it is ready")
-    sub.add_parser("ls", help="list testctr containers and networks: test, age, whether their session is alive")
-    clean = sub.add_parser("clean", help="remove containers and networks of sessions that are no longer alive")
+    ls = sub.add_parser(
+        "ls", help="list testctr containers and networks of every engine: project, age, whether their owner is alive"
+    )
+    clean = sub.add_parser(
+        "clean", help="remove this project's containers and networks whose owning process is no longer alive"
+    )
     clean.add_argument("--older-than", type=parse_duration, default=0.0, help="only those older (e.g. 5m)")
+    clean.add_argument("--all-projects", action="store_true", help="every project's, not only this one's")
+    clean.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
+    for command in (ls, clean):
+        command.add_argument("--backend", help="only this backend's engine (default: every engine that answers)")
+        command.add_argument("--runtime", help="only this runtime (docker, podman, ...)")
     args = parser.parse_args(argv)
     handler = {"doctor": _doctor, "run": _run, "ls": _ls, "clean": _clean}[args.cmd]
     try:

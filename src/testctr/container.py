@@ -50,7 +50,7 @@ from testctr.errors import (
     oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
-from testctr.labels import container_labels, project_name
+from testctr.labels import container_labels
 from testctr.liveness import is_local, port_held
 from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
 from testctr.networks import Network, name_of
@@ -66,7 +66,7 @@ from testctr.parsing import (
     substitute_image,
 )
 from testctr.reaper import release, watch
-from testctr.wait import HealthyWait, RunningWait
+from testctr.wait import HealthyWait, LogWait, RunningWait
 
 
 class _CreationGate:
@@ -149,6 +149,9 @@ class Container:
         #: Per-test databases made here: the test's name -> the handle on the server.
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
+        #: What the container logged before its latest start ("" at the first):
+        #: log waits count only the matches after it.
+        self.log_before_start = ""
         self._db: Databases | None = None
         self._log_copies: list[threading.Thread] = []
         self._terminate_lock = threading.Lock()
@@ -466,10 +469,29 @@ class Container:
         self.backend.stop_container(self.id, timeout)
 
     def start(self) -> None:
-        # Engines may assign new host ports on restart: forget the cached ones.
-        self._forget_info()
-        self.backend.start_container(self.id)
-        self.started_at = time.monotonic()
+        """Start it again and wait until it is ready by its wait strategies, as at its creation.
+
+        Bounded by the startup timeout. A container that is running already is left as it is.
+        """
+        deadline = _startup_deadline(self._spec)
+        # Every engine call of the start and of its waits ends by the deadline, as at the creation.
+        with _deadline.until(deadline):
+            if self.inspect().state.running:
+                return
+            self._forget_info()
+            self.log_before_start = self.logs() if any(isinstance(w, LogWait) for w in self._spec.waits) else ""
+            self.backend.start_container(self.id)
+            self.started_at = time.monotonic()
+            self._await_ready(deadline)
+
+    def _await_ready(self, deadline: float) -> None:
+        """Wait until the (just started) container is ready by its wait strategies."""
+        if self._spec.config.ports:
+            self._prefetch_info()
+        if self._spec.startup_delay:
+            time.sleep(self._spec.startup_delay)
+        for strategy in self._spec.waits or [RunningWait()]:
+            strategy.wait(self, deadline)
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -481,6 +503,7 @@ class Container:
         self._info = None
 
     def restart(self, timeout: float = 10.0) -> None:
+        """Stop, start, and wait until it is ready again (see :meth:`start`)."""
         self.stop(timeout)
         self.start()
 
@@ -589,6 +612,12 @@ class _LogPrinter:
         self._thread.join(timeout=5)  # no line of this container in the next test's output
 
 
+def _startup_deadline(spec: Spec) -> float:
+    """When a start (the first or a later one) must have made the container ready."""
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else _settings.current().startup_timeout
+    return time.monotonic() + timeout
+
+
 def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     image = _parsing.parse_image(image)
     s = _settings.current()
@@ -599,8 +628,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         port = getattr(strategy, "port", None)
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
+    deadline = _startup_deadline(spec)
     # Every engine call of the start (choosing the backend, creation, start,
     # the clean-up of a failed start, every wait) ends by the deadline.
     with _deadline.until(deadline):
@@ -624,7 +652,7 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
 
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
-    config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
+    config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image)}
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
@@ -657,14 +685,9 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
                 _abandon(container, owner)
                 raise
     try:
-        if config.ports:
-            container._prefetch_info()
         if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
             container._log_printer = _LogPrinter(container, backend, spec.log_filter)
-        if spec.startup_delay:
-            time.sleep(spec.startup_delay)
-        for strategy in spec.waits or [RunningWait()]:
-            strategy.wait(container, deadline)
+        container._await_ready(deadline)
     except BaseException as e:
         if isinstance(e, (WaitTimeout, ContainerStartError)):
             container._explain_failed_start(e, owner)

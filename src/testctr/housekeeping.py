@@ -9,11 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from testctr import settings
-from testctr.backend.protocols import ContainerLister, NetworkManager
+from testctr.backend.protocols import Backend, ContainerLister, NetworkManager
 from testctr.backend.types import ContainerInfo, NetworkInfo
 from testctr.backends import resolve
 from testctr.errors import ContainerNotFound, NetworkNotFound, TestctrError
-from testctr.labels import created_at, session_alive
+from testctr.labels import created_at, current_project, session_alive
+
+
+def _age(labels: dict[str, str], label: str, fallback: dt.datetime | None, now: dt.datetime) -> float:
+    created = created_at(labels, label) or fallback
+    return (now - created).total_seconds() if created else 0.0
+
+
+def _sharing(labels: dict[str, str], label: str) -> str:
+    """Whether a container outlives its test on purpose: reused across runs, shared across workers."""
+    kinds = [kind for kind in ("reuse", "shared") if labels.get(f"{label}.{kind}")]
+    return ",".join(kinds) or "-"
 
 
 @dataclass(frozen=True)
@@ -22,33 +33,59 @@ class Listed:
     test: str
     age: float
     alive: bool
+    #: Made by the current project (see :meth:`testctr.labels.Project.owns`).
+    ours: bool
+    project: str
+    sharing: str
 
     @property
     def name(self) -> str:
         return self.info.name
 
 
-def list_testctr_containers(label: str) -> list[Listed]:
-    """Containers labelled by testctr on the backend (and runtime) the settings name."""
-    backend = resolve().backend
+def _backend(backend: Backend | None) -> Backend:
+    return resolve().backend if backend is None else backend
+
+
+def list_testctr_containers(label: str, backend: Backend | None = None) -> list[Listed]:
+    """Containers labelled by testctr on ``backend`` (default: the one the settings name)."""
+    backend = _backend(backend)
     if not isinstance(backend, ContainerLister):
         return []
     now = dt.datetime.now(dt.timezone.utc)
-    listed = []
-    for info in backend.list_containers(label):
-        created = created_at(info.labels, label) or info.created
-        age = (now - created).total_seconds() if created else 0.0
-        listed.append(Listed(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label)))
-    return listed
+    project = current_project()
+    return [
+        Listed(
+            info,
+            info.labels.get(f"{label}.test", "?"),
+            _age(info.labels, label, info.created, now),
+            session_alive(info.labels, label),
+            project.owns(info.labels, label),
+            info.labels.get(f"{label}.project", "?"),
+            _sharing(info.labels, label),
+        )
+        for info in backend.list_containers(label)
+    ]
 
 
-def find_leftovers(label: str, min_age: float) -> list[Listed]:
-    """Containers of sessions that are no longer alive, older than ``min_age`` seconds."""
-    return [c for c in list_testctr_containers(label) if not c.alive and c.age >= min_age]
+def find_leftovers(
+    label: str, min_age: float, *, all_projects: bool = False, backend: Backend | None = None
+) -> list[Listed]:
+    """Containers of sessions that are no longer alive, older than ``min_age`` seconds.
+
+    Only the current project's unless ``all_projects``: another checkout's
+    containers are its own run's business, even when that run has ended.
+    """
+    return [
+        c
+        for c in list_testctr_containers(label, backend)
+        if not c.alive and c.age >= min_age and (all_projects or c.ours)
+    ]
 
 
-def remove(containers: list[Listed]) -> int:
-    backend = resolve().backend
+def remove(containers: list[Listed], backend: Backend | None = None) -> int:
+    """Remove ``containers`` with their anonymous volumes; the count of those removed."""
+    backend = _backend(backend)
     removed = 0
     for c in containers:
         try:
@@ -65,40 +102,53 @@ class ListedNetwork:
     test: str
     age: float
     alive: bool
+    ours: bool
+    project: str
 
     @property
     def name(self) -> str:
         return self.info.name
 
 
-def list_testctr_networks(label: str) -> list[ListedNetwork]:
-    """Networks labelled by testctr on the backend the settings name (none where it has no networks)."""
-    backend = resolve().backend
+def list_testctr_networks(label: str, backend: Backend | None = None) -> list[ListedNetwork]:
+    """Networks labelled by testctr on ``backend`` (none where it has no networks)."""
+    backend = _backend(backend)
     if not isinstance(backend, NetworkManager):
         return []
     now = dt.datetime.now(dt.timezone.utc)
-    listed = []
-    for info in backend.list_networks(label):
-        created = created_at(info.labels, label)
-        age = (now - created).total_seconds() if created else 0.0
-        listed.append(
-            ListedNetwork(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label))
+    project = current_project()
+    return [
+        ListedNetwork(
+            info,
+            info.labels.get(f"{label}.test", "?"),
+            _age(info.labels, label, None, now),
+            session_alive(info.labels, label),
+            project.owns(info.labels, label),
+            info.labels.get(f"{label}.project", "?"),
         )
-    return listed
+        for info in backend.list_networks(label)
+    ]
 
 
-def find_leftover_networks(label: str, min_age: float) -> list[ListedNetwork]:
-    """Networks of sessions that are no longer alive, older than ``min_age`` seconds.
+def find_leftover_networks(
+    label: str, min_age: float, *, all_projects: bool = False, backend: Backend | None = None
+) -> list[ListedNetwork]:
+    """Networks of sessions that are no longer alive, older than ``min_age`` seconds, scoped like
+    :func:`find_leftovers`.
 
     Remove them after the leftover containers: an engine refuses to remove a
     network a container is still attached to.
     """
-    return [n for n in list_testctr_networks(label) if not n.alive and n.age >= min_age]
+    return [
+        n
+        for n in list_testctr_networks(label, backend)
+        if not n.alive and n.age >= min_age and (all_projects or n.ours)
+    ]
 
 
-def remove_networks(networks: list[ListedNetwork]) -> int:
+def remove_networks(networks: list[ListedNetwork], backend: Backend | None = None) -> int:
     """Remove ``networks``; one still used by a live container is left alone."""
-    backend = resolve().backend
+    backend = _backend(backend)
     if not isinstance(backend, NetworkManager):
         return 0
     removed = 0
@@ -143,7 +193,7 @@ def warn_about_leftovers_once(warn: Callable[[str], None]) -> None:
         if leftovers:
             names = ", ".join(c.name for c in leftovers[:3]) + (", ..." if len(leftovers) > 3 else "")
             warn(
-                f"testctr: warning: {len(leftovers)} leftover container(s) of dead sessions ({names}); "
+                f"testctr: warning: {len(leftovers)} leftover container(s) of this project's dead sessions ({names}); "
                 "remove them with `testctr clean` or --testctr-cleanup-old"
             )
 

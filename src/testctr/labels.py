@@ -9,7 +9,9 @@ removes a live run's containers, whatever their age.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import sys
 
 SESSION_ID = os.urandom(6).hex()
 
@@ -30,18 +32,20 @@ _PID = os.getpid()
 _PID_START = _start_ticks(_PID)
 
 
-def container_labels(prefix: str, test_id: str, image: str, project: str) -> dict[str, str]:
-    return {**owner_labels(prefix, test_id, project), f"{prefix}.image": image}
+def container_labels(prefix: str, test_id: str, image: str) -> dict[str, str]:
+    return {**owner_labels(prefix, test_id), f"{prefix}.image": image}
 
 
-def owner_labels(prefix: str, test_id: str, project: str) -> dict[str, str]:
+def owner_labels(prefix: str, test_id: str) -> dict[str, str]:
     """What every object testctr creates carries (containers, networks): whose it is, since when."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    project = current_project()
     return {
         prefix: "true",
         f"{prefix}.test": test_id,
         f"{prefix}.created": now,
-        f"{prefix}.project": project,
+        f"{prefix}.project": project.name,
+        f"{prefix}.project-id": project.id,
         f"{prefix}.session": SESSION_ID,
         f"{prefix}.host": _HOST,
         f"{prefix}.pid": str(_PID),
@@ -92,5 +96,50 @@ def created_at(labels: dict[str, str], prefix: str) -> dt.datetime | None:
         return None
 
 
-def project_name() -> str:
-    return os.path.basename(os.getcwd())
+class Project:
+    """Which checkout made a container: ``id`` tells two checkouts named ``app`` apart, ``name`` is for people."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self.name = os.path.basename(self.root) or self.root
+        self.id = hashlib.sha256(self.root.encode()).hexdigest()[:12]
+
+    def owns(self, labels: dict[str, str], prefix: str) -> bool:
+        """Whether these labels are this project's.
+
+        Containers from before the ``project-id`` label carry only the
+        basename, which is all "project" meant then: they count as this
+        project's when the basename matches, so upgrading leaves none stranded.
+        """
+        recorded = labels.get(f"{prefix}.project-id")
+        if recorded is not None:
+            return recorded == self.id
+        return labels.get(f"{prefix}.project") == self.name
+
+
+#: Files that mark a project's root (pytest's ini files, and version control).
+_ROOT_MARKERS = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", "setup.py", ".git")
+
+
+def find_project_root(start: str) -> str:
+    """The nearest directory from ``start`` upwards with a project marker, else ``start``.
+
+    So ``testctr clean`` run anywhere in a checkout agrees with the pytest run
+    (whose rootdir is found from the same ini files).
+    """
+    here = os.path.realpath(start)
+    while True:
+        if any(os.path.exists(os.path.join(here, marker)) for marker in _ROOT_MARKERS):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return os.path.realpath(start)
+        here = parent
+
+
+def current_project() -> Project:
+    """pytest's rootdir in a pytest run, else the project found from the cwd."""
+    # Found, not imported: the library never imports the plugin.
+    plugin = sys.modules.get("testctr.pytest_plugin")
+    rootdir = getattr(plugin, "rootdir", None)
+    return Project(rootdir if isinstance(rootdir, str) else find_project_root(os.getcwd()))

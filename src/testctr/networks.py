@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from testctr import settings as _settings
 from testctr.backend.protocols import Backend, NetworkManager, unsupported_reason
 from testctr.errors import InvalidOption, NetworkNotFound, TestctrError, UnsupportedOption
-from testctr.labels import owner_labels, project_name
+from testctr.labels import owner_labels
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, network_name
 
@@ -81,7 +81,7 @@ def _create(owner: Owner, name: str | None, internal: bool, backend: str | None,
     backend_name, chosen = resolved.name, resolved.backend
     manager = _manager(chosen, backend_name)
     name = name or container_name(owner.test_id, "net-" + os.urandom(3).hex())
-    labels = owner_labels(_settings.current().label, owner.test_id, project_name())
+    labels = owner_labels(_settings.current().label, owner.test_id)
     try:
         network_id = manager.create_network(name, labels, internal)
     except BaseException:

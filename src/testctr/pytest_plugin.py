@@ -25,8 +25,8 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("verbose", "verbose", "parse_bool", "stream every container's logs to the test output"),
     ("keep-failed", "keep_failed", "parse_bool", "keep a failed test's containers (and databases)"),
     ("label", "label", "parse_label_prefix", "label prefix of testctr containers (default: testctr)"),
-    ("warn-old", "warn_old", "parse_bool", "warn about leftover containers of dead sessions"),
-    ("cleanup-old", "cleanup_old", "parse_bool", "remove leftover containers of dead sessions at start"),
+    ("warn-old", "warn_old", "parse_bool", "warn about leftover containers of this project's dead sessions"),
+    ("cleanup-old", "cleanup_old", "parse_bool", "remove leftover containers of this project's dead sessions at start"),
     ("cleanup-age", "cleanup_age", "parse_duration", "age before a leftover counts as old (e.g. 5m)"),
     ("max-concurrent", "max_concurrent", "parse_positive_int", "cap on containers being created at once"),
     ("create-delay", "create_delay", "parse_duration", "pause after waiting for a creation slot"),
@@ -140,7 +140,10 @@ class RunState:
         except TestctrError as e:
             message = f"testctr: could not remove leftovers: {e}"
         else:
-            message = f"testctr: removed {removed} leftover container(s) and {networks} network(s) of dead sessions"
+            message = (
+                f"testctr: removed {removed} leftover container(s) and {networks} network(s) "
+                "of this project's dead sessions"
+            )
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(message, yellow=True)
@@ -242,7 +245,19 @@ def _given_settings(config: pytest.Config) -> list[tuple[str, str, str, object]]
     return given
 
 
+#: pytest's rootdir: the project whose containers this run makes and cleans
+#: (testctr.labels reads it; set here without importing the library, which a
+#: run that starts no container never loads).
+rootdir: str | None = None
+
+
+_outer_rootdirs: list[str | None] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global rootdir
+    _outer_rootdirs.append(rootdir)
+    rootdir = str(config.rootpath)
     given = _given_settings(config)
     environment = {k: v for k, v in os.environ.items() if k.startswith("TESTCTR_") and v}
     if given or environment:
@@ -269,3 +284,9 @@ def _apply_settings(given: list[tuple[str, str, str, object]], environment: dict
         except InvalidOption as e:
             raise pytest.UsageError(f"{where}: {e}") from None
     settings.configure(**changes)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global rootdir
+    # A run inside a run (pytester) gives the project back to the outer one.
+    rootdir = _outer_rootdirs.pop() if _outer_rootdirs else None

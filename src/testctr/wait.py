@@ -156,7 +156,9 @@ class LogWait:
 
     def wait(self, container: Container, deadline: float) -> None:
         remaining = max(effective_deadline(self, deadline) - time.monotonic(), 0.0)
-        container.backend.wait_for_log(container.id, self.pattern, remaining, self.occurrences)
+        # After a restart the log still holds the earlier runs' lines: only new matches count.
+        earlier = sum(1 for line in container.log_before_start.splitlines() if self.pattern.search(line))
+        container.backend.wait_for_log(container.id, self.pattern, remaining, self.occurrences + earlier)
 
 
 class ExecWait:

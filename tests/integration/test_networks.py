@@ -144,8 +144,8 @@ def test_clean_removes_networks_of_dead_sessions_after_their_containers(runtime:
     label = "testctr-net-leftovers-" + os.urandom(3).hex()
     backend = CLIBackend(find_runtime(runtime))
     assert isinstance(backend, NetworkManager)
-    dead = {**owner_labels(label, "test_dead", "p"), f"{label}.pid": "999999999", f"{label}.session": "gone"}
-    alive = owner_labels(label, "test_alive", "p")
+    dead = {**owner_labels(label, "test_dead"), f"{label}.pid": "999999999", f"{label}.session": "gone"}
+    alive = owner_labels(label, "test_alive")
     dead_net = "testctr-dead-" + os.urandom(3).hex()
     alive_net = "testctr-alive-" + os.urandom(3).hex()
     backend.create_network(dead_net, dead)

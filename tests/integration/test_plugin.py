@@ -9,6 +9,7 @@ import sys
 import threading
 import unittest
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from testctr import backends, settings
 from testctr.backend.protocols import DebugCommands
 from testctr.backends.cli import CLIBackend
 from testctr.conformance._support import SLEEPER, sleeper_command
+from testctr.labels import Project
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.engine
@@ -112,9 +114,10 @@ def test_bad_plugin_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert "invalid duration" in result.stderr.str()
 
 
-def _leftover(runtime: str, *, pid: str, name: str) -> str:
-    """A container labelled as if a session with ``pid`` made it an hour ago."""
+def _leftover(runtime: str, *, pid: str, name: str, project: Path) -> str:
+    """A container labelled as if a session with ``pid`` of ``project`` made it long ago."""
     labels = {
+        "testctr.project-id": Project(str(project)).id,
         "testctr": "true",
         "testctr.test": "tests/old.py::test_old",
         "testctr.created": "2020-01-01T00:00:00Z",
@@ -131,8 +134,10 @@ def _leftover(runtime: str, *, pid: str, name: str) -> str:
 
 def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runtime: str) -> None:
     suffix = os.urandom(3).hex()
-    dead = _leftover(runtime, pid="999999999", name=f"testctr-dead-{suffix}")
-    alive = _leftover(runtime, pid=str(os.getpid()), name=f"testctr-alive-{suffix}")
+    dead = _leftover(runtime, pid="999999999", name=f"testctr-dead-{suffix}", project=pytester.path)
+    alive = _leftover(runtime, pid=str(os.getpid()), name=f"testctr-alive-{suffix}", project=pytester.path)
+    # Another checkout's crashed run: its own business.
+    theirs = _leftover(runtime, pid="999999999", name=f"testctr-theirs-{suffix}", project=pytester.path / "other")
     try:
         env = {**os.environ, "TESTCTR_RUNTIME": runtime}
         ls = subprocess.run(
@@ -147,8 +152,9 @@ def test_cleanup_old_removes_only_dead_sessions(pytester: pytest.Pytester, runti
         assert "removed" in result.stdout.str() and "leftover" in result.stdout.str()
         assert not containers(runtime, f"id={dead}")
         assert containers(runtime, f"id={alive}")  # a live session's container is never touched
+        assert containers(runtime, f"id={theirs}")
     finally:
-        for leftover in (dead, alive):  # one call each: a missing id must not spare the other
+        for leftover in (dead, alive, theirs):  # one call each: a missing id must not spare the other
             subprocess.run([runtime, "rm", "-f", leftover], capture_output=True, timeout=60, check=False)
 
 

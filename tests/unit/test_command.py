@@ -1,4 +1,4 @@
-"""Pieces of `testctr doctor` that need no engine."""
+"""Pieces of the `testctr` command that need no engine."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import time
 
 import pytest
 
-from testctr import command
+from testctr import command, labels, settings
+from testctr.backend.types import ContainerConfig
+from testctr.backends.memory import MemoryBackend
 from testctr.errors import EngineUnavailable
+from testctr.labels import Project
 
 
 def test_a_multi_line_cell_stays_in_its_column() -> None:
@@ -46,6 +49,39 @@ def test_probes_run_in_parallel_each_bounded(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(EngineUnavailable, match="down\nfix: start it"):
         probes.version(down)  # type: ignore[arg-type]
     hang.set()
+
+
+def dead_container(backend: MemoryBackend, name: str, project: Project) -> None:
+    made = labels.container_labels("testctr", f"t.py::{name}", "app:1")
+    made.update({"testctr.pid": str(2**30), "testctr.session": "gone"})
+    made.update({"testctr.project": project.name, "testctr.project-id": project.id})
+    backend.create_container("app:1", ContainerConfig(name=name, labels=made))
+
+
+def test_clean_dry_run_lists_this_projects_dead_containers_and_removes_nothing(
+    memory: MemoryBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead_container(memory, "ours", labels.current_project())
+    dead_container(memory, "theirs", Project("/elsewhere/app"))
+    backend = settings.current().backend
+    assert backend is not None
+    assert command.main(["clean", "--dry-run", "--backend", backend]) == 0
+    out = capsys.readouterr().out
+    assert "would remove container ours" in out and "theirs" not in out
+    assert "would remove 1 container(s) and 0 network(s) of this project's dead sessions" in out
+    assert len(memory.list_containers("testctr")) == 2
+    assert command.main(["clean", "--all-projects", "--backend", backend]) == 0
+    assert "removed 2 container(s)" in capsys.readouterr().out
+    assert memory.list_containers("testctr") == []
+
+
+def test_ls_shows_project_engine_and_owner(memory: MemoryBackend, capsys: pytest.CaptureFixture[str]) -> None:
+    dead_container(memory, "theirs", Project("/elsewhere/app"))
+    backend = settings.current().backend
+    assert backend is not None
+    assert command.main(["ls", "--backend", backend]) == 0
+    (row,) = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["theirs"]]
+    assert row[1:4] == [f"{backend}/memory", "app", "created"] and row[5:7] == ["dead", "-"]
 
 
 def test_a_probe_s_engine_calls_end_within_its_bound() -> None:

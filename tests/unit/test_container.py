@@ -371,6 +371,25 @@ def test_a_restart_forgets_the_cached_ports(memory: MemoryBackend, owner: Script
     assert c.inspect().state.running
 
 
+def test_a_restart_waits_for_a_new_ready_line_not_the_earlier_runs_one(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    memory.script(IMAGE, logs=[(0.4, "ready")])
+    c = testctr.new(owner, IMAGE, testctr.with_wait_for_log("ready"))
+    began = time.monotonic()
+    c.restart(timeout=1)
+    assert time.monotonic() - began >= 0.4
+    assert c.logs().count("ready") == 2
+
+
+def test_start_of_a_running_container_changes_nothing(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    before = c.port(80)
+    c.start()
+    assert c.port(80) == before
+    assert "start_container" not in [m for m, _ in memory.calls]
+
+
 def test_an_ipv6_host_is_bracketed_in_endpoints(use_backend: UseBackend, owner: ScriptOwner) -> None:
     class PerContainerHost(MemoryBackend):
         def container_host(self, container_id: str) -> str:
@@ -732,4 +751,20 @@ def test_the_inspect_prefetch_runs_under_the_start_s_deadline(use_backend: UseBa
     c.inspect()  # after the start: its own bound again
     recorder.bounds.clear()
     c.inspect()
+    assert recorder.bounds["inspect_container"] == 1000.0
+
+
+def test_a_restart_s_engine_calls_are_bounded_by_the_startup_timeout(
+    use_backend: UseBackend, owner: ScriptOwner
+) -> None:
+    recorder = _DeadlineRecorder()
+    use_backend(recorder)
+    c = testctr.new(owner, IMAGE, testctr.with_startup_timeout(7), testctr.with_port(80))
+    c.port(80)
+    c.stop()
+    recorder.bounds.clear()
+    c.start()  # its inspect, the start and the waits share one startup timeout, as at the creation
+    assert 0 < recorder.bounds["inspect_container"] <= 7
+    recorder.bounds.clear()
+    c.inspect()  # after the start: its own bound again
     assert recorder.bounds["inspect_container"] == 1000.0

@@ -280,6 +280,18 @@ def test_missing_network_names_it_and_the_fix(text: str) -> None:
     assert missing_network("docker", "Error: no such image") is None
 
 
+def test_ports_on_any_free_port_are_pinned_at_creation_so_a_restart_keeps_them() -> None:
+    from testctr.backend.types import ContainerConfig, PortSpec
+    from testctr.backends.docker_family import pin_host_ports
+
+    config = ContainerConfig(name="c", ports=[PortSpec(80), PortSpec(53, "udp"), PortSpec(81, host_port=8081)])
+    pinned = pin_host_ports(config, "unix:///var/run/docker.sock")
+    assert [p.container_port for p in pinned.ports] == [80, 53, 81]
+    assert all(p.host_port for p in pinned.ports) and pinned.ports[2].host_port == 8081
+    assert config.ports[0].host_port is None  # the caller's config is not changed
+    assert pin_host_ports(config, "tcp://10.0.0.5:2376") is config  # a remote engine's free ports are unknown here
+
+
 @pytest.mark.parametrize(
     ("state", "oom_killed"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,7 @@ from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import MemoryBackend
 from testctr.errors import EngineUnavailable
 from testctr.housekeeping import find_leftovers, list_testctr_containers, remove, warn_about_leftovers_once
-from testctr.labels import container_labels
+from testctr.labels import Project, container_labels, current_project
 from testctr.owners import ScriptOwner
 
 LABEL = "testctr"
@@ -23,7 +24,7 @@ DEAD_PID = str(2**30)
 
 def leftover(backend: MemoryBackend, name: str, *, created: str = "2020-01-01T00:00:00Z", pid: str = DEAD_PID) -> str:
     """A container as a crashed run on this host left it."""
-    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1", "proj")
+    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1")
     labels.update({f"{LABEL}.session": "an-old-session", f"{LABEL}.pid": pid, f"{LABEL}.created": created})
     container_id = backend.create_container("app:1", ContainerConfig(name=name, labels=labels))
     backend.start_container(container_id)
@@ -98,7 +99,7 @@ def test_the_first_start_warns_about_leftovers_once(memory: MemoryBackend, warn_
     testctr.new(owner, "app:1")
     join_checks()
     assert len(owner.warnings) == 1
-    assert "4 leftover container(s) of dead sessions (a, b, c, ...)" in owner.warnings[0]
+    assert "4 leftover container(s) of this project's dead sessions (a, b, c, ...)" in owner.warnings[0]
     testctr.new(owner, "app:1")
     warn_about_leftovers_once(owner.warn)
     join_checks()
@@ -128,3 +129,47 @@ def test_an_unusable_engine_gives_no_warning(memory: MemoryBackend, warn_once: N
     warn_about_leftovers_once(warnings.append)
     join_checks()
     assert warnings == []
+
+
+def of_project(backend: MemoryBackend, name: str, project_labels: dict[str, str]) -> str:
+    """A leftover whose project labels are ``project_labels`` (none: made before projects had ids)."""
+    labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1")
+    for key in (f"{LABEL}.project", f"{LABEL}.project-id"):
+        labels.pop(key)
+    labels.update({f"{LABEL}.session": "gone", f"{LABEL}.pid": DEAD_PID, **project_labels})
+    return backend.create_container("app:1", ContainerConfig(name=name, labels=labels))
+
+
+def test_only_this_projects_dead_sessions_are_leftovers_unless_every_project_is_asked_for(
+    memory: MemoryBackend, tmp_path: Path
+) -> None:
+    here = current_project()
+    namesake = Project(str(tmp_path / here.name))  # another checkout with the same basename
+    of_project(memory, "ours", {f"{LABEL}.project": here.name, f"{LABEL}.project-id": here.id})
+    of_project(memory, "namesakes", {f"{LABEL}.project": namesake.name, f"{LABEL}.project-id": namesake.id})
+    of_project(memory, "old-ours", {f"{LABEL}.project": here.name})
+    of_project(memory, "old-theirs", {f"{LABEL}.project": "another-app"})
+    of_project(memory, "unlabelled", {})
+    assert {c.name for c in find_leftovers(LABEL, 0)} == {"ours", "old-ours"}
+    everything = {"ours", "namesakes", "old-ours", "old-theirs", "unlabelled"}
+    assert {c.name for c in find_leftovers(LABEL, 0, all_projects=True)} == everything
+    listed = {c.name: c for c in list_testctr_containers(LABEL)}
+    assert listed["namesakes"].project == here.name and not listed["namesakes"].ours
+    assert listed["unlabelled"].project == "?"
+
+
+def test_reused_and_shared_containers_say_so(memory: MemoryBackend) -> None:
+    of_project(memory, "plain", {})
+    of_project(memory, "reused", {f"{LABEL}.reuse": "hash"})
+    of_project(memory, "both", {f"{LABEL}.reuse": "hash", f"{LABEL}.shared": "key"})
+    listed = {c.name: c.sharing for c in list_testctr_containers(LABEL)}
+    assert listed == {"plain": "-", "reused": "reuse", "both": "reuse,shared"}
+
+
+def test_listing_a_backend_that_is_not_the_default(memory: MemoryBackend) -> None:
+    other = MemoryBackend()
+    leftover(other, "elsewhere")
+    assert [c.name for c in find_leftovers(LABEL, 0, backend=other)] == ["elsewhere"]
+    assert find_leftovers(LABEL, 0) == []
+    assert remove(find_leftovers(LABEL, 0, backend=other), other) == 1
+    assert list_testctr_containers(LABEL, other) == []

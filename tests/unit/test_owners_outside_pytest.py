@@ -21,7 +21,8 @@ from testctr import backends
 
 backend = MemoryBackend()
 backend.add("old-one", {{"testctr": "true", "testctr.created": "2020-01-01T00:00:00Z",
-                         "testctr.host": labels._HOST, "testctr.pid": "999999999"}}, running=False)
+                         "testctr.host": labels._HOST, "testctr.pid": "999999999",
+                         "testctr.project-id": labels.current_project().id}}, running=False)
 backends.register("memory", backend)
 with testctr.run("img"):
     pass
@@ -41,4 +42,4 @@ def test_a_scripts_leftover_warning_comes_when_it_exits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == "last line of the script"
-    assert lines[1].startswith("testctr: warning: 1 leftover container(s) of dead sessions (old-one)")
+    assert lines[1].startswith("testctr: warning: 1 leftover container(s) of this project's dead sessions (old-one)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -215,7 +216,8 @@ def test_containers_kept_at_a_failed_start_are_listed(pytester: pytest.Pytester,
     assert f"kept container {name} (img) of failed test test_start.py::test_start_fails" in result.stdout.str()
 
 
-def _leftover(backend: MemoryBackend, name: str) -> None:
+def _leftover(backend: MemoryBackend, name: str, project_root: Path) -> None:
+    """A container a crashed run of the project at ``project_root`` left."""
     backend.add(
         name,
         {
@@ -223,19 +225,24 @@ def _leftover(backend: MemoryBackend, name: str) -> None:
             "testctr.created": "2020-01-01T00:00:00Z",
             "testctr.host": labels._HOST,
             "testctr.pid": "999999999",
+            "testctr.project-id": labels.Project(str(project_root)).id,
         },
         running=False,
     )
 
 
 def test_cleanup_old_removes_leftovers_of_dead_sessions(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
-    _leftover(memory, "old-one")
-    memory.add("live-one", labels.container_labels("testctr", "t", "img", "p"))
+    _leftover(memory, "old-one", pytester.path)
+    _leftover(memory, "other-projects", pytester.path / "elsewhere")
+    memory.add("live-one", labels.container_labels("testctr", "t", "img"))
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--testctr-cleanup-old")
     result.assert_outcomes(passed=1)
-    assert "testctr: removed 1 leftover container(s) and 0 network(s) of dead sessions" in result.stdout.str()
-    assert names(memory) == ["live-one"]
+    assert (
+        "testctr: removed 1 leftover container(s) and 0 network(s) of this project's dead sessions"
+        in result.stdout.str()
+    )
+    assert sorted(names(memory)) == ["live-one", "other-projects"]
 
 
 def test_cleanup_old_reports_an_engine_it_cannot_reach(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
@@ -248,7 +255,7 @@ def test_cleanup_old_reports_an_engine_it_cannot_reach(pytester: pytest.Pytester
 
 
 def test_cleanup_old_off_touches_nothing(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
-    _leftover(memory, "old-one")
+    _leftover(memory, "old-one", pytester.path)
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest("--no-testctr-cleanup-old").assert_outcomes(passed=1)
     assert names(memory) == ["old-one"]
@@ -258,7 +265,8 @@ def test_leftover_warning_comes_in_the_terminal_summary(
     pytester: pytest.Pytester, memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(housekeeping, "_checked", False)
-    _leftover(memory, "old-one")
+    _leftover(memory, "old-one", pytester.path)
+    _leftover(memory, "other-projects", pytester.path / "elsewhere")
     pytester.makepyfile(
         """
         import threading
@@ -274,7 +282,7 @@ def test_leftover_warning_comes_in_the_terminal_summary(
     result = pytester.runpytest("-s")
     result.assert_outcomes(passed=1)
     lines = result.stdout.lines
-    warning = next(i for i, line in enumerate(lines) if "leftover container(s) of dead sessions (old-one)" in line)
+    warning = next(i for i, line in enumerate(lines) if "of this project's dead sessions (old-one)" in line)
     header = next(i for i, line in enumerate(lines) if "testctr: warnings" in line)
     assert header < warning and lines[warning].startswith("testctr: warning: 1 leftover")
 
@@ -418,7 +426,7 @@ def test_containers_work_with_the_plugin_disabled(pytester: pytest.Pytester, mem
 
 
 def test_xdist_workers_leave_cleanup_old_to_the_controller(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
-    _leftover(memory, "old-one")
+    _leftover(memory, "old-one", pytester.path)
     pytester.makeconftest(
         """
         import pytest

@@ -122,7 +122,7 @@ def test_runtime_endpoint_names_what_chose_the_engine(monkeypatch: pytest.Monkey
 
 
 def test_labels_and_session_liveness() -> None:
-    labels = container_labels("testctr", "tests/t.py::test_a", "redis:7", "proj")
+    labels = container_labels("testctr", "tests/t.py::test_a", "redis:7")
     assert labels["testctr"] == "true" and labels["testctr.session"] == SESSION_ID
     assert session_alive(labels, "testctr")
     other_session_same_pid = {**labels, "testctr.session": "other"}

@@ -50,6 +50,7 @@ from testctr.backends.docker_family import (
     missing_network,
     parse_inspect,
     parse_network,
+    pin_host_ports,
     pull_error,
     pull_timeout_error,
     remove_args,
@@ -352,6 +353,7 @@ class CLIBackend:
             # The contract: settings a backend does not understand are refused, never ignored.
             raise UnsupportedOption("with_backend_config", "cli", "the CLI backend has no backend-specific settings")
         command = self._image_cmds.command_for(image, config)
+        config = pin_host_ports(config, self.rt.engine_url)
         env = EnvArgs.of(config.env)
         argv = create_args(image, config, command, default_host_ip(self.rt.engine_url), start, env)
         result = self._run(*argv, env=env)

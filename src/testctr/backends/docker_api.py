@@ -65,6 +65,7 @@ from testctr.backends.docker_family import (
     missing_network,
     parse_inspect,
     parse_network,
+    pin_host_ports,
     pull_error,
     pull_timeout_error,
     unreachable_fix,
@@ -510,6 +511,7 @@ class DockerAPIBackend:
     def create_container(self, image: str, config: ContainerConfig) -> str:
         self._check_config(config)
         command = self._image_cmds.command_for(image, config)
+        config = pin_host_ports(config, self.engine_url)
         body = create_body(image, config, command, self._host_ip())
         api = self.api
 

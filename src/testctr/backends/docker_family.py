@@ -9,6 +9,7 @@ needs no dependency.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import ipaddress
 import json
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
+from testctr.backends.free_ports import allocate_port
 from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
 from testctr.parsing import parse_timestamp
 
@@ -68,6 +70,24 @@ def default_host_ip(engine_url: str) -> str:
         return str(ipaddress.ip_address(remote))
     except ValueError:
         return "0.0.0.0"
+
+
+def pin_host_ports(config: ContainerConfig, engine_url: str) -> ContainerConfig:
+    """``config`` with a free host port chosen for each port published on "any free port".
+
+    Docker (20.10) chooses a new host port at every start, so a restarted
+    container would move and a client holding ``host:port`` could not
+    reconnect; a port named at creation is kept for the container's life (as
+    Podman does by itself). Ports of a remote engine are left to it: which of
+    its ports are free is unknown here.
+    """
+    if remote_host_of(engine_url) is not None or all(p.host_port is not None for p in config.ports):
+        return config
+    ports = [
+        p if p.host_port is not None else dataclasses.replace(p, host_port=allocate_port(p.protocol))
+        for p in config.ports
+    ]
+    return dataclasses.replace(config, ports=ports)
 
 
 def docker_context(environ: Mapping[str, str]) -> str | None:

@@ -16,7 +16,7 @@ from testctr import settings as _settings
 from testctr.backend.protocols import Backend
 from testctr.backend.types import ContainerConfig
 from testctr.backends import requested_name, resolve
-from testctr.labels import container_labels, project_name
+from testctr.labels import container_labels
 from testctr.parsing import container_name, substitute_image
 
 BUSYBOX = "busybox"
@@ -115,7 +115,7 @@ class RawContainers:
         config = ContainerConfig(name=container_name(self._request.node.nodeid, os.urandom(3).hex()), **fields)
         config.labels = {
             **config.labels,
-            **container_labels(s.label, self._request.node.nodeid, image, project_name()),
+            **container_labels(s.label, self._request.node.nodeid, image),
             CONFORMANCE_LABEL: "true",
         }
         container_id = self.backend.create_container(local_image(image), config)

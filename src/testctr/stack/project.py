@@ -20,7 +20,7 @@ from testctr.backends._process import CommandTimeout, Completed, run_command
 from testctr.container import Container, _gate
 from testctr.errors import ContainerStartError, InvalidOption, TestctrError, UnsupportedOption, WaitTimeout
 from testctr.housekeeping import warn_about_leftovers_once
-from testctr.labels import container_labels, project_name
+from testctr.labels import container_labels
 from testctr.option import Option, Spec, build_spec
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import parse_port_spec, substitute_image
@@ -354,7 +354,7 @@ def _start(
     }
     labels = {
         name: {
-            **container_labels(s.label, owner.test_id, images[name], project_name()),
+            **container_labels(s.label, owner.test_id, images[name]),
             f"{s.label}.compose.project": project,
             f"{s.label}.compose.service": name,
         }

@@ -54,8 +54,8 @@ from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.logs import LogFollower
 from testctr.backends.apple.parsing import direct_ports, image_process, parse_container, parse_network
 from testctr.backends.apple.platform import BIN_ENV, find_binary, macos_major, platform_supported
-from testctr.backends.apple.ports import PORT_ATTEMPTS, allocate_port
 from testctr.backends.apple.version import BACKEND, Version, parse_version, require, supports, version_text
+from testctr.backends.free_ports import PORT_ATTEMPTS, allocate_port
 from testctr.errors import (
     ContainerNotFound,
     ContainerStartError,

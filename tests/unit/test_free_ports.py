@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from testctr.backends.apple import ports
+from testctr.backends import free_ports as ports
 
 
 def test_allocated_ports_are_not_handed_out_twice() -> None:

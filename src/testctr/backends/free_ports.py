@@ -1,4 +1,5 @@
-"""Host ports for publishing: Apple's ``container`` needs an explicit one for every port."""
+"""Free host ports chosen here: Apple's `container` needs one for every port, and the Docker
+family pins them so a restart keeps them."""
 
 from __future__ import annotations
 
