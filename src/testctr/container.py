@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
+from testctr import last_use, sessions
 from testctr import settings as _settings
 from testctr.backend.protocols import (
     Backend,
@@ -28,10 +29,12 @@ from testctr.backend.protocols import (
     ResourceUpdater,
     unsupported_reason,
 )
-from testctr.backend.types import ContainerInfo, ExecResult
-from testctr.backends import resolve
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backends import Resolved, resolve
+from testctr.dsn import drop_dead_sessions
 from testctr.errors import (
     ContainerNotFound,
+    ContainerStartError,
     ExecError,
     InvalidOption,
     PortNotPublished,
@@ -40,11 +43,12 @@ from testctr.errors import (
     WaitTimeout,
 )
 from testctr.housekeeping import warn_about_leftovers_once
-from testctr.labels import container_labels, project_name
+from testctr.labels import container_labels, project_name, start_ticks
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
-from testctr.reaper import release, watch
+from testctr.reaper import release, remove_when_gone, watch
+from testctr.reuse import REUSE, SharedRun, attach_or_create, config_hash, replace, reused_name, shared_name, shared_run
 from testctr.wait import HealthyWait, RunningWait
 
 
@@ -116,6 +120,9 @@ class Container:
         self._log_printer: _LogPrinter | None = None
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
+        #: with_reuse / with_shared: the owner's end leaves it running, and other runs use it too.
+        self._outlives: str | None = None
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -303,6 +310,10 @@ class Container:
         owner.ended(self)
         if self._removed:
             return
+        if self._outlives is not None:
+            if self._log_printer is not None:
+                self._log_printer.close()
+            return
         if _settings.current().keep_failed and owner.failed():
             self._keep(owner)
             return
@@ -336,8 +347,13 @@ class Container:
                 "(e.g. testctr.modules.postgres.default()) or testctr.with_dsn_provider(...)"
             )
         owner = owner_for(t)
-        name = database_name(owner.test_id, provider.max_name_length)
+        # Other runs use this server too: each names its databases with its own token.
+        session = sessions.token() if self._outlives is not None else ""
+        name = database_name(owner.test_id, provider.max_name_length, session)
         with self._db_lock:
+            if session and not self._swept:
+                self._swept = True
+                drop_dead_sessions(self, provider)
             handle = self._databases.get(name)
             if handle is None:
                 handle = provider.create_database(self, name)
@@ -400,11 +416,15 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     if spec.config.files and not isinstance(backend, FileCopier):
         raise UnsupportedOption("with_file", backend_name, "the backend cannot copy files")
 
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
+    deadline = time.monotonic() + timeout
+    if spec.outlives_owner == REUSE and s.reuse:
+        return _start_outliving(owner, image, spec, resolved, deadline, None)
+    if spec.outlives_owner is not None and spec.outlives_owner != REUSE and (run := shared_run()) is not None:
+        return _start_outliving(owner, image, spec, resolved, deadline, run)
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
@@ -436,20 +456,102 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                 _abandon(container, owner)
                 raise
     try:
-        if config.ports:
-            container._prefetch_info()
-        if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
-            container._log_printer = _LogPrinter(container, backend, spec.log_filter)
-        if spec.startup_delay:
-            time.sleep(spec.startup_delay)
-        for strategy in spec.waits or [RunningWait()]:
-            strategy.wait(container, deadline)
+        _await_ready(container, spec, deadline, fresh=True)
     except BaseException:
         _abandon(container, owner)
         raise
     # After the first start, when everything it needs is imported: the check
     # runs in a thread, and a thread importing what another is importing can
     # deadlock.
+    warn_about_leftovers_once(owner.warn)
+    return container
+
+
+def _await_ready(container: Container, spec: Spec, deadline: float, fresh: bool) -> None:
+    """Stream logs if asked, then run the wait strategies; ``fresh``: just started, not attached to."""
+    backend = container.backend
+    if spec.config.ports and container._info is None:
+        container._prefetch_info()
+    if (spec.stream_logs or _settings.current().verbose) and isinstance(backend, LogStreamer):
+        container._log_printer = _LogPrinter(container, backend, spec.log_filter)
+    if spec.startup_delay and fresh:
+        time.sleep(spec.startup_delay)
+    for strategy in spec.waits or [RunningWait()]:
+        strategy.wait(container, deadline)
+
+
+def _create(backend: Backend, image: str, config: ContainerConfig) -> str:
+    """Create and start a container that outlives its owner (so no owner's cleanup guards this)."""
+    if not config.files and isinstance(backend, ContainerRunner):
+        return backend.run_container(image, config)
+    container_id = backend.create_container(image, config)
+    try:
+        for entry in config.files:
+            assert isinstance(backend, FileCopier)
+            backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
+        backend.start_container(container_id)
+    except BaseException:
+        with contextlib.suppress(TestctrError):
+            backend.remove_container(container_id)
+        raise
+    return container_id
+
+
+def _start_outliving(
+    owner: Owner, image: str, spec: Spec, resolved: Resolved, deadline: float, run: SharedRun | None
+) -> Container:
+    """Attach to the container of the same configuration (and run, when ``run``), or make it.
+
+    Never watched by this process's reaper: a reused container outlives every
+    run, and a shared one belongs to the xdist controller, whose end (or death)
+    removes it.
+    """
+    s = _settings.current()
+    backend, backend_name = resolved.backend, resolved.name
+    config = spec.config
+    digest = config_hash(image, config, (backend_name, backend.runtime, backend.host()))
+    if run is None:
+        config.name = reused_name(digest)
+        marker = {last_use.reuse_label(s.label): digest}
+        last_use.touch(config.name)  # before the attach: a concurrent expiry must see it in use
+        owner_pid = None
+    else:
+        config.name = shared_name(digest, run.id)
+        marker = {f"{s.label}.shared": run.id}
+        owner_pid = run.controller_pid
+    labels = container_labels(s.label, owner.test_id, image, project_name(), owner_pid)
+    config.labels = {**config.labels, **labels, **marker}
+    for attempt in range(2):
+        with _gate.slot(deadline):
+            attached = attach_or_create(backend, config.name, lambda: _create(backend, image, config), deadline)
+        container = Container(backend, backend_name, attached.id, config.name, image, spec, resolved.requested)
+        container._outlives = spec.outlives_owner
+        container._info = attached.info  # a running one's ports are known: no second inspect
+        owner.add_cleanup(lambda container=container: container._cleanup(owner))  # type: ignore[misc]
+        owner.started(container)
+        if run is not None:
+            if attached.created:
+                remove_when_gone(
+                    run.controller_pid, start_ticks(run.controller_pid), backend_name, backend.runtime, config.name
+                )
+            owner.shared(container)
+        try:
+            _await_ready(container, spec, deadline, fresh=attached.created)
+        except ContainerStartError:
+            if attached.created or attempt:
+                _abandon(container, owner)
+                raise
+            # Found, but it exits as it comes up: replace it once.
+            replace(backend, attached.id)
+            container._removed = True
+            continue
+        except BaseException:
+            if attached.created:
+                _abandon(container, owner)
+            raise
+        break
+    if run is None:
+        last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
     warn_about_leftovers_once(owner.warn)
     return container
 

@@ -30,18 +30,23 @@ _PID = os.getpid()
 _PID_START = _start_ticks(_PID)
 
 
-def container_labels(prefix: str, test_id: str, image: str, project: str) -> dict[str, str]:
+def container_labels(
+    prefix: str, test_id: str, image: str, project: str, owner_pid: int | None = None
+) -> dict[str, str]:
+    """``owner_pid``: the process whose life the container shares, when not this one
+    (an xdist worker's shared container belongs to the run's controller)."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pid, session = (_PID, SESSION_ID) if owner_pid is None else (owner_pid, f"pid-{owner_pid}")
     return {
         prefix: "true",
         f"{prefix}.test": test_id,
         f"{prefix}.image": image,
         f"{prefix}.created": now,
         f"{prefix}.project": project,
-        f"{prefix}.session": SESSION_ID,
+        f"{prefix}.session": session,
         f"{prefix}.host": _HOST,
-        f"{prefix}.pid": str(_PID),
-        f"{prefix}.pid-start": _PID_START,
+        f"{prefix}.pid": str(pid),
+        f"{prefix}.pid-start": _PID_START if owner_pid is None else _start_ticks(pid),
     }
 
 
@@ -59,14 +64,24 @@ def session_alive(labels: dict[str, str], prefix: str) -> bool:
         pid = int(labels.get(f"{prefix}.pid", ""))
     except ValueError:
         return False
+    return process_alive(pid, labels.get(f"{prefix}.pid-start", ""))
+
+
+def process_alive(pid: int, recorded_start: str = "") -> bool:
+    """Whether ``pid`` runs on this host and is the process that started at ``recorded_start``
+    (so a recycled pid does not count)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    recorded = labels.get(f"{prefix}.pid-start", "")
-    return not recorded or _start_ticks(pid) == recorded
+    return not recorded_start or _start_ticks(pid) == recorded_start
+
+
+def start_ticks(pid: int) -> str:
+    """What :func:`process_alive` compares, recorded while ``pid`` is known to be alive."""
+    return _start_ticks(pid)
 
 
 def created_at(labels: dict[str, str], prefix: str) -> dt.datetime | None:

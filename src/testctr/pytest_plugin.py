@@ -10,6 +10,7 @@ see each other, and the library works the same without pytest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import threading
 from collections.abc import Generator, Iterable
@@ -33,6 +34,8 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("backend", "backend", "parse_name", "backend name (see `testctr doctor`)"),
     ("runtime", "runtime", "parse_name", "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
     ("reaper", "reaper", "parse_bool", "remove a killed run's containers from a watchdog process"),
+    ("reuse", "reuse", "parse_bool", "false: with_reuse() containers are throwaway ones (for CI)"),
+    ("reuse-ttl", "reuse_ttl", "parse_duration", "idle time after which a reused container is removed (1h)"),
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
 
@@ -43,6 +46,7 @@ RUN_STATE = "testctr-run"
 # Keys of report.user_properties that carry messages from xdist workers to the controller.
 _KEPT = "testctr_kept"
 _WARNING = "testctr_warning"
+_SHARED = "testctr_shared"
 
 
 def _ini_name(option: str) -> str:
@@ -73,6 +77,8 @@ class RunState:
         #: What the terminal summary shows, collected from every process's reports.
         self.kept: list[str] = []
         self.warnings: list[str] = []
+        #: (backend, runtime, name) of the containers the workers share, removed at the run's end.
+        self.shared: set[tuple[str, str, str]] = set()
 
     def record_failure(self, nodeid: str) -> None:
         with self._lock:
@@ -110,6 +116,10 @@ class RunState:
     def warn(self, message: str) -> None:
         with self._lock:
             self._pending.append((_WARNING, message))
+
+    def share(self, backend: str, runtime: str, name: str) -> None:
+        with self._lock:
+            self._pending.append((_SHARED, json.dumps([backend, runtime, name])))
 
     # --- hooks ----------------------------------------------------------------------------------
 
@@ -164,6 +174,22 @@ class RunState:
         # On the xdist controller, the reports of every worker come here.
         self._collect(report.user_properties)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """On the xdist controller, after every worker ended: remove what they shared."""
+        if hasattr(session.config, "workerinput") or not self.shared:
+            return
+        from testctr.errors import ContainerNotFound, TestctrError
+        from testctr.reaper.watchdog import resolve
+
+        for backend, runtime, name in sorted(self.shared):
+            try:
+                resolve(backend, runtime).remove_container(name)
+            except ContainerNotFound:
+                pass
+            except TestctrError as e:
+                self.warnings.append(f"testctr: could not remove the shared container {name}: {e}")
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         # Made after the last report (e.g. at session teardown, or by a late leftover check).
         self._collect(self._take_pending())
@@ -187,6 +213,9 @@ class RunState:
                 self.kept.append(str(value))
             elif key == _WARNING:
                 self.warnings.append(str(value))
+            elif key == _SHARED:
+                backend, runtime, name = json.loads(str(value))
+                self.shared.add((backend, runtime, name))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

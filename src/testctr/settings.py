@@ -32,6 +32,10 @@ class Settings:
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
     reaper: bool = True
+    #: False: with_reuse() starts a throwaway container like any other (for CI).
+    reuse: bool = True
+    #: A reused container idle this long is removed by the next run that reuses one.
+    reuse_ttl: float = 3600.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,12 +73,22 @@ class Settings:
             s.startup_timeout = parse_duration(v) or s.startup_timeout
         if (v := get("REAPER")) is not None:
             s.reaper = parse_bool(v)
+        if (v := get("REUSE")) is not None:
+            s.reuse = parse_bool(v)
+        if (v := get("REUSE_TTL")) is not None:
+            s.reuse_ttl = parse_duration(v)
         s.backend = get("BACKEND")
         s.runtime = get("RUNTIME")
         s.image_prefix = get("IMAGE_PREFIX") or ""
         if (v := get("IMAGE_MAP")) is not None:
             s.image_map = parse_image_map(v)
         return s
+
+
+def cache_dir() -> str:
+    """Where testctr keeps small records between runs ($XDG_CACHE_HOME/testctr, ~/.cache/testctr)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "testctr")
 
 
 _lock = threading.Lock()

@@ -19,11 +19,14 @@ container; :func:`with_dsn_client` forces one.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from testctr import sessions
 from testctr.backend.types import ContainerConfig
 from testctr.errors import InvalidOption
 from testctr.modules._common import (
@@ -53,7 +56,8 @@ IMAGE = "postgres:16"
 #: The image's PGDATA.
 DATA_DIR = "/var/lib/postgresql/data"
 PORT = "5432/tcp"
-#: Where the template of :func:`with_template` is built, once per container.
+#: The template of :func:`with_template` is built once per container, in a database
+#: named this plus a hash of the template (see :func:`template_name`).
 TEMPLATE_DATABASE = "testctr_template"
 #: psql/libpq's admin database, present on every server.
 ADMIN_DATABASE = "postgres"
@@ -77,6 +81,27 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def template_name(template: Template) -> str:
+    """The database a template is built in: named after what it builds, so a container
+    that outlives runs (with_reuse) builds each template once and a changed one anew.
+
+    SQL text by its text; a callable by its source (its name and bytecode when
+    the source cannot be read): migrations read from files it does not
+    contain are not seen, so pass their text, or rename the callable, when
+    they change.
+    """
+    if isinstance(template, str):
+        text = template
+    else:
+        try:
+            text = inspect.getsource(template)
+        except (OSError, TypeError):
+            code = getattr(template, "__code__", None)
+            text = repr((getattr(template, "__module__", ""), getattr(template, "__qualname__", repr(template))))
+            text += code.co_code.hex() if code is not None else ""
+    return f"{TEMPLATE_DATABASE}_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
 def _keyword_value(value: str) -> str:
     if value and not re.search(r"[\s'\\]", value):
         return value
@@ -95,7 +120,7 @@ class PostgresDSN(BoundProvider):
         super().__init__(config)
         self.template: Template | None = None
         self._conn = ConnectionCache()
-        self._template_built = False
+        self._template_built = ""
 
     # --- settings, read when needed so every option counts, in any order ---------------
 
@@ -129,6 +154,9 @@ class PostgresDSN(BoundProvider):
             self.admin(container, [drop, create])
         return name
 
+    def list_databases(self, container: Container) -> list[str]:
+        return self.query(container, "SELECT datname FROM pg_database")
+
     def drop_database(self, container: Container, handle: str) -> None:
         self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(handle)} WITH (FORCE)"])
 
@@ -153,6 +181,20 @@ class PostgresDSN(BoundProvider):
             self._admin_driver(container, statements)
         else:
             self._run_once(container, statements, database)
+
+    def query(self, container: Container, sql: str) -> list[str]:
+        """The first column of each row ``sql`` returns, in the admin database."""
+        if self.uses_exec():
+            argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", ADMIN_DATABASE]
+            result = container.exec([*argv, "-c", sql], env={"PGPASSWORD": self.password}, timeout=120)
+            return check_exec(result, f"psql in {container.name} ({sql[:80]})").splitlines()
+        rows: list[str] = []
+
+        def use(conn: Any) -> None:
+            rows[:] = [str(row[0]) for row in conn.execute(sql).fetchall()]
+
+        self._conn.run(lambda: self._connect(container, ADMIN_DATABASE), use, lambda c: bool(c.broken))  # type: ignore[attr-defined]
+        return rows
 
     def _admin_exec(self, container: Container, statements: list[str], database: str) -> None:
         argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database]
@@ -203,16 +245,22 @@ class PostgresDSN(BoundProvider):
     def _template(self, container: Container) -> str | None:
         if self.template is None:
             return None
-        if self._template_built:
-            return TEMPLATE_DATABASE
-        # The core serialises create_database per container; this lock also
-        # keeps a drop's admin statements out while the template is built.
-        tpl = quote_ident(TEMPLATE_DATABASE)
+        name = template_name(self.template)
+        if self._template_built == name:
+            return name
+        # A container that outlives runs has it already: only finished templates carry the name.
+        if self.query(container, f"SELECT datname FROM pg_database WHERE datname = '{name}'"):
+            self._template_built = name
+            return name
+        # Built under this run's own name, then renamed: runs racing to build it never
+        # see a half-built one, and a dead run's leftover is dropped by the next run.
+        building = f"t{sessions.token()}_tpl_{name[-16:]}"
+        tpl = quote_ident(building)
         self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", f"CREATE DATABASE {tpl}"])
         if isinstance(self.template, str):
-            self.admin(container, [self.template], database=TEMPLATE_DATABASE)
+            self.admin(container, [self.template], database=building)
         else:
-            self.template(self.format_dsn(container, TEMPLATE_DATABASE))
+            self.template(self.format_dsn(container, building))
         # Sessions a migration left open would make CREATE ... TEMPLATE fail:
         # end them, and refuse new ones (a template must have none).
         self.admin(
@@ -220,11 +268,17 @@ class PostgresDSN(BoundProvider):
             [
                 f"ALTER DATABASE {tpl} WITH ALLOW_CONNECTIONS false",
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{TEMPLATE_DATABASE}' AND pid <> pg_backend_pid()",
+                f"WHERE datname = '{building}' AND pid <> pg_backend_pid()",
             ],
         )
-        self._template_built = True
-        return TEMPLATE_DATABASE
+        try:
+            self.admin(container, [f"ALTER DATABASE {tpl} RENAME TO {quote_ident(name)}"])
+        except DatabaseAdminError:
+            if not self.query(container, f"SELECT datname FROM pg_database WHERE datname = '{name}'"):
+                raise
+            self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)"])  # another run's came first
+        self._template_built = name
+        return name
 
 
 # --- options ---------------------------------------------------------------------------------
