@@ -181,6 +181,7 @@ def _age(seconds: float) -> str:
 
 def _ls(args: argparse.Namespace) -> int:
     from testctr.housekeeping import list_testctr_containers
+    from testctr.last_use import reuse_label
 
     s = _settings.current()
     rows = list_testctr_containers(s.label)
@@ -189,14 +190,18 @@ def _ls(args: argparse.Namespace) -> int:
         return 0
     print(f"{'NAME':40} {'STATE':10} {'AGE':>6} {'SESSION':8} TEST")
     for c in sorted(rows, key=lambda r: -r.age):
-        print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} {'alive' if c.alive else 'dead':8} {c.test}")
+        session = "reused" if reuse_label(s.label) in c.info.labels else "alive" if c.alive else "dead"
+        print(f"{c.name:40} {c.info.state.status:10} {_age(c.age):>6} {session:8} {c.test}")
     return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from testctr.housekeeping import find_leftovers, remove
+    from testctr.housekeeping import find_leftovers, find_reused, remove
 
     s = _settings.current()
+    if args.reused:
+        print(f"removed {remove(find_reused(s.label))} reused container(s)")
+        return 0
     leftovers = find_leftovers(s.label, args.older_than)
     count = remove(leftovers)
     print(f"removed {count} container(s) of dead sessions")
@@ -220,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("ls", help="list testctr containers: test, age, whether their session is alive")
     clean = sub.add_parser("clean", help="remove containers of sessions that are no longer alive")
     clean.add_argument("--older-than", type=parse_duration, default=0.0, help="only those older (e.g. 5m)")
+    clean.add_argument("--reused", action="store_true", help="remove the containers with_reuse() keeps instead")
     args = parser.parse_args(argv)
     handler = {"doctor": _doctor, "run": _run, "ls": _ls, "clean": _clean}[args.cmd]
     try:

@@ -7,12 +7,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from testctr import settings
+from testctr import last_use, settings
 from testctr.backend.protocols import ContainerLister
 from testctr.backend.types import ContainerInfo
 from testctr.backends import resolve
 from testctr.errors import ContainerNotFound, TestctrError
 from testctr.labels import created_at, session_alive
+from testctr.last_use import reuse_label
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,20 @@ def list_testctr_containers(label: str) -> list[Listed]:
 
 
 def find_leftovers(label: str, min_age: float) -> list[Listed]:
-    """Containers of sessions that are no longer alive, older than ``min_age`` seconds."""
-    return [c for c in list_testctr_containers(label) if not c.alive and c.age >= min_age]
+    """Containers of sessions that are no longer alive, older than ``min_age`` seconds.
+
+    Never a reused container: it outlives its session on purpose (see :func:`find_reused`).
+    """
+    return [
+        c
+        for c in list_testctr_containers(label)
+        if not c.alive and c.age >= min_age and reuse_label(label) not in c.info.labels
+    ]
+
+
+def find_reused(label: str) -> list[Listed]:
+    """The containers ``with_reuse()`` keeps running between runs."""
+    return [c for c in list_testctr_containers(label) if reuse_label(label) in c.info.labels]
 
 
 def remove(containers: list[Listed]) -> int:
@@ -55,6 +68,7 @@ def remove(containers: list[Listed]) -> int:
             removed += 1
         except ContainerNotFound:
             pass  # already gone: someone else cleaned up
+        last_use.forget(c.name)
     return removed
 
 

@@ -128,3 +128,17 @@ def test_an_unusable_engine_gives_no_warning(memory: MemoryBackend, warn_once: N
     warn_about_leftovers_once(warnings.append)
     join_checks()
     assert warnings == []
+
+
+def test_reused_containers_are_never_leftovers_and_clean_reused_finds_them(
+    memory: MemoryBackend, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    reused_id = leftover(memory, "kept")
+    labels = memory.inspect_container(reused_id).labels
+    memory.remove_container(reused_id)
+    memory.run_container("app:1", ContainerConfig(name="kept", labels={**labels, f"{LABEL}.reuse": "abc"}))
+    leftover(memory, "old")
+    assert [c.name for c in find_leftovers(LABEL, 0)] == ["old"]
+    assert [c.name for c in housekeeping.find_reused(LABEL)] == ["kept"]
+    assert remove(housekeeping.find_reused(LABEL)) == 1 and not memory.exists("kept")
