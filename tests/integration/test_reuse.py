@@ -27,9 +27,12 @@ import testctr
 from testctr.owners import ScriptOwner
 
 runtime, key, how, image = sys.argv[1:5]
-if image == "postgres":
+if image.startswith("postgres"):
     from testctr.modules import postgres
     opts = [postgres.default()]
+    if image == "postgres-template":
+        opts.append(postgres.with_template("CREATE TABLE seeded AS SELECT 1 AS x"))
+        image = "postgres"
 else:
     opts = [testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")]
 started = time.monotonic()
@@ -207,6 +210,16 @@ def test_runs_on_a_reused_postgres_get_their_own_databases_and_a_killed_runs_are
     now = databases(runtime, first["name"])
     assert left not in now and not [d for d in now if database_session(d)]  # each run dropped its own
     assert after["id"] == first["id"]
+
+
+def test_a_template_is_built_once_per_reused_container(runs: Runs, runtime: str) -> None:
+    first = runs.run("postgres-template")
+    argv = [runtime, "exec", first["name"], "psql", "-U", "test", "-d", "postgres", "-Atc"]
+    query = "SELECT oid, datname FROM pg_database WHERE datname LIKE 'testctr_template_%'"
+    built = subprocess.run([*argv, query], capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    second = runs.run("postgres-template")
+    again = subprocess.run([*argv, query], capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert second["id"] == first["id"] and len(built) == 1 and again == built
 
 
 def run_shared(tmp_path: Path, runtime: str, key: str, env: dict[str, str], workers: int, tests: int) -> list[str]:
