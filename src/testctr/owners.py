@@ -57,7 +57,7 @@ class _ToTheTerminal:
         print(hint, file=sys.stderr)
 
     def shared(self, container: Container) -> None:
-        pass  # only a pytest run shares; its controller's watchdog still removes it
+        pass  # no controller to tell: the watchdog that outlives the run's controller removes it
 
     def warn(self, message: str) -> None:
         # At exit, after the runner's last line: a background thread printing
