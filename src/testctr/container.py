@@ -48,7 +48,17 @@ from testctr.option import Option, Spec, build_spec, read_content, read_host_fil
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, database_name, parse_memory, port_key, substitute_image
 from testctr.reaper import release, remove_when_gone, watch
-from testctr.reuse import REUSE, SharedRun, attach_or_create, config_hash, replace, reused_name, shared_name, shared_run
+from testctr.reuse import (
+    REUSE,
+    SHARED,
+    SharedRun,
+    attach_or_create,
+    config_hash,
+    replace,
+    reused_name,
+    shared_name,
+    shared_run,
+)
 from testctr.wait import HealthyWait, RunningWait
 
 
@@ -420,7 +430,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     deadline = time.monotonic() + timeout
     if spec.outlives_owner == REUSE and s.reuse:
         return _start_outliving(owner, image, spec, resolved, deadline, None)
-    if spec.outlives_owner is not None and spec.outlives_owner != REUSE and (run := shared_run()) is not None:
+    if spec.outlives_owner == SHARED and (run := shared_run()) is not None:
         return _start_outliving(owner, image, spec, resolved, deadline, run)
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
