@@ -28,6 +28,9 @@ SHARED = "shared"
 #: copying files in) is given to start before this process starts it.
 SETTLE_TIME = 10.0
 _SETTLE_POLL = 0.05
+#: How long a create refused for a name that no inspect finds yet waits for it to show
+#: (what else failed the create is reported after this long).
+APPEAR_TIME = 3.0
 #: Looks at the name before giving up: found, gone again, made again...
 ATTEMPTS = 3
 
@@ -106,6 +109,18 @@ def _look(backend: Backend, name: str) -> ContainerInfo | None:
         return None
 
 
+def _appearing(backend: Backend, name: str, deadline: float) -> ContainerInfo | None:
+    """The container a refused create met, once the engine shows it.
+
+    dockerd reserves a name before the container can be inspected: for a
+    moment a create is refused the name while an inspect finds nothing.
+    """
+    until = min(deadline, time.monotonic() + APPEAR_TIME)
+    while (found := _look(backend, name)) is None and time.monotonic() < until:
+        time.sleep(_SETTLE_POLL)
+    return found
+
+
 def _settled(backend: Backend, info: ContainerInfo, deadline: float) -> ContainerInfo | None:
     """``info`` once its maker has started it, or given up on that (None: removed meanwhile)."""
     until = min(deadline, time.monotonic() + SETTLE_TIME)
@@ -130,7 +145,7 @@ def attach_or_create(backend: Backend, name: str, create: Callable[[], str], dea
             except TestctrError as e:
                 # Most likely another process made it between our look and our
                 # create, and the engine refused the name: attach to theirs.
-                info = _look(backend, name)
+                info = _appearing(backend, name, deadline)
                 if info is None:
                     raise
                 problem = e

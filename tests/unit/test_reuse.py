@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import testctr
-from testctr import last_use, settings
+from testctr import last_use, reuse, settings
 from testctr.backend.types import ContainerConfig, FileEntry, Mount, PortSpec
 from testctr.backends.memory import MemoryBackend
-from testctr.errors import ContainerNotFound, ContainerStartError
+from testctr.errors import ContainerNotFound, ContainerStartError, ImageNotFound
 from testctr.owners import ScriptOwner
 from testctr.reuse import config_hash, reused_name, shared_name, shared_run
 
@@ -184,6 +184,23 @@ def test_a_lost_race_to_create_attaches_to_the_winner(memory: MemoryBackend) -> 
     memory.fail("inspect_container", ContainerNotFound("not yet"))
     second, _ = start(testctr.with_reuse())
     assert second.id == first.id
+
+
+def test_a_name_the_engine_reserved_before_inspect_shows_it_is_waited_for(memory: MemoryBackend) -> None:
+    first, _ = start(testctr.with_reuse())
+    # dockerd: the create is refused the name, and the next inspect still finds nothing.
+    memory.fail("inspect_container", ContainerNotFound("not yet"), times=2)
+    second, _ = start(testctr.with_reuse())
+    assert second.id == first.id
+
+
+def test_a_create_that_fails_for_another_reason_says_why(
+    memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reuse, "APPEAR_TIME", 0.1)
+    memory.missing_image(IMAGE)
+    with pytest.raises(ImageNotFound):
+        start(testctr.with_reuse())
 
 
 def test_racing_starts_share_one_container(memory: MemoryBackend) -> None:
