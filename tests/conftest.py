@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from testctr import settings
 from testctr.parsing import parse_image_map
@@ -24,18 +25,35 @@ IMAGE_MAP = ",".join(
         "postgres:15": ["postgres:15", "postgres:16", "postgres"],
         "mariadb:10": ["mariadb:10", "mariadb:11", "mariadb", "mysql:8", "mysql"],
         "busybox:latest": ["busybox", "busybox:latest", "alpine", "alpine:3"],
-        "httpd:latest": ["nginx", "nginx:alpine", "httpd"],
+        "httpd:latest": ["httpd"],
+        "nginx:1": ["nginx:1", "nginx", "nginx:alpine"],
         "debian:bookworm": ["debian", "debian:bookworm"],
         "memcached:1": ["memcached:1", "memcached"],
         "rabbitmq:3": ["rabbitmq:3", "rabbitmq"],
         "nats:2": ["nats:2", "nats"],
         "mosquitto:2": ["eclipse-mosquitto:2", "eclipse-mosquitto"],
+        "postgis:15": ["postgis/postgis:16-3.4", "postgis/postgis:15-3.3", "postgis/postgis"],
+        "etcd:3": ["quay.io/coreos/etcd:v3.5.17", "quay.io/coreos/etcd:v3.4.23", "quay.io/coreos/etcd"],
+        "zookeeper:3": ["zookeeper:3.8", "zookeeper:3", "zookeeper"],
+        "influxdb:1": ["influxdb:1.8", "influxdb:1"],
+        "openldap:2": ["bitnami/openldap:2.6", "bitnami/openldap:2", "bitnami/openldap"],
+        "sftp:latest": ["atmoz/sftp:latest", "atmoz/sftp"],
+        "moto:5": ["motoserver/moto:latest", "motoserver/moto"],
+        "azurite:3": ["mcr.microsoft.com/azure-storage/azurite:latest", "mcr.microsoft.com/azure-storage/azurite"],
+        "maildev:2": ["maildev/maildev:latest", "maildev/maildev"],
+        "chroma:1": ["chromadb/chroma:latest", "chromadb/chroma"],
+        "selenium:chrome": ["selenium/standalone-chrome:latest", "selenium/standalone-chrome"],
     }.items()
     for official in officials
 )
 
 os.environ.setdefault("TESTCTR_IMAGE_MAP", IMAGE_MAP)
 settings.configure(image_map=parse_image_map(os.environ["TESTCTR_IMAGE_MAP"]))
+
+# Property tests check what comes out, not how fast: on a loaded 2-core CI machine
+# hypothesis's per-example deadline would only add flakiness.
+hypothesis_settings.register_profile("testctr", deadline=None)
+hypothesis_settings.load_profile("testctr")
 
 RUNTIMES = os.environ.get("TESTCTR_TEST_RUNTIMES", "docker,podman").split(",")
 

@@ -29,10 +29,14 @@ if TYPE_CHECKING:
     from testctr.errors import ImageNotFound as ImageNotFound
     from testctr.errors import ImagePullError as ImagePullError
     from testctr.errors import InvalidOption as InvalidOption
+    from testctr.errors import NetworkNotFound as NetworkNotFound
     from testctr.errors import PortNotPublished as PortNotPublished
     from testctr.errors import TestctrError as TestctrError
     from testctr.errors import UnsupportedOption as UnsupportedOption
     from testctr.errors import WaitTimeout as WaitTimeout
+    from testctr.networks import Network as Network
+    from testctr.networks import network as network
+    from testctr.networks import network_run as network_run
     from testctr.option import Option as Option
     from testctr.option import options as options
     from testctr.option import with_args as with_args
@@ -69,6 +73,9 @@ if TYPE_CHECKING:
     from testctr.option import with_wait_for_log as with_wait_for_log
     from testctr.option import with_wait_for_port as with_wait_for_port
     from testctr.option import with_workdir as with_workdir
+    from testctr.stack.project import Compose as Compose
+    from testctr.stack.project import compose as compose
+    from testctr.stack.project import compose_run as compose_run
     from testctr.wait import WaitStrategy as WaitStrategy
 
 # Loaded on first use (PEP 562): `import testctr` costs next to nothing, so a
@@ -98,10 +105,16 @@ _EXPORTS = {
         "ImageNotFound",
         "ImagePullError",
         "InvalidOption",
+        "NetworkNotFound",
         "PortNotPublished",
         "TestctrError",
         "UnsupportedOption",
         "WaitTimeout",
+    ),
+    "testctr.networks": (
+        "Network",
+        "network",
+        "network_run",
     ),
     "testctr.option": (
         "Option",
@@ -140,6 +153,11 @@ _EXPORTS = {
         "with_wait_for_log",
         "with_wait_for_port",
         "with_workdir",
+    ),
+    "testctr.stack.project": (
+        "Compose",
+        "compose",
+        "compose_run",
     ),
     "testctr.wait": ("WaitStrategy",),
 }

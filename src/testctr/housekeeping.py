@@ -1,17 +1,18 @@
-"""Finding and removing leftover containers: for the plugin and `testctr ls/clean`."""
+"""Finding and removing leftover containers and networks: for the plugin and `testctr ls/clean`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from testctr import last_use, settings
-from testctr.backend.protocols import ContainerLister
-from testctr.backend.types import ContainerInfo
+from testctr.backend.protocols import ContainerLister, NetworkManager
+from testctr.backend.types import ContainerInfo, NetworkInfo
 from testctr.backends import resolve
-from testctr.errors import ContainerNotFound, TestctrError
+from testctr.errors import ContainerNotFound, NetworkNotFound, TestctrError
 from testctr.labels import created_at, session_alive
 from testctr.last_use import reuse_label
 
@@ -69,6 +70,61 @@ def remove(containers: list[Listed]) -> int:
         except ContainerNotFound:
             pass  # already gone: someone else cleaned up
         last_use.forget(c.name)
+    return removed
+
+
+@dataclass(frozen=True)
+class ListedNetwork:
+    info: NetworkInfo
+    test: str
+    age: float
+    alive: bool
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def list_testctr_networks(label: str) -> list[ListedNetwork]:
+    """Networks labelled by testctr on the backend the settings name (none where it has no networks)."""
+    backend = resolve().backend
+    if not isinstance(backend, NetworkManager):
+        return []
+    now = dt.datetime.now(dt.timezone.utc)
+    listed = []
+    for info in backend.list_networks(label):
+        created = created_at(info.labels, label)
+        age = (now - created).total_seconds() if created else 0.0
+        listed.append(
+            ListedNetwork(info, info.labels.get(f"{label}.test", "?"), age, session_alive(info.labels, label))
+        )
+    return listed
+
+
+def find_leftover_networks(label: str, min_age: float) -> list[ListedNetwork]:
+    """Networks of sessions that are no longer alive, older than ``min_age`` seconds.
+
+    Remove them after the leftover containers: an engine refuses to remove a
+    network a container is still attached to.
+    """
+    return [n for n in list_testctr_networks(label) if not n.alive and n.age >= min_age]
+
+
+def remove_networks(networks: list[ListedNetwork]) -> int:
+    """Remove ``networks``; one still used by a live container is left alone."""
+    backend = resolve().backend
+    if not isinstance(backend, NetworkManager):
+        return 0
+    removed = 0
+    for n in networks:
+        try:
+            # By name: Podman 4 removes a network named by its id even while containers use it.
+            backend.remove_network(n.info.name)
+            removed += 1
+        except NetworkNotFound:
+            pass  # already gone: someone else cleaned up
+        except TestctrError as e:
+            print(f"testctr: left network {n.name}: {e}", file=sys.stderr)
     return removed
 
 

@@ -35,12 +35,16 @@ def container_labels(
 ) -> dict[str, str]:
     """``owner_pid``: the process whose life the container shares, when not this one
     (an xdist worker's shared container belongs to the run's controller)."""
+    return {**owner_labels(prefix, test_id, project, owner_pid), f"{prefix}.image": image}
+
+
+def owner_labels(prefix: str, test_id: str, project: str, owner_pid: int | None = None) -> dict[str, str]:
+    """What every object testctr creates carries (containers, networks): whose it is, since when."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     pid, session = (_PID, SESSION_ID) if owner_pid is None else (owner_pid, f"pid-{owner_pid}")
     return {
         prefix: "true",
         f"{prefix}.test": test_id,
-        f"{prefix}.image": image,
         f"{prefix}.created": now,
         f"{prefix}.project": project,
         f"{prefix}.session": session,
@@ -68,8 +72,9 @@ def session_alive(labels: dict[str, str], prefix: str) -> bool:
 
 
 def process_alive(pid: int, recorded_start: str = "") -> bool:
-    """Whether ``pid`` runs on this host and is the process that started at ``recorded_start``
-    (so a recycled pid does not count)."""
+    """Whether process ``pid`` of this host runs and, when known, is the one that started at ``recorded_start``."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -82,6 +87,11 @@ def process_alive(pid: int, recorded_start: str = "") -> bool:
 def start_ticks(pid: int) -> str:
     """What :func:`process_alive` compares, recorded while ``pid`` is known to be alive."""
     return _start_ticks(pid)
+
+
+def this_process() -> tuple[str, int, str]:
+    """This session's host name, pid and the pid's start time (as in the labels)."""
+    return _HOST, _PID, _PID_START
 
 
 def created_at(labels: dict[str, str], prefix: str) -> dt.datetime | None:

@@ -2,23 +2,35 @@
 
 An option is a small object that edits a :class:`Spec`. Options validate their
 arguments when they are built, so ``with_port("abc")`` fails on the line that
-wrote it. Applied in order: a later option wins for single values (command,
-user, ...) and adds to collections (env, ports, args, files, waits, ...).
+wrote it, with :class:`testctr.InvalidOption` (see there for the rule). Applied
+in order: a later option wins for single values (command, user, ...) and adds
+to collections (env, ports, args, files, waits, ...).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from testctr.backend.types import ContainerConfig, FileEntry, Mount
+from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment
 from testctr.errors import InvalidOption
-from testctr.parsing import parse_memory, parse_port_spec
+from testctr.networks import name_of
+from testctr.parsing import (
+    MAX_COUNT,
+    network_alias,
+    parse_cpus,
+    parse_label_key,
+    parse_memory,
+    parse_name,
+    parse_port_spec,
+    seconds,
+    shown,
+    timeout_seconds,
+)
 from testctr.wait import (
     ExecWait,
     HealthyWait,
@@ -30,6 +42,7 @@ from testctr.wait import (
 
 if TYPE_CHECKING:
     from testctr.dsn import DSNProvider
+    from testctr.networks import Network
 
 
 @dataclass
@@ -81,65 +94,84 @@ def options(*opts: Option) -> Option:
 # --- validation helpers -------------------------------------------------------------
 
 
-def _nonempty(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidOption(f"{what} must be a non-empty string, got {value!r}")
+def _text(value: object, what: str) -> str:
+    """A str without NUL bytes (no engine, CLI or OS call can pass one on)."""
+    if not isinstance(value, str):
+        raise InvalidOption(f"{what} must be a string, got {shown(value)}")
     if "\x00" in value:
-        raise InvalidOption(f"{what} must not contain NUL bytes")
+        raise InvalidOption(f"{what} must not contain NUL bytes, got {shown(value)}")
     return value
 
 
-def _container_path(path: object, what: str) -> str:
+def _nonempty(value: object, what: str) -> str:
+    text = _text(value, what)
+    if not text:
+        raise InvalidOption(f"{what} must be a non-empty string")
+    return text
+
+
+def valid_container_path(path: object, what: str) -> str:
+    """An absolute path inside the container, normalised."""
     text = _nonempty(path, what)
     if not text.startswith("/"):
-        raise InvalidOption(f"{what} {text!r} must be an absolute path inside the container")
+        raise InvalidOption(f"{what} {shown(text)} must be absolute (a path inside the container)")
     return posixpath.normpath(text)
 
 
+def valid_host_path(path: object, what: str) -> str:
+    """A host path (str or os.PathLike) as a str."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidOption(f"{what} must be a str or os.PathLike host path, got {shown(path)}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise InvalidOption(f"{what} must be a text path, got {shown(text)}")
+    return _nonempty(text, what)
+
+
 def _seconds(value: float | None, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidOption(f"{what} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise InvalidOption(f"{what} must be a finite, non-negative number of seconds, got {value!r}")
-    return float(value)
+    return None if value is None else seconds(value, what)
 
 
-def _mode(mode: int | None) -> int | None:
+def valid_mode(mode: int | None) -> int | None:
     if mode is None:
         return None
     if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
-        raise InvalidOption(f"file mode must be an int like 0o644, got {mode!r}")
+        raise InvalidOption(f"file mode must be an int like 0o644, got {shown(mode)}")
     return mode
 
 
-def _args(args: Iterable[object], what: str) -> list[str]:
-    result = []
-    for arg in args:
-        if not isinstance(arg, str):
-            raise InvalidOption(f"{what} arguments must be strings, got {arg!r}")
-        result.append(arg)
-    return result
+def valid_args(args: object, what: str) -> list[str]:
+    """A command's arguments: a list or tuple of str without NUL bytes."""
+    if not isinstance(args, Sequence) or isinstance(args, (str, bytes)):
+        raise InvalidOption(f"{what} needs its arguments as a list of strings, got {shown(args)}")
+    return [_text(arg, f"{what} arguments") for arg in args]
 
 
-_ENV_KEY = re.compile(r"^[^=\x00]+$")
+_ENV_KEY = re.compile(r"[^=\x00]+")
 
 
-def _env_key(key: object) -> str:
-    if not isinstance(key, str) or not _ENV_KEY.match(key):
-        raise InvalidOption(f"invalid env var name {key!r}: must be non-empty and contain no '='")
-    return key
+def valid_env(key: object, value: object) -> tuple[str, str]:
+    """An environment variable: a non-empty name without '=' and a value, neither with NUL bytes."""
+    if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+        raise InvalidOption(f"invalid env var name {shown(key)}: must be non-empty, without '=' or NUL bytes")
+    return key, _text(value, f"env var {key} value")
+
+
+def valid_env_map(env: object, what: str) -> dict[str, str]:
+    if not isinstance(env, Mapping):
+        raise InvalidOption(f"{what} needs a mapping of names to values, got {shown(env)}")
+    return dict(valid_env(k, v) for k, v in env.items())
 
 
 def read_host_file(path: str | os.PathLike[str], mode: int | None, what: str) -> tuple[bytes, int]:
     """A host file's bytes, and its permission bits unless ``mode`` overrides them."""
+    name = valid_host_path(path, what)
     try:
-        with open(path, "rb") as f:
+        with open(name, "rb") as f:
             data = f.read()
-        return data, (os.stat(path).st_mode & 0o7777) if mode is None else mode
+        return data, (os.stat(name).st_mode & 0o7777) if mode is None else mode
     except OSError as e:
-        raise InvalidOption(f"{what}: cannot read host file {os.fspath(path)!r}: {e.strerror}") from None
+        raise InvalidOption(f"{what}: cannot read host file {name!r}: {e.strerror}") from None
 
 
 def read_content(data: bytes | str | IO[bytes]) -> bytes:
@@ -155,16 +187,14 @@ def read_content(data: bytes | str | IO[bytes]) -> bytes:
             return content.encode()
         if isinstance(content, bytes):
             return content
-    raise InvalidOption(f"file content must be bytes, str or a binary reader, got {data!r}")
+    raise InvalidOption(f"file content must be bytes, str or a binary reader, got {shown(data)}")
 
 
 # --- container options ------------------------------------------------------------------
 
 
 def with_env(key: str, value: str) -> Option:
-    key = _env_key(key)
-    if not isinstance(value, str):
-        raise InvalidOption(f"env var {key} value must be a string, got {value!r}")
+    key, value = valid_env(key, value)
 
     def apply(spec: Spec) -> None:
         spec.config.env[key] = value
@@ -173,7 +203,7 @@ def with_env(key: str, value: str) -> Option:
 
 
 def with_env_map(env: Mapping[str, str]) -> Option:
-    return options(*(with_env(k, v) for k, v in env.items()))
+    return options(*(with_env(k, v) for k, v in valid_env_map(env, "with_env_map").items()))
 
 
 def with_port(spec: str | int) -> Option:
@@ -191,7 +221,7 @@ def with_port(spec: str | int) -> Option:
 
 def with_command(*args: str) -> Option:
     """Replace the image's CMD."""
-    command = _args(args, "with_command")
+    command = valid_args(args, "with_command")
     if not command:
         raise InvalidOption("with_command needs at least one argument")
 
@@ -203,7 +233,7 @@ def with_command(*args: str) -> Option:
 
 def with_args(*args: str) -> Option:
     """Append arguments to the command (the image's CMD unless with_command set one)."""
-    extra = _args(args, "with_args")
+    extra = valid_args(args, "with_args")
 
     def apply(spec: Spec) -> None:
         spec.config.args.extend(extra)
@@ -213,7 +243,7 @@ def with_args(*args: str) -> Option:
 
 def with_entrypoint(*args: str) -> Option:
     """Replace the image's ENTRYPOINT (the image's CMD is then not used either)."""
-    entry = _args(args, "with_entrypoint")
+    entry = valid_args(args, "with_entrypoint")
     if not entry:
         raise InvalidOption("with_entrypoint needs at least one argument")
 
@@ -224,9 +254,9 @@ def with_entrypoint(*args: str) -> Option:
 
 
 def with_label(key: str, value: str) -> Option:
-    key = _nonempty(key, "label key")
-    if not isinstance(value, str):
-        raise InvalidOption(f"label {key} value must be a string, got {value!r}")
+    """A label; keys cannot contain '=' (one meaning on every backend)."""
+    key = parse_label_key(key)
+    value = _text(value, f"label {key} value")
 
     def apply(spec: Spec) -> None:
         spec.config.labels[key] = value
@@ -236,10 +266,9 @@ def with_label(key: str, value: str) -> Option:
 
 def with_file(host_path: str | os.PathLike[str], container_path: str, mode: int | None = None) -> Option:
     """Copy a host file into the container before its entrypoint runs."""
-    target = _container_path(container_path, "with_file container path")
-    file_mode = _mode(mode)
-    path = os.fspath(host_path)
-    data, file_mode = read_host_file(path, file_mode, "with_file")
+    target = valid_container_path(container_path, "with_file container path")
+    path = valid_host_path(host_path, "with_file host path")
+    data, file_mode = read_host_file(path, valid_mode(mode), "with_file")
     entry = FileEntry(target, data, file_mode)
 
     def apply(spec: Spec) -> None:
@@ -249,8 +278,8 @@ def with_file(host_path: str | os.PathLike[str], container_path: str, mode: int 
 
 
 def with_file_content(data: bytes | str | IO[bytes], container_path: str, mode: int | None = None) -> Option:
-    target = _container_path(container_path, "with_file_content container path")
-    entry = FileEntry(target, read_content(data), _mode(mode))
+    target = valid_container_path(container_path, "with_file_content container path")
+    entry = FileEntry(target, read_content(data), valid_mode(mode))
 
     def apply(spec: Spec) -> None:
         spec.config.files.append(entry)
@@ -259,10 +288,13 @@ def with_file_content(data: bytes | str | IO[bytes], container_path: str, mode: 
 
 
 def with_bind_mount(host_path: str | os.PathLike[str], container_path: str, read_only: bool = False) -> Option:
-    source = os.path.abspath(os.fspath(host_path))
+    source = os.path.abspath(valid_host_path(host_path, "with_bind_mount host path"))
+    target = valid_container_path(container_path, "with_bind_mount container path")
+    if not isinstance(read_only, bool):
+        raise InvalidOption(f"with_bind_mount read_only must be True or False, got {shown(read_only)}")
     if not os.path.exists(source):
         raise InvalidOption(f"with_bind_mount: host path {source!r} does not exist")
-    mount = Mount(source, _container_path(container_path, "with_bind_mount container path"), read_only)
+    mount = Mount(source, target, read_only)
 
     def apply(spec: Spec) -> None:
         spec.config.mounts.append(mount)
@@ -271,7 +303,7 @@ def with_bind_mount(host_path: str | os.PathLike[str], container_path: str, read
 
 
 def with_tmpfs(path: str) -> Option:
-    target = _container_path(path, "with_tmpfs path")
+    target = valid_container_path(path, "with_tmpfs path")
 
     def apply(spec: Spec) -> None:
         spec.config.tmpfs.append(target)
@@ -279,15 +311,26 @@ def with_tmpfs(path: str) -> Option:
     return Option(f"with_tmpfs({target!r})", apply)
 
 
-def with_network(name: str) -> Option:
-    """Attach to a network (the first one named is the primary network)."""
-    net = _nonempty(name, "network name")
+def with_network(network: Network | str, aliases: Iterable[str] = ()) -> Option:
+    """Attach to a network (a :func:`testctr.network` or a name), reachable there as ``aliases``.
+
+    The first network named is the primary one. Naming a network again adds
+    its aliases.
+    """
+    name = name_of(network)
+    if isinstance(aliases, str) or not isinstance(aliases, Iterable):
+        raise InvalidOption(f"with_network aliases must be a list of names, got {shown(aliases)}")
+    names = tuple(dict.fromkeys(network_alias(a) for a in aliases))
 
     def apply(spec: Spec) -> None:
-        if net not in spec.config.networks:
-            spec.config.networks.append(net)
+        nets = spec.config.networks
+        for i, attached in enumerate(nets):
+            if attached.name == name:
+                nets[i] = NetworkAttachment(name, tuple(dict.fromkeys(attached.aliases + names)))
+                return
+        nets.append(NetworkAttachment(name, names))
 
-    return Option(f"with_network({net!r})", apply)
+    return Option(f"with_network({name!r}{f', aliases={list(names)!r}' if names else ''})", apply)
 
 
 def _single(name: str, attr: str, value: Any) -> Option:
@@ -298,11 +341,11 @@ def _single(name: str, attr: str, value: Any) -> Option:
 
 
 def with_user(user: str) -> Option:
-    return _single("with_user", "user", _nonempty(user, "user"))
+    return _single("with_user", "user", parse_name(user, "user"))
 
 
 def with_workdir(path: str) -> Option:
-    return _single("with_workdir", "workdir", _container_path(path, "workdir"))
+    return _single("with_workdir", "workdir", valid_container_path(path, "workdir"))
 
 
 def with_memory_limit(size: str | int) -> Option:
@@ -311,21 +354,19 @@ def with_memory_limit(size: str | int) -> Option:
 
 
 def with_cpus(cpus: float) -> Option:
-    if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not cpus > 0:
-        raise InvalidOption(f"with_cpus needs a positive number of CPUs, got {cpus!r}")
-    return _single("with_cpus", "cpus", float(cpus))
+    return _single("with_cpus", "cpus", parse_cpus(cpus, "with_cpus"))
 
 
 def with_privileged() -> Option:
     return _single("with_privileged", "privileged", True)
 
 
-_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
 
 
 def with_platform(platform: str) -> Option:
-    if not isinstance(platform, str) or not _PLATFORM.match(platform):
-        raise InvalidOption(f"invalid platform {platform!r}: expected OS/ARCH[/VARIANT], e.g. 'linux/amd64'")
+    if not isinstance(platform, str) or not _PLATFORM.fullmatch(platform):
+        raise InvalidOption(f"invalid platform {shown(platform)}: expected OS/ARCH[/VARIANT], e.g. 'linux/amd64'")
     return _single("with_platform", "platform", platform)
 
 
@@ -341,9 +382,7 @@ def with_backend_config(config: object) -> Option:
 
 def with_startup_timeout(seconds: float) -> Option:
     """Bound on start plus every wait strategy (default 120 s, TESTCTR_STARTUP_TIMEOUT)."""
-    timeout = _seconds(seconds, "startup timeout")
-    if not timeout:
-        raise InvalidOption("startup timeout must be positive (it bounds the start and every wait)")
+    timeout = timeout_seconds(seconds, "startup timeout")
 
     def apply(spec: Spec) -> None:
         spec.startup_timeout = timeout
@@ -383,7 +422,7 @@ def with_log_filter(keep: Callable[[str], bool]) -> Option:
 
 
 def with_backend(name: str) -> Option:
-    backend = _nonempty(name, "backend name")
+    backend = parse_name(name, "backend name")
 
     def apply(spec: Spec) -> None:
         spec.backend = backend
@@ -393,7 +432,7 @@ def with_backend(name: str) -> Option:
 
 def with_runtime(name: str) -> Option:
     """Which engine CLI the backend drives: docker, podman, nerdctl, finch."""
-    runtime = _nonempty(name, "runtime name")
+    runtime = parse_name(name, "runtime name")
 
     def apply(spec: Spec) -> None:
         spec.runtime = runtime
@@ -462,24 +501,25 @@ def with_wait_for_log(pattern: str | re.Pattern[str], timeout: float | None = No
         compiled = pattern
     else:
         raise InvalidOption(f"with_wait_for_log pattern must be str or re.Pattern, got {pattern!r}")
-    if isinstance(occurrences, bool) or not isinstance(occurrences, int) or occurrences < 1:
-        raise InvalidOption(f"occurrences must be a positive int, got {occurrences!r}")
+    if isinstance(occurrences, bool) or not isinstance(occurrences, int) or not 1 <= occurrences <= MAX_COUNT:
+        raise InvalidOption(f"occurrences must be an int from 1 to {MAX_COUNT}, got {shown(occurrences)}")
     return with_wait(LogWait(compiled, _seconds(timeout, "wait timeout"), occurrences))
 
 
 def with_wait_for_exec(cmd: list[str] | tuple[str, ...], timeout: float | None = None) -> Option:
-    command = _args(cmd, "with_wait_for_exec")
-    if not command or isinstance(cmd, str):
+    command = valid_args(cmd, "with_wait_for_exec")
+    if not command:
         raise InvalidOption("with_wait_for_exec needs a command as a list of strings")
     return with_wait(ExecWait(command, _seconds(timeout, "wait timeout")))
 
 
 def with_wait_for_http(path: str, port: str | int, status: int = 200, timeout: float | None = None) -> Option:
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise InvalidOption(f"with_wait_for_http path must start with '/', got {path!r}")
+    if not isinstance(path, str) or not path.startswith("/") or not path.isprintable() or " " in path:
+        # It goes into the request line as it is: a space or control character would break it.
+        raise InvalidOption(f"with_wait_for_http path must start with '/', without spaces, got {shown(path)}")
     key = parse_port_spec(port)
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise InvalidOption(f"with_wait_for_http status must be an HTTP status code, got {status!r}")
+        raise InvalidOption(f"with_wait_for_http status must be an HTTP status code, got {shown(status)}")
     return with_wait(HTTPWait(path, key.key, status, _seconds(timeout, "wait timeout")))
 
 

@@ -25,7 +25,7 @@ import pytest
 _OPTIONS: list[tuple[str, str, str, str]] = [
     ("verbose", "verbose", "parse_bool", "stream every container's logs to the test output"),
     ("keep-failed", "keep_failed", "parse_bool", "keep a failed test's containers (and databases)"),
-    ("label", "label", "parse_name", "label prefix of testctr containers (default: testctr)"),
+    ("label", "label", "parse_label_prefix", "label prefix of testctr containers (default: testctr)"),
     ("warn-old", "warn_old", "parse_bool", "warn about leftover containers of dead sessions"),
     ("cleanup-old", "cleanup_old", "parse_bool", "remove leftover containers of dead sessions at start"),
     ("cleanup-age", "cleanup_age", "parse_duration", "age before a leftover counts as old (e.g. 5m)"),
@@ -33,11 +33,23 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("create-delay", "create_delay", "parse_duration", "pause after waiting for a creation slot"),
     ("backend", "backend", "parse_name", "backend name (see `testctr doctor`)"),
     ("runtime", "runtime", "parse_name", "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
+    ("engine-timeout", "engine_timeout", "parse_timeout", "bound on one engine call outside a start (default 60s)"),
     ("reaper", "reaper", "parse_bool", "remove a killed run's containers from a watchdog process"),
-    ("reuse", "reuse", "parse_bool", "false: with_reuse() containers are throwaway ones (for CI)"),
+    (
+        "reuse",
+        "reuse",
+        "parse_bool",
+        "keep with_reuse() containers across runs (--no-testctr-reuse in CI: throwaway ones)",
+    ),
     ("reuse-ttl", "reuse_ttl", "parse_duration", "idle time after which a reused container is removed (1h)"),
+    (
+        "report-lines",
+        "report_lines",
+        "parse_positive_int",
+        "log lines per container in a failed test's report and in start errors (default: 200)",
+    ),
 ]
-_BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
+_BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old", "reuse"}
 
 #: The name the run's state is registered under. testctr.owners finds it by
 #: this name: the library never imports this module.
@@ -131,17 +143,19 @@ class RunState:
             return  # cleanup-old is off by default
         from testctr import settings
         from testctr.errors import TestctrError
-        from testctr.housekeeping import find_leftovers, remove
+        from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
 
         s = settings.current()
         if not s.cleanup_old:
             return
         try:
             removed = remove(find_leftovers(s.label, s.cleanup_age))
+            # After the containers: a network in use cannot be removed.
+            networks = remove_networks(find_leftover_networks(s.label, s.cleanup_age))
         except TestctrError as e:
             message = f"testctr: could not remove leftovers: {e}"
         else:
-            message = f"testctr: removed {removed} leftover container(s) of dead sessions"
+            message = f"testctr: removed {removed} leftover container(s) and {networks} network(s) of dead sessions"
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(message, yellow=True)
@@ -161,13 +175,18 @@ class RunState:
         containers = [c for node in item.listchain() for c in self.containers_of(node.nodeid or "session")]
         if containers:
             from testctr.errors import TestctrError
+            from testctr.owners import pytest_basetemp
 
+            base = pytest_basetemp(item.config)
             for container in containers:
+                # The last lines only: a flooding container must not put megabytes into the report.
+                title = f"testctr logs: {container.name} ({container.image})"
                 try:
-                    logs = container.logs()
-                except TestctrError as e:
+                    logs, path = container.log_report(base)
+                    title += f", last lines; full log: {path}"
+                except (TestctrError, OSError) as e:
                     logs = f"(could not read logs: {e})"
-                report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
+                report.sections.append((title, logs))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -53,7 +53,7 @@ def config_hash(image: str, config: ContainerConfig, engine: Sequence[str]) -> s
         "files": [[f.container_path, hashlib.sha256(f.data).hexdigest(), f.mode] for f in config.files],
         "mounts": [[m.source, m.target, m.read_only] for m in config.mounts],
         "tmpfs": config.tmpfs,
-        "networks": config.networks,
+        "networks": [[n.name, list(n.aliases)] for n in config.networks],
         "user": config.user,
         "workdir": config.workdir,
         "memory": config.memory_bytes,

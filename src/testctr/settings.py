@@ -13,7 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from testctr.errors import InvalidOption
-from testctr.parsing import parse_bool, parse_duration, parse_image_map, parse_positive_int
+from testctr.parsing import (
+    parse_bool,
+    parse_duration,
+    parse_image_map,
+    parse_image_prefix,
+    parse_label_prefix,
+    parse_name,
+    parse_positive_int,
+    parse_timeout,
+    shown,
+)
+from testctr.parsing import unmatched_image_map_entries as _unmatched
 
 
 @dataclass
@@ -31,58 +42,63 @@ class Settings:
     image_prefix: str = ""
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
+    #: Bound on any one engine call made outside a start (a start's calls share its startup timeout).
+    engine_timeout: float = 60.0
     reaper: bool = True
     #: False: with_reuse() starts a throwaway container like any other (for CI).
     reuse: bool = True
     #: A reused container idle this long is removed by the next run that reuses one.
     reuse_ttl: float = 3600.0
+    #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
+    db_pool: bool = True
+    #: Log lines per container in a failed test's report and in start errors.
+    report_lines: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Settings from ``TESTCTR_*``; a bad value raises InvalidOption naming the variable."""
         env = dict(os.environ if env is None else env)
-        s = cls()
+        changes: dict[str, object] = {}
+        for field_name, parse in PARSERS.items():
+            name = "TESTCTR_" + field_name.upper()
+            text = env.get(name)
+            if text is None or text == "":
+                continue
+            try:
+                changes[field_name] = parse(text)
+            except InvalidOption as e:
+                value = text if text.isprintable() and len(text) <= 60 else shown(text)
+                raise InvalidOption(f"{name}={value}: {e}") from None
+        return dataclasses.replace(cls(), **changes)  # type: ignore[arg-type]
 
-        def get(name: str) -> str | None:
-            value = env.get(f"TESTCTR_{name}")
-            return value if value not in (None, "") else None
 
-        try:
-            return cls._parse(s, get)
-        except InvalidOption as e:
-            raise InvalidOption(f"bad TESTCTR_* environment variable: {e}") from None
+#: How each setting is read from its ``TESTCTR_<FIELD>`` variable: the rules of its option.
+PARSERS: dict[str, Callable[[str], object]] = {
+    "verbose": parse_bool,
+    "keep_failed": parse_bool,
+    "label": parse_label_prefix,
+    "warn_old": parse_bool,
+    "cleanup_old": parse_bool,
+    "cleanup_age": lambda text: parse_duration(text, "cleanup age"),
+    "max_concurrent": lambda text: parse_positive_int(text, "max concurrent creations"),
+    "report_lines": lambda text: parse_positive_int(text, "report lines"),
+    "create_delay": lambda text: parse_duration(text, "create delay"),
+    "backend": parse_name,
+    "runtime": parse_name,
+    "image_prefix": parse_image_prefix,
+    "image_map": parse_image_map,
+    "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
+    "engine_timeout": lambda text: parse_timeout(text, "engine timeout"),
+    "reaper": parse_bool,
+    "db_pool": parse_bool,
+    "reuse": parse_bool,
+    "reuse_ttl": lambda text: parse_duration(text, "reuse ttl"),
+}
 
-    @staticmethod
-    def _parse(s: Settings, get: Callable[[str], str | None]) -> Settings:
-        if (v := get("VERBOSE")) is not None:
-            s.verbose = parse_bool(v)
-        if (v := get("KEEP_FAILED")) is not None:
-            s.keep_failed = parse_bool(v)
-        if (v := get("LABEL")) is not None:
-            s.label = v
-        if (v := get("WARN_OLD")) is not None:
-            s.warn_old = parse_bool(v)
-        if (v := get("CLEANUP_OLD")) is not None:
-            s.cleanup_old = parse_bool(v)
-        if (v := get("CLEANUP_AGE")) is not None:
-            s.cleanup_age = parse_duration(v)
-        if (v := get("MAX_CONCURRENT")) is not None:
-            s.max_concurrent = parse_positive_int(v, "TESTCTR_MAX_CONCURRENT")
-        if (v := get("CREATE_DELAY")) is not None:
-            s.create_delay = parse_duration(v)
-        if (v := get("STARTUP_TIMEOUT")) is not None:
-            s.startup_timeout = parse_duration(v) or s.startup_timeout
-        if (v := get("REAPER")) is not None:
-            s.reaper = parse_bool(v)
-        if (v := get("REUSE")) is not None:
-            s.reuse = parse_bool(v)
-        if (v := get("REUSE_TTL")) is not None:
-            s.reuse_ttl = parse_duration(v)
-        s.backend = get("BACKEND")
-        s.runtime = get("RUNTIME")
-        s.image_prefix = get("IMAGE_PREFIX") or ""
-        if (v := get("IMAGE_MAP")) is not None:
-            s.image_map = parse_image_map(v)
-        return s
+
+def unmatched_image_map_entries() -> list[str]:
+    """TESTCTR_IMAGE_MAP entries no image started by this process has matched (``IMAGE=REPLACEMENT``)."""
+    return _unmatched(current().image_map)
 
 
 def cache_dir() -> str:

@@ -384,6 +384,25 @@ def test_macos_15_network_limit(request: pytest.FixtureRequest, emulator_dir: Pa
     with pytest.raises(testctr.UnsupportedOption, match="macOS 26") as raised:
         sleeper(request, name, testctr.with_network("backend-net"))
     assert raised.value.option == "with_network"
+    with pytest.raises(testctr.UnsupportedOption, match="networks only on macOS 26") as refused:
+        testctr.network(request, backend=name)
+    assert refused.value.option == "testctr.network"
+
+
+def test_network_of_a_test_on_macos_26(request: pytest.FixtureRequest, emulator_dir: Path) -> None:
+    apple = "apple-macos26"
+    if apple not in backends.default_registry.all_names():
+        binary = wrapper(emulator_dir, "container-macos26", APPLE_CONTAINER_EMULATE_MACOS="26")
+        backends.default_registry.register(apple, AppleBackend(binary))
+    net = testctr.network(request, backend=apple)
+    db = sleeper(request, apple, testctr.with_network(net))
+    assert db.internal_ip(net) == db.internal_ip()
+    with pytest.raises(testctr.UnsupportedOption, match="no DNS aliases"):
+        sleeper(request, apple, testctr.with_network(net, aliases=["db"]))
+    with pytest.raises(testctr.UnsupportedOption, match="network connect"):
+        db.connect("other")
+    with pytest.raises(testctr.UnsupportedOption, match="internal"):
+        testctr.network(request, backend=apple, internal=True)
 
 
 def test_missing_image(request: pytest.FixtureRequest, apple: str) -> None:

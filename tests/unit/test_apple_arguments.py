@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from testctr.backend.types import ContainerConfig, Mount, PortSpec
+from testctr.backend.types import ContainerConfig, Mount, NetworkAttachment, PortSpec
+from testctr.backends._process import EnvArgs
 from testctr.backends.apple import arguments
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.parsing import DIRECT_PORTS_LABEL
@@ -84,8 +85,11 @@ def test_gate_wraps_the_resolved_process() -> None:
 )
 def test_env_is_one_token_per_variable(env: dict[str, str]) -> None:
     argv = arguments.create_args("img", config(env=env), AppleConfig(), NEW, {})
-    tokens = [a for a in argv if a.startswith("--env=")]
-    assert tokens == [f"--env={k}={v}" for k, v in env.items()]
+    tokens = [a.removeprefix("--env=") for a in argv if a.startswith("--env=")]
+    # NAME (the value reaches the CLI through its environment, out of `ps`) or NAME=VALUE.
+    passed = EnvArgs.of(env)
+    assert tokens == passed.names
+    assert {t.split("=", 1)[0]: passed.child_env.get(t, t.partition("=")[2]) for t in tokens} == env
 
 
 def test_gated_process_resolution() -> None:
@@ -127,7 +131,8 @@ def test_no_command_keeps_the_image_process() -> None:
         (config(cpus=0.5), AppleConfig(), NEW, "with_cpus"),
         (config(mounts=[Mount(__file__, "/x")]), AppleConfig(), NEW, "with_bind_mount"),
         (config(ports=[PortSpec(80)]), AppleConfig(), (0, 2, 0), "with_port"),
-        (config(networks=["n"]), AppleConfig(), (0, 1, 0), "with_network"),
+        (config(networks=[NetworkAttachment("n")]), AppleConfig(), (0, 1, 0), "with_network"),
+        (config(networks=[NetworkAttachment("n", ("db",))]), AppleConfig(), NEW, "with_network(aliases=...)"),
         (config(), AppleConfig(kernel_args=["quiet"]), OLD, "AppleConfig.kernel_args"),
         (config(), AppleConfig(init=True), OLD, "AppleConfig.init"),
         (config(), AppleConfig(rosetta=True), (0, 6, 0), "AppleConfig.rosetta"),
@@ -151,3 +156,11 @@ def test_contradicting_limits_are_invalid() -> None:
 def test_direct_ip_cannot_choose_host_ports() -> None:
     with pytest.raises(InvalidOption, match="direct_ip"):
         arguments.check_config(config(ports=[PortSpec(80, host_port=8080)]), AppleConfig(direct_ip=True), NEW)
+
+
+def test_network_create_args() -> None:
+    assert arguments.network_create_args("n", {"testctr": "true", "testctr.test": "t::x"}) == [
+        "network", "create", "--label=testctr=true", "--label=testctr.test=t::x", "n",
+    ]  # fmt: skip
+    with pytest.raises(UnsupportedOption, match="'='"):
+        arguments.network_create_args("n", {"testctr.test": "t[a=b]"})

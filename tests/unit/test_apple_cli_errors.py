@@ -80,3 +80,21 @@ def test_create_errors(err: str, kind: type[Exception], option: str | None) -> N
     assert type(error) is kind
     if option is not None:
         assert isinstance(error, UnsupportedOption) and error.option == option
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        "Error: Plugin 'container-network' not found.\n\n- If system services are not running, ...",
+        "Error: failed to find plugin named container-network",
+    ],
+)
+def test_no_network_command_means_macos_26_is_needed(err: str) -> None:
+    error = cli_errors.network_error(failed(err), "create")
+    assert isinstance(error, UnsupportedOption) and error.option == "testctr.network"
+    assert "only on macOS 26 or newer" in str(error) and "system services" not in str(error)
+
+
+def test_other_network_failures_are_plain() -> None:
+    error = cli_errors.network_error(failed("Error: network n already exists"), "create")
+    assert type(error) is TestctrError and "network create failed" in str(error)

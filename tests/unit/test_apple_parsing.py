@@ -177,3 +177,26 @@ def test_image_process_both_shapes() -> None:
     assert parsing.image_process(one) == ([], ["sh"])
     assert parsing.image_process(zero) == (["/e"], ["a"])
     assert parsing.image_process([]) == ([], [])
+
+
+def test_network_addresses_by_name() -> None:
+    item = {
+        "id": "x",
+        "configuration": {"id": "x"},
+        "status": {
+            "state": "running",
+            "networks": [
+                {"network": "default", "ipv4Address": "192.168.64.3/24"},
+                {"network": "backend", "ipv4Address": "192.168.65.3/24"},
+            ],
+        },
+    }
+    info = parsing.parse_container(item)
+    assert info.networks == {"default": "192.168.64.3", "backend": "192.168.65.3"}
+    assert info.internal_ip == "192.168.64.3"
+
+
+def test_parse_network_reads_labels_where_recorded() -> None:
+    labelled = parsing.parse_network({"id": "n1", "config": {"labels": {"testctr": "true"}}})
+    assert (labelled.id, labelled.name, labelled.labels) == ("n1", "n1", {"testctr": "true"})
+    assert parsing.parse_network({"id": "default", "state": "running"}).labels == {}

@@ -140,10 +140,9 @@ def test_a_named_runtime_skips_the_search() -> None:
     registry = registry_of(candidate("apple", 1, fixed), candidate("cli/docker", 2, switching))
     choice = choose(registry, "/opt/bin/podman")
     assert choice.backend is not None and choice.backend.runtime == "podman" and fixed.asked == 0
-    assert choice.skipped == [("apple", "TESTCTR_RUNTIME=/opt/bin/podman names another engine")]
-    assert (
-        choice.explain()[-1] == "chose cli with /opt/bin/podman (TESTCTR_RUNTIME=/opt/bin/podman names it; version 1.0)"
-    )
+    named = "the runtime /opt/bin/podman (TESTCTR_RUNTIME or with_runtime)"
+    assert choice.skipped == [("apple", f"{named} names another engine")]
+    assert choice.explain()[-1] == f"chose cli with /opt/bin/podman ({named} names it; version 1.0)"
     assert choose(registry, "apple").backend is fixed
 
 
@@ -155,7 +154,9 @@ def test_a_named_runtime_that_does_not_answer_is_not_replaced() -> None:
     )
     choice = choose(registry, "docker")
     assert choice.backend is None
-    assert choice.error.startswith("TESTCTR_RUNTIME=docker names the engine to use, and it cannot be used")
+    assert choice.error.startswith(
+        "the runtime docker (TESTCTR_RUNTIME or with_runtime) names the engine to use, and it cannot be used"
+    )
     assert "\n  x: not installed\n  cli/docker: the docker engine is not reachable" in choice.error
 
 
@@ -192,3 +193,18 @@ def test_candidate_labels_are_unique_and_leave_with_their_backend() -> None:
         registry.add_auto_candidate(candidate("a", 2, Engine("a")))
     registry.unregister("a")
     assert registry.auto_candidates() == []
+
+
+def test_a_runtime_a_caller_insists_on_picks_a_candidate_that_drives_it() -> None:
+    # with_runtime("podman") under auto: never a backend that cannot drive podman (apple), whatever
+    # auto chose for the process.
+    registry = registry_of(
+        candidate("apple", 1, Engine("apple")),
+        candidate("cli/podman", 3, Engine("podman")),
+    )
+    auto = Auto(registry, lambda: None)
+    registry.register_chooser("auto", auto.choose)
+    assert registry.lookup("auto")[1].runtime == "apple"
+    _, backend = registry.lookup("auto", "podman")
+    assert backend.runtime == "podman"
+    assert registry.lookup("auto", "podman")[1] is backend

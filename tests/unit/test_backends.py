@@ -67,7 +67,7 @@ def test_a_runtime_option_needs_a_backend_that_switches(names: tuple[str, str]) 
 def test_a_chooser_resolves_to_the_backend_it_chose(names: tuple[str, str]) -> None:
     fixed, _ = names
     chooser = f"chooser-{os.urandom(3).hex()}"
-    backends.default_registry.register_chooser(chooser, lambda: (fixed, backends.get(fixed)))
+    backends.default_registry.register_chooser(chooser, lambda runtime: (fixed, backends.get(fixed)))
     try:
         resolved = backends.resolve(chooser)
     finally:

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from testctr.backend.types import ContainerConfig, Mount, PortSpec
+from testctr.backend.types import ContainerConfig, Mount, NetworkAttachment, PortSpec
 
 docker_api = pytest.importorskip("testctr.backends.docker_api", reason="needs the docker extra")
 
@@ -22,7 +22,7 @@ def test_create_body_maps_every_field() -> None:
         labels={"k": "v"},
         mounts=[Mount("/host", "/ctr", read_only=True)],
         tmpfs=["/scratch"],
-        networks=["net1", "net2"],
+        networks=[NetworkAttachment("net1", ("db",)), NetworkAttachment("net2")],
         user="1000:1000",
         workdir="/w",
         memory_bytes=64 << 20,
@@ -45,6 +45,7 @@ def test_create_body_maps_every_field() -> None:
     assert host["Mounts"] == [{"Type": "bind", "Source": "/host", "Target": "/ctr", "ReadOnly": True}]
     assert host["Tmpfs"] == {"/scratch": ""}
     assert host["NetworkMode"] == "net1"
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {"net1": {"Aliases": ["db"]}}}
     assert (body["User"], body["WorkingDir"]) == ("1000:1000", "/w")
     assert (host["Memory"], host["NanoCpus"], host["Privileged"]) == (64 << 20, 500_000_000, True)
 

@@ -235,3 +235,60 @@ def test_debug_commands(runtime: str, remove: str) -> None:
     assert commands == {"logs": f"{runtime} logs NAME", "shell": f"{runtime} exec -it NAME sh", "remove": remove}
     remote = debug_commands(["docker", "-H", "ssh://me@box"], "docker", "NAME")
     assert shlex.split(remote["logs"]) == ["docker", "-H", "ssh://me@box", "logs", "NAME"]
+
+
+def test_parse_inspect_reports_the_address_on_every_network() -> None:
+    info = parse_inspect(
+        {
+            "Id": "c1",
+            "NetworkSettings": {
+                "IPAddress": "",
+                "Networks": {"a-net": {"IPAddress": "10.0.1.2"}, "b-net": {"IPAddress": "10.0.2.2"}},
+            },
+        }
+    )
+    assert info.networks == {"a-net": "10.0.1.2", "b-net": "10.0.2.2"}
+    assert info.internal_ip == "10.0.1.2"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"Id": "abc", "Name": "n", "Labels": {"testctr": "true"}},  # docker, and the API
+        {"id": "abc", "name": "n", "labels": {"testctr": "true"}},  # podman network inspect
+    ],
+)
+def test_parse_network_reads_both_shapes(data: dict[str, object]) -> None:
+    from testctr.backends.docker_family import parse_network
+
+    info = parse_network(data)
+    assert (info.id, info.name, info.labels) == ("abc", "n", {"testctr": "true"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Error response from daemon: network nope not found",
+        "Error: unable to find network with name or ID nope: network not found",
+    ],
+)
+def test_missing_network_names_it_and_the_fix(text: str) -> None:
+    from testctr.backends.docker_family import missing_network
+
+    fix = missing_network("docker", text)
+    assert fix is not None and "'nope' does not exist" in fix and "testctr.network(t)" in fix
+    assert missing_network("docker", "Error: no such image") is None
+
+
+@pytest.mark.parametrize(
+    ("state", "oom_killed"),
+    [
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": True}, True),
+        ({"Running": False, "Status": "exited", "ExitCode": 1, "OOMKilled": False}, False),
+        # Podman on cgroup v1 says false for a container the OOM killer killed: not believed.
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": False}, None),
+        ({"Running": False, "Status": "exited", "ExitCode": 137}, None),
+    ],
+)
+def test_parse_inspect_oom_killed(state: dict[str, object], oom_killed: bool | None) -> None:
+    assert parse_inspect({"Id": "x", "State": state}).state.oom_killed is oom_killed

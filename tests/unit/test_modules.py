@@ -158,6 +158,16 @@ def test_service_flags() -> None:
         lambda: redis.with_config({"bad key": 1}),
         lambda: memcached.with_memory(0),
         lambda: mosquitto.with_config({}),
+        lambda: postgres.with_config({"k\x00": 1}),
+        lambda: postgres.with_config({"k": "v\x00"}),
+        lambda: postgres.with_config({"k": float("nan")}),
+        lambda: postgres.with_config({"k": 10**400}),
+        lambda: redis.with_config({"k": float("inf")}),
+        lambda: mosquitto.with_config({"k": "a\rb"}),
+        lambda: postgres.with_template("select 1\x00"),
+        lambda: postgres.with_init_script(42),
+        lambda: memcached.with_threads(2**31),
+        lambda: mysql.with_password("a\x00"),
     ],
 )
 def test_bad_arguments_fail_where_written(make: object) -> None:

@@ -127,6 +127,37 @@ BAD: list[tuple[Any, ...]] = [
     (testctr.with_network, ""),
     (testctr.with_user, ""),
     (testctr.with_backend_config, None),
+    (testctr.with_env, "A", "v\x00"),
+    (testctr.with_env, "A\x00", "v"),
+    (testctr.with_env_map, ["A=1"]),
+    (testctr.with_label, "a=b", "c"),
+    (testctr.with_label, "", "c"),
+    (testctr.with_label, "a\x00", "c"),
+    (testctr.with_label, "a", "c\x00"),
+    (testctr.with_command, "sh\x00"),
+    (testctr.with_args, "a", "\x00"),
+    (testctr.with_entrypoint, "\x00"),
+    (testctr.with_file, "/etc/hostname\x00", "/x"),
+    (testctr.with_file, 42, "/x"),
+    (testctr.with_file_content, "x", "/x\x00"),
+    (testctr.with_bind_mount, 42, "/x"),
+    (testctr.with_bind_mount, "/tmp", 42),
+    (testctr.with_bind_mount, "/tmp", "/x", "yes"),
+    (testctr.with_cpus, float("inf")),
+    (testctr.with_cpus, 6e299),
+    (testctr.with_cpus, float("nan")),
+    (testctr.with_memory_limit, "1" * 400 + "m"),
+    (testctr.with_startup_timeout, 1e10),
+    (testctr.with_startup_delay, float("nan")),
+    (testctr.with_wait_for_port, "80", 10**400),
+    (testctr.with_wait_for_log, "x", None, 2**31),
+    (testctr.with_wait_for_exec, 5),
+    (testctr.with_wait_for_http, "/a b", "80"),
+    (testctr.with_platform, "linux/amd64\n"),
+    (testctr.with_port, 10**400),
+    (testctr.with_user, "a\x00"),
+    (testctr.with_network, "a b"),
+    (testctr.with_backend, "x\x00"),
 ]
 
 
@@ -157,6 +188,10 @@ def test_new_rejects_bad_t_and_image_before_touching_an_engine() -> None:
         pass
     with pytest.raises(InvalidOption, match="image"), testctr.run("redis 7"):
         pass
+    with pytest.raises(InvalidOption, match="must not start with '-'"), testctr.run("--privileged"):
+        pass
+    with pytest.raises(InvalidOption, match="lower case"), testctr.run("Redis:7"):
+        pass
 
 
 def test_unknown_backend_lists_registered() -> None:
@@ -171,12 +206,55 @@ def test_wait_on_unpublished_port_fails_before_any_engine_call() -> None:
             pass
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("STARTUP_TIMEOUT", "0", "more than 0"),
+        ("STARTUP_TIMEOUT", "1e10", "Go duration"),
+        ("CREATE_DELAY", "10000001", "from 0 to 1e+07"),
+        ("CLEANUP_AGE", "soon", "Go duration"),
+        ("LABEL", "my label", "letters, digits"),
+        ("LABEL", "a=b", "letters, digits"),
+        ("LABEL", "a,b", "letters, digits"),
+        ("BACKEND", "a b", "without spaces"),
+        ("RUNTIME", "do\x00cker", "control characters"),
+        ("IMAGE_PREFIX", "Mirror/X", "registry and optional path"),
+        ("IMAGE_MAP", "redis=-x", "must not start with '-'"),
+        ("VERBOSE", "maybe", "true/false"),
+    ],
+)
+def test_every_setting_is_checked_like_its_option(variable: str, value: str, accepted: str) -> None:
+    from testctr.settings import Settings
+
+    with pytest.raises(InvalidOption, match=rf"^TESTCTR_{variable}=.*: .*{re.escape(accepted)}"):
+        Settings.from_env({f"TESTCTR_{variable}": value})
+
+
+def test_settings_read_every_variable() -> None:
+    from testctr.settings import Settings
+
+    s = Settings.from_env(
+        {
+            "TESTCTR_STARTUP_TIMEOUT": "2m",
+            "TESTCTR_LABEL": "ci.testctr",
+            "TESTCTR_IMAGE_MAP": "redis=local/redis:7",
+            "TESTCTR_IMAGE_PREFIX": "mirror.io/hub",
+            "TESTCTR_BACKEND": "cli",
+            "TESTCTR_MAX_CONCURRENT": "4",
+            "TESTCTR_VERBOSE": "",  # empty: the default
+        }
+    )
+    assert (s.startup_timeout, s.label, s.image_prefix) == (120, "ci.testctr", "mirror.io/hub")
+    assert s.image_map == {"redis": "local/redis:7"}
+    assert (s.backend, s.max_concurrent, s.verbose) == ("cli", 4, False)
+
+
 def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     from testctr.settings import Settings
 
     with pytest.raises(InvalidOption, match="TESTCTR_MAX_CONCURRENT"):
         Settings.from_env({"TESTCTR_MAX_CONCURRENT": "abc"})
-    with pytest.raises(InvalidOption, match="at least 1"):
+    with pytest.raises(InvalidOption, match="from 1 to"):
         Settings.from_env({"TESTCTR_MAX_CONCURRENT": "0"})
     with pytest.raises(InvalidOption, match="TESTCTR_"):
         Settings.from_env({"TESTCTR_KEEP_FAILED": "maybe"})
@@ -190,3 +268,28 @@ def test_reuse_settings() -> None:
     assert s.reuse is False and s.reuse_ttl == 600
     with pytest.raises(InvalidOption, match="TESTCTR_"):
         Settings.from_env({"TESTCTR_REUSE": "perhaps"})
+
+
+def test_with_network_keeps_order_and_merges_aliases_of_a_network_named_again() -> None:
+    from testctr.backend.types import NetworkAttachment
+
+    class FakeNetwork:
+        name = "made"
+
+    spec = build_spec(
+        [
+            testctr.with_network("first", aliases=["db"]),
+            testctr.with_network(FakeNetwork(), aliases=("x",)),  # type: ignore[arg-type]
+            testctr.with_network("first", aliases=["db", "cache"]),
+        ]
+    )
+    assert spec.config.networks == [
+        NetworkAttachment("first", ("db", "cache")),
+        NetworkAttachment("made", ("x",)),
+    ]
+
+
+@pytest.mark.parametrize("aliases", [["my db"], ["-db"], "db", [""]])
+def test_with_network_refuses_bad_aliases_at_once(aliases: Any) -> None:
+    with pytest.raises(InvalidOption, match="alias"):
+        testctr.with_network("net", aliases=aliases)

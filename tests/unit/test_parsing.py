@@ -17,13 +17,21 @@ from testctr.parsing import (
     container_name,
     database_name,
     parse_bool,
+    parse_cpus,
     parse_duration,
+    parse_image,
     parse_image_map,
+    parse_image_prefix,
+    parse_label_key,
+    parse_label_prefix,
     parse_memory,
     parse_port_spec,
+    parse_positive_int,
+    parse_timeout,
     parse_timestamp,
     port_key,
     substitute_image,
+    unmatched_image_map_entries,
 )
 
 
@@ -87,7 +95,9 @@ def test_memory_examples(size: str | int, expected: int) -> None:
     assert parse_memory(size) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "lots", "512x", "-1m", "1k", True, "m"])
+@pytest.mark.parametrize(
+    "bad", ["", "lots", "512x", "-1m", "1k", True, "m", "1" * 400 + "m", 2**63, "9e99", "\u0663m", 1.5e9, None]
+)
 def test_memory_rejects(bad: object) -> None:
     with pytest.raises(InvalidOption):
         parse_memory(bad)  # type: ignore[arg-type]
@@ -123,6 +133,41 @@ def test_duration_never_crashes(text: str) -> None:
         assert parse_duration(text) >= 0
 
 
+def test_durations_are_bounded() -> None:
+    assert parse_duration("10000000") == 1e7 and parse_duration("2777h") == 2777 * 3600
+    for bad in ["1e12", "10000001", "2778h", 1e10, 10**400, float("nan"), float("inf"), "1" * 400 + "h", True]:
+        with pytest.raises(InvalidOption, match="duration"):
+            parse_duration(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidOption, match="more than 0"):
+        parse_timeout("0")
+    assert parse_timeout("2m") == 120
+
+
+def test_cpus_bounds() -> None:
+    assert parse_cpus(0.01) == 0.01 and parse_cpus(2) == 2.0
+    for bad in [0, 0.001, -1, 1025, 6e299, float("inf"), float("nan"), True, "2"]:
+        with pytest.raises(InvalidOption, match=r"0\.01 to 1024"):
+            parse_cpus(bad)  # type: ignore[arg-type]
+
+
+def test_positive_int() -> None:
+    assert parse_positive_int(" 12 ") == 12 and parse_positive_int(3) == 3
+    for bad in ["0", "-1", "1.5", 1.0, True, "2147483648", 10**400, "\u0663", "", None]:
+        with pytest.raises(InvalidOption, match="from 1 to 2147483647"):
+            parse_positive_int(bad)  # type: ignore[arg-type]
+
+
+def test_label_key_and_prefix() -> None:
+    assert parse_label_key("com.example/k v") == "com.example/k v"
+    for bad in ["", "a=b", "a\x00", "a\nb", 1]:
+        with pytest.raises(InvalidOption, match="label key"):
+            parse_label_key(bad)  # type: ignore[arg-type]
+    assert parse_label_prefix("com.example-ci_1") == "com.example-ci_1"
+    for bad in ["", "a b", "a=b", "a,b", ".a", "a.", "é"]:
+        with pytest.raises(InvalidOption, match="label prefix"):
+            parse_label_prefix(bad)
+
+
 def test_bool() -> None:
     assert parse_bool("TRUE") and parse_bool("1") and not parse_bool("0") and not parse_bool("false")
     with pytest.raises(InvalidOption):
@@ -139,15 +184,90 @@ def test_image_map() -> None:
             parse_image_map(bad)
 
 
-_name = st.text(string.ascii_lowercase + string.digits + ":./-", min_size=1, max_size=20).filter(
-    lambda s: "=" not in s and "," not in s and s.strip() == s
+_alnum = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=6)
+_component = st.builds(
+    lambda a, sep, b: a + sep + b if sep else a, _alnum, st.sampled_from(["", ".", "_", "__", "-", "--"]), _alnum
+)
+_tag = st.builds(
+    str.__add__,
+    st.sampled_from(["v", "1", "_", "A"]),
+    st.text(string.ascii_letters + string.digits + "_.-", max_size=8),
+)
+_reference = st.builds(
+    lambda registry, path, tag: registry + "/".join(path) + (f":{tag}" if tag else ""),
+    st.sampled_from(["", "localhost:5000/", "127.0.0.1:5000/", "ghcr.io/", "Mirror.Example.com/"]),
+    st.lists(_component, min_size=1, max_size=3),
+    st.none() | _tag,
 )
 
 
-@given(st.dictionaries(_name, _name, max_size=5))
+@given(st.dictionaries(_reference, _reference, max_size=5))
 def test_image_map_roundtrip(mapping: dict[str, str]) -> None:
     text = ",".join(f"{k}={v}" for k, v in mapping.items())
     assert parse_image_map(text) == mapping
+
+
+@given(_reference)
+def test_valid_references_pass_unchanged(ref: str) -> None:
+    assert parse_image(ref) == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["localhost:5000/a/b:tag", "a@sha256:" + "0" * 64, "127.0.0.1:5000/x", "[::1]:5000/x:1", "a__b.c--d/e_f:V1.0-x"],
+)
+def test_image_reference_examples(ref: str) -> None:
+    assert parse_image(ref) == ref
+
+
+@pytest.mark.parametrize(
+    ("ref", "why"),
+    [
+        ("", "non-empty"),
+        ("-v", "start with '-'"),
+        ("--privileged", "start with '-'"),
+        ("redis 7", "whitespace"),
+        ("redis\n", "whitespace"),
+        ("redis\x00", "control"),
+        ("redis\x07", "control"),
+        ("Redis", "lower case"),
+        ("team/App:1", "lower case"),
+        ("redis:", "tag"),
+        ("redis:-x", "tag"),
+        ("redis:" + "x" * 129, "tag"),
+        ("a@sha256:abc", "digest"),
+        ("a@sha256:" + "A" * 64, "digest"),
+        ("a@", "digest"),
+        ("a//b", "does not parse"),
+        ("a:b:c", "does not parse"),
+        ("/a", "does not parse"),
+        ("a" * 256, "longer than 255"),
+    ],
+)
+def test_image_reference_rejects(ref: str, why: str) -> None:
+    with pytest.raises(InvalidOption, match=re.escape(why)):
+        parse_image(ref)
+
+
+def test_image_prefix() -> None:
+    assert parse_image_prefix("mirror.example.com/hub/") == "mirror.example.com/hub/"
+    for bad in ["", "Mirror/Hub", "a b", "x:tag/"]:
+        with pytest.raises(InvalidOption, match="image prefix"):
+            parse_image_prefix(bad)
+
+
+def test_image_map_entries_are_references() -> None:
+    with pytest.raises(InvalidOption, match=r"TESTCTR_IMAGE_MAP entry 'Redis=x'.*lower case"):
+        parse_image_map("Redis=x")
+
+
+def test_image_map_entry_without_tag_matches_latest_and_unmatched_are_reported() -> None:
+    mapping = {"redisx": "local/redis:7", "bbx:latest": "local/bb", "never-used-here": "x"}
+    assert substitute_image("redisx:latest", mapping, "") == "local/redis:7"
+    assert substitute_image("redisx", mapping, "") == "local/redis:7"
+    assert substitute_image("bbx", mapping, "") == "local/bb"
+    assert substitute_image("redisx:6", mapping, "") == "redisx:6"
+    assert unmatched_image_map_entries(mapping) == ["never-used-here=x"]
 
 
 def test_substitute_image() -> None:
@@ -228,3 +348,37 @@ def test_a_session_token_must_be_eight_hex_digits() -> None:
 
     with pytest.raises(ValueError):
         database_name("t", 63, "XYZ")
+
+
+# --- networks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", ["db", "db.internal", "my_db-1", "a" * 63, ".".join(["a" * 63] * 3)])
+def test_network_alias_accepts_dns_names(alias: str) -> None:
+    from testctr.parsing import network_alias
+
+    assert network_alias(alias) == alias
+
+
+@pytest.mark.parametrize("alias", ["", "my db", "-db", "db.-x", "a" * 64, "db..x", "db.", "d/b", 5, None])
+def test_network_alias_refuses_what_dns_cannot_resolve(alias: object) -> None:
+    from testctr.parsing import network_alias
+
+    with pytest.raises(InvalidOption, match="network alias"):
+        network_alias(alias)
+
+
+@pytest.mark.parametrize("name", ["", "bad name", "-net", ".net", "n/et", None])
+def test_network_name_refuses_what_engines_refuse(name: object) -> None:
+    from testctr.parsing import network_name
+
+    with pytest.raises(InvalidOption, match="network name"):
+        network_name(name)
+
+
+def test_oom_kills_of_both_cgroup_versions() -> None:
+    from testctr.parsing import oom_kills
+
+    assert oom_kills("low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2
+    assert oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n") == 1
+    assert oom_kills("") is None

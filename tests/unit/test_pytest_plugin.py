@@ -234,7 +234,7 @@ def test_cleanup_old_removes_leftovers_of_dead_sessions(pytester: pytest.Pyteste
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--testctr-cleanup-old")
     result.assert_outcomes(passed=1)
-    assert "testctr: removed 1 leftover container(s) of dead sessions" in result.stdout.str()
+    assert "testctr: removed 1 leftover container(s) and 0 network(s) of dead sessions" in result.stdout.str()
     assert names(memory) == ["live-one"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from testctr import BackendNotFound
 from testctr.backend import Registry
-from testctr.backend.types import ContainerConfig, FileEntry, Mount, PortSpec
+from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment, PortSpec
 from testctr.backends.cli import CLIBackend, Runtime, create_args, mount_spec
 from testctr.labels import SESSION_ID, container_labels, session_alive
 from testctr.settings import Settings
@@ -58,7 +58,7 @@ def test_create_args_full() -> None:
         labels={"testctr": "true"},
         mounts=[Mount("/h", "/c", True)],
         tmpfs=["/run"],
-        networks=["n1", "n2"],
+        networks=[NetworkAttachment("n1", ("db", "cache")), NetworkAttachment("n2")],
         user="1000",
         workdir="/w",
         memory_bytes=2**29,
@@ -70,9 +70,10 @@ def test_create_args_full() -> None:
     argv = create_args("redis:7", config, config.command_for(["redis-server"]), "127.0.0.1")
     assert argv == [
         "create", "--pull", "never", "--name", "testctr-x-1",
-        "--label", "testctr=true", "-e", "A=1",
+        "--label", "testctr=true", "-e", "A",
         "-p", "127.0.0.1::6379/tcp", "-p", "0.0.0.0:5353:53/udp", "-p", "[::1]::80/tcp",
         "--mount", "type=bind,source=/h,target=/c,readonly", "--tmpfs", "/run", "--network", "n1",
+        "--network-alias", "db", "--network-alias", "cache",
         "--user", "1000", "--workdir", "/w", "--memory", str(2**29), "--cpus", "1.5", "--privileged",
         "--platform", "linux/amd64",
         "--", "redis:7", "redis-server", "--appendonly", "yes",

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import testctr
 from testctr import last_use, reuse, settings
-from testctr.backend.types import ContainerConfig, FileEntry, Mount, PortSpec
+from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment, PortSpec
 from testctr.backends.memory import MemoryBackend
 from testctr.errors import ContainerNotFound, ContainerStartError, ImageNotFound
 from testctr.owners import ScriptOwner
@@ -51,7 +51,7 @@ def full_config() -> ContainerConfig:
         files=[FileEntry("/etc/app.conf", b"x=1", 0o644)],
         mounts=[Mount("/host", "/data")],
         tmpfs=["/tmp"],
-        networks=["net1"],
+        networks=[NetworkAttachment("net1", ("db",))],
         user="app",
         workdir="/srv",
         memory_bytes=1 << 30,
@@ -69,7 +69,8 @@ CHANGES: dict[str, Callable[[ContainerConfig], None]] = {
     "file mode": lambda c: setattr(c, "files", [FileEntry("/etc/app.conf", b"x=1", 0o600)]),
     "mounts": lambda c: c.mounts.append(Mount("/other", "/o", True)),
     "tmpfs": lambda c: c.tmpfs.append("/run"),
-    "networks": lambda c: c.networks.append("net2"),
+    "networks": lambda c: c.networks.append(NetworkAttachment("net2")),
+    "network aliases": lambda c: setattr(c, "networks", [NetworkAttachment("net1", ("db", "cache"))]),
     "user": lambda c: setattr(c, "user", "root"),
     "workdir": lambda c: setattr(c, "workdir", "/"),
     "memory": lambda c: setattr(c, "memory_bytes", 1 << 29),

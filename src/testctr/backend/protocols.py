@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 
 
 @runtime_checkable
@@ -133,6 +133,24 @@ class LogStreamer(Protocol):
 
 
 @runtime_checkable
+class LogTail(Protocol):
+    def log_tail(self, container_id: str, lines: int) -> str:
+        """The last ``lines`` lines of the log, read without reading the rest."""
+        ...
+
+
+@runtime_checkable
+class LogWriter(Protocol):
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        """Write the log, up to now, into ``out`` as it is read, holding little of it in memory.
+
+        Returns False when ``timeout`` seconds passed first (``out`` then holds
+        the log's beginning).
+        """
+        ...
+
+
+@runtime_checkable
 class ImageEnsurer(Protocol):
     def ensure_image(self, image: str, platform: str | None = None) -> None:
         """Pull ``image`` unless present. Raises ImageNotFound / ImagePullError."""
@@ -178,6 +196,39 @@ class ContainerLister(Protocol):
     def list_containers(self, label: str) -> list[ContainerInfo]:
         """Every container (running or not) that carries the label key ``label``."""
         ...
+
+
+@runtime_checkable
+class NetworkManager(Protocol):
+    """User-defined networks: containers on one reach each other by name and alias.
+
+    Errors: an engine that does not answer raises :class:`testctr.EngineUnavailable`;
+    a network the engine refuses to make raises :class:`testctr.TestctrError`.
+    """
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        """Create a network and return its id. ``internal``: no route out of the network."""
+        ...
+
+    def remove_network(self, network: str) -> None:
+        """Remove a network by name. Raises :class:`testctr.NetworkNotFound` when unknown.
+
+        A network containers still use is not removed: that is an error.
+        """
+        ...
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        """Every network that carries the label key ``label``."""
+        ...
+
+
+@runtime_checkable
+class NetworkConnector(Protocol):
+    """Attach a running container to a network, and detach it."""
+
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None: ...
+
+    def disconnect_network(self, container_id: str, network: str) -> None: ...
 
 
 @runtime_checkable

@@ -28,7 +28,7 @@ from testctr.errors import BackendNotFound
 Factory = Callable[[], Backend]
 Predicate = Callable[[], bool]
 #: Picks a backend; returns the name of the backend it picked and the backend.
-Chooser = Callable[[], "tuple[str, Backend]"]
+Chooser = Callable[[str | None], "tuple[str, Backend]"]
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,12 @@ class Registry:
     def _visible(self, entry: _Entry) -> bool:
         return entry.available is None or entry.available()
 
-    def lookup(self, name: str) -> tuple[str, Backend]:
+    def lookup(self, name: str, runtime: str | None = None) -> tuple[str, Backend]:
         """The backend ``name`` stands for, and the name of that backend.
 
         They differ for a chooser: ``lookup("auto")`` may give ``("cli", ...)``.
+        A ``runtime`` the caller insists on (``with_runtime``) goes to a chooser,
+        which must then pick a backend that drives it.
         """
         with self._lock:
             entry = self._entries.get(name)
@@ -159,9 +161,11 @@ class Registry:
                 entry = self._entries.get(name)
             if entry is None or not self._visible(entry):
                 raise BackendNotFound(name, self.names())
+            if entry.chooser is not None and runtime is not None:
+                return entry.chooser(runtime)
             if entry.chosen is None:
                 if entry.chooser is not None:
-                    entry.chosen = entry.chooser()
+                    entry.chosen = entry.chooser(None)
                 else:
                     assert entry.factory is not None
                     entry.chosen = (name, entry.factory())

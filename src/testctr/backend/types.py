@@ -50,6 +50,14 @@ class Mount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """A network to attach a container to, and the DNS names its peers there reach it by."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
 @dataclass
 class ContainerConfig:
     """Everything a backend needs to create one container.
@@ -72,7 +80,8 @@ class ContainerConfig:
     files: list[FileEntry] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
     tmpfs: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
+    #: The first one is the primary network (what :meth:`Backend.internal_ip` reports).
+    networks: list[NetworkAttachment] = field(default_factory=list)
     user: str | None = None
     workdir: str | None = None
     memory_bytes: int | None = None
@@ -112,12 +121,17 @@ class PortBinding:
 
 @dataclass(frozen=True)
 class ContainerState:
-    """``exit_code`` is None when the engine does not report one (never invented)."""
+    """``exit_code`` is None when the engine does not report one (never invented).
+
+    ``oom_killed``: whether the kernel's OOM killer killed the container (the
+    engine's ``State.OOMKilled``); None when the engine does not say.
+    """
 
     running: bool
     status: str
     exit_code: int | None = None
     health: str | None = None
+    oom_killed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,17 @@ class ContainerInfo:
     ports: dict[str, list[PortBinding]] = field(default_factory=dict)
     internal_ip: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    #: The container's address on each network it is attached to, by network name.
+    networks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """A network as an engine lists it (see :class:`testctr.backend.protocols.NetworkManager`)."""
+
+    id: str
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,13 +162,17 @@ class ExecResult:
     """The outcome of a command run in a container.
 
     A non-zero exit is a result, not an exception. ``output`` is stdout and
-    stderr interleaved in the order they arrived.
+    stderr interleaved in the order they arrived. ``oom_killed`` is True when
+    the kernel's OOM killer killed the command (then ``memory_limit`` is the
+    container's limit in bytes), None when that cannot be known.
     """
 
     exit_code: int
     stdout: str
     stderr: str
     output: str
+    oom_killed: bool | None = None
+    memory_limit: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -184,7 +184,7 @@ def resolve(name: str | None = None, runtime: str | None = None) -> Resolved:
     """
     s = _settings.current()
     requested = requested_name(name)
-    used, backend = default_registry.lookup(requested)
+    used, backend = default_registry.lookup(requested, runtime)
     chosen_runtime = runtime or s.runtime
     if chosen_runtime is not None:
         if isinstance(backend, RuntimeSelectable):

@@ -124,6 +124,7 @@ def _for_runtime(candidates: list[AutoCandidate], runtime: str, probe: Probe) ->
     """The first present candidate that drives ``runtime``: no search, no fall back."""
     choice = Choice()
     wanted = os.path.basename(runtime)
+    named = f"the runtime {runtime} (TESTCTR_RUNTIME or with_runtime)"
     for candidate in candidates:
         why = candidate.missing()
         if why is not None:
@@ -136,18 +137,18 @@ def _for_runtime(candidates: list[AutoCandidate], runtime: str, probe: Probe) ->
                 who = f"{candidate.backend_name} with {runtime}"
                 backend = backend.for_runtime(runtime)
             elif backend.runtime != wanted:
-                choice.skipped.append((who, f"TESTCTR_RUNTIME={runtime} names another engine"))
+                choice.skipped.append((who, f"{named} names another engine"))
                 continue
             version = probe(backend)
         except TestctrError as e:
             choice.skipped.append((who, _one_line(e)))
-            choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and it cannot be used (backend auto)"
+            choice.failure = f"{named} names the engine to use, and it cannot be used (backend auto)"
             choice.fix = f"install or start that engine, or name another runtime than {runtime}"
             return choice
         choice.candidate, choice.backend, choice.label = candidate, backend, who
-        choice.reason = f"TESTCTR_RUNTIME={runtime} names it; version {version}"
+        choice.reason = f"{named} names it; version {version}"
         return choice
-    choice.failure = f"TESTCTR_RUNTIME={runtime} names the engine to use, and no backend of auto drives it"
+    choice.failure = f"{named} names the engine to use, and no backend of auto drives it"
     choice.fix = "install that engine, name another runtime, or name a backend with TESTCTR_BACKEND"
     return choice
 
@@ -160,6 +161,7 @@ class Auto:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._choice: Choice | None = None
+        self._for_runtime: dict[str, Choice] = {}
 
     def choice(self) -> Choice:
         with self._lock:
@@ -167,6 +169,16 @@ class Auto:
                 self._choice = choose(self._registry, self._runtime())
             return self._choice
 
-    def choose(self) -> tuple[str, Backend]:
-        """The registry's chooser for "auto": the chosen backend's name and the backend."""
-        return self.choice().chosen()
+    def choose(self, runtime: str | None = None) -> tuple[str, Backend]:
+        """The registry's chooser for "auto": the chosen backend's name and the backend.
+
+        ``runtime`` is one a caller insists on (``with_runtime``): the choice
+        is then the first candidate that drives it, kept per runtime.
+        """
+        if runtime is None:
+            return self.choice().chosen()
+        with self._lock:
+            choice = self._for_runtime.get(runtime)
+            if choice is None or choice.backend is None:
+                choice = self._for_runtime[runtime] = choose(self._registry, runtime)
+        return choice.chosen()

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, PortBinding
-from testctr.errors import ImageNotFound, ImagePullError, InvalidOption, TestctrError
+from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
+from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
 from testctr.parsing import parse_timestamp
 
 LOOPBACK = "127.0.0.1"
@@ -126,6 +126,15 @@ def unreachable_fix(endpoint: EngineEndpoint, path_exists: Callable[[str], bool]
     return f"the socket {path} ({source}) {state}: start the engine that serves it, or change {source}{switch_back}"
 
 
+def hung_engine(where: str, seconds: float, request: str, runtime: str) -> EngineUnavailable:
+    """The error for an engine that took a request and did not answer within ``seconds``."""
+    return EngineUnavailable(
+        f"the engine at {where} accepted the connection but did not answer within {seconds:.1f} s ({request})\n"
+        f"fix: the engine is overloaded or hung: check that `{runtime} version` answers and restart the engine "
+        "if not; TESTCTR_ENGINE_TIMEOUT / with_startup_timeout set how long testctr waits"
+    )
+
+
 # --- inspect and files ---------------------------------------------------------------------------
 
 
@@ -140,12 +149,8 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     ports: dict[str, list[PortBinding]] = {}
     for key, bindings in (settings.get("Ports") or {}).items():
         ports[key] = [PortBinding(b.get("HostIp") or "", int(b.get("HostPort") or 0)) for b in bindings or []]
-    ip = settings.get("IPAddress") or ""
-    if not ip:
-        for net in (settings.get("Networks") or {}).values():
-            if net and net.get("IPAddress"):
-                ip = net["IPAddress"]
-                break
+    networks = {name: str(net.get("IPAddress") or "") for name, net in (settings.get("Networks") or {}).items() if net}
+    ip = settings.get("IPAddress") or next((addr for addr in networks.values() if addr), "")
     config = data.get("Config") or {}
     return ContainerInfo(
         id=str(data.get("Id") or data.get("ID") or ""),
@@ -157,11 +162,53 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
             status=status,
             exit_code=None if running or exit_code is None else int(exit_code),
             health=(health.get("Status") or None) if health else None,
+            oom_killed=oom_killed(state),
         ),
         ports=ports,
         internal_ip=ip,
         labels=dict(config.get("Labels") or {}),
+        networks=networks,
     )
+
+
+def parse_network(data: Mapping[str, Any]) -> NetworkInfo:
+    """One element of ``docker network inspect`` JSON (the API's answer too; Podman's alike)."""
+    return NetworkInfo(
+        id=str(data.get("Id") or data.get("ID") or data.get("id") or ""),
+        name=str(data.get("Name") or data.get("name") or ""),
+        labels=dict(data.get("Labels") or data.get("labels") or {}),
+    )
+
+
+#: dockerd: "network NAME not found"; Podman: "unable to find network with name or ID NAME: network not found".
+_MISSING_NETWORK = re.compile(r"network (?:with name or ID )?(\S+?):? (?:network )?not found", re.I)
+#: Removing a network that containers still use.
+NETWORK_IN_USE = re.compile(r"active endpoints|is being used|has associated containers|in use", re.I)
+
+
+def missing_network(runtime: str, engine_text: str) -> str | None:
+    """The fix for an engine answer that names a network that does not exist, else None."""
+    found = _MISSING_NETWORK.search(engine_text)
+    if found is None:
+        return None
+    name = found.group(1)
+    return (
+        f"network {name!r} does not exist; create it in the test with testctr.network(t) "
+        f"(or by hand: `{runtime} network create {name}`)"
+    )
+
+
+def oom_killed(state: Mapping[str, Any]) -> bool | None:
+    """``State.OOMKilled``, when it can be believed.
+
+    A false for a SIGKILLed container (exit code 137) is not: Podman on
+    cgroup v1 reports false for a container the OOM killer killed.
+    """
+    if "OOMKilled" not in state:
+        return None
+    if state["OOMKilled"]:
+        return True
+    return None if state.get("ExitCode") == 137 else False
 
 
 def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:

@@ -160,7 +160,10 @@ class TestcontainersBackend(DockerAPIBackend):
             kwargs["tmpfs"] = {path: "" for path in config.tmpfs}
         # Always a network: without one testcontainers picks the network of the
         # container the tests run in (find_host_network), not the default bridge.
-        kwargs["network"] = config.networks[0] if config.networks else "bridge"
+        kwargs["network"] = config.networks[0].name if config.networks else "bridge"
+        if config.networks and config.networks[0].aliases:
+            primary = config.networks[0]
+            kwargs["networking_config"] = {primary.name: self.api.create_endpoint_config(aliases=list(primary.aliases))}
         if config.memory_bytes is not None:
             kwargs["mem_limit"] = config.memory_bytes
         if config.cpus is not None:
@@ -194,12 +197,5 @@ class TestcontainersBackend(DockerAPIBackend):
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise self._translate(f"{self.runtime} create of {image}", e, refused=ContainerStartError) from None
         container_id = str(container.id)
-        for network in config.networks[1:]:
-            self._call(
-                f"connect to network {network}",
-                self.api.connect_container_to_network,
-                container_id,
-                network,
-                container_id=container_id,
-            )
+        self._connect_extra_networks(container_id, config)
         return container_id

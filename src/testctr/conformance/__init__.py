@@ -48,4 +48,5 @@ CLAUSES: dict[str, str] = {
     "resources": "memory and CPU limits observable inside (or UnsupportedOption)",
     "options": "every generic option works or raises UnsupportedOption",
     "concurrency": "10 containers created in parallel, distinct, all cleaned up",
+    "networks": "create, peers by alias, isolation, internal has no way out, connect, removal",
 }

@@ -1,8 +1,8 @@
 """Clause options: every generic option either works or raises UnsupportedOption.
 
 Each case starts a container with one option and checks its effect from
-inside, so an option that is accepted and silently ignored fails. Networks are
-not covered: creating one is outside the backend contract.
+inside, so an option that is accepted and silently ignored fails. Networks have
+their own clause (test_networks.py).
 """
 
 from __future__ import annotations

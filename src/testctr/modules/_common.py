@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from testctr.backend.types import ContainerConfig, ExecResult, FileEntry
 from testctr.errors import InvalidOption, TestctrError
-from testctr.option import Option, Spec, with_file
+from testctr.option import Option, Spec, valid_args, valid_container_path, valid_env, valid_host_path, with_file
+from testctr.parsing import has_control_chars, is_number, shown
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -30,6 +31,7 @@ def env_default(key: str, value: str) -> Option:
     Lets ``default()`` come before or after the ``with_*`` helpers: whatever the
     user chose explicitly wins, in any order.
     """
+    key, value = valid_env(key, value)
 
     def apply(spec: Spec) -> None:
         spec.config.env.setdefault(key, value)
@@ -39,9 +41,10 @@ def env_default(key: str, value: str) -> Option:
 
 def args_first(*args: str) -> Option:
     """Put server flags before the others, so a user's later (or earlier) flag for the same key wins."""
+    checked = valid_args(args, "args_first")
 
     def apply(spec: Spec) -> None:
-        spec.config.args[0:0] = list(args)
+        spec.config.args[0:0] = checked
 
     return Option(f"args_first{args!r}", apply)
 
@@ -54,6 +57,7 @@ def data_in_memory(path: str) -> Option:
     ~170 ms on overlayfs, ~17 ms on tmpfs). The data does not survive a
     container restart; ``with_data_on_disk()`` of the module turns it off.
     """
+    path = valid_container_path(path, "data_in_memory path")
     return Option(f"data in memory ({path})", lambda spec: spec.config.tmpfs.append(path))
 
 
@@ -68,33 +72,49 @@ def data_on_disk(path: str, module: str) -> Option:
 
 def init_script(path: str | os.PathLike[str], module: str) -> Option:
     """Run a ``.sql``/``.sh`` file once at the server's first start (/docker-entrypoint-initdb.d)."""
-    base = os.path.basename(os.fspath(path))
+    base = os.path.basename(valid_host_path(path, f"{module}.with_init_script path"))
     if not base:
         raise InvalidOption(f"{module}.with_init_script: {path!r} names no file")
     return with_file(path, f"/docker-entrypoint-initdb.d/{base}")
+
+
+#: Servers read their numeric settings into 64-bit integers at most.
+_CONFIG_INT_RANGE = (-(2**63), 2**63 - 1)
 
 
 def config_value(value: object, what: str) -> str:
     """A server setting's value as text: bools as on/off-style words are left to the caller."""
     if isinstance(value, bool):
         return "on" if value else "off"
-    if isinstance(value, (str, int, float)):
-        text = str(value)
-        if "\x00" in text or "\n" in text:
-            raise InvalidOption(f"{what} value {value!r} must be one line without NUL bytes")
-        return text
-    raise InvalidOption(f"{what} values must be str, int, float or bool, got {value!r}")
+    if is_number(value):
+        low, high = _CONFIG_INT_RANGE
+        if not low <= value <= high:  # NaN and infinities fail too
+            raise InvalidOption(f"{what} value {shown(value)} must be a finite number within 64-bit integers")
+        return str(value)
+    if isinstance(value, str):
+        if has_control_chars(value):
+            raise InvalidOption(f"{what} value {shown(value)} must be one line without control characters")
+        return value
+    raise InvalidOption(f"{what} values must be str, int, float or bool, got {shown(value)}")
 
 
 def config_key(key: object, what: str) -> str:
-    if not isinstance(key, str) or not key or any(c.isspace() or c == "=" for c in key) or key.startswith("-"):
-        raise InvalidOption(f"{what} key {key!r} must be a non-empty name without spaces, '=' or a leading '-'")
+    if (
+        not isinstance(key, str)
+        or not key
+        or any(c.isspace() or c == "=" for c in key)
+        or key.startswith("-")
+        or has_control_chars(key)
+    ):
+        raise InvalidOption(
+            f"{what} key {shown(key)} must be a non-empty name without spaces, '=', control characters or a leading '-'"
+        )
     return key
 
 
 def nonempty(value: object, what: str) -> str:
     if not isinstance(value, str) or not value or "\x00" in value:
-        raise InvalidOption(f"{what} must be a non-empty string without NUL bytes, got {value!r}")
+        raise InvalidOption(f"{what} must be a non-empty string without NUL bytes, got {shown(value)}")
     return value
 
 
@@ -137,6 +157,7 @@ class BoundProvider:
 
 
 P = TypeVar("P", bound=BoundProvider)
+T = TypeVar("T")
 
 
 def provider_of(spec: Spec, cls: type[P]) -> P:
@@ -154,6 +175,12 @@ def provider_of(spec: Spec, cls: type[P]) -> P:
 
 
 def use_provider(cls: type[BoundProvider], name: str) -> Option:
+    """Install the module's per-test resource provider (``cls``) on the container's spec."""
+    if not (isinstance(cls, type) and issubclass(cls, BoundProvider)):
+        raise InvalidOption(f"use_provider needs a BoundProvider subclass, got {cls!r}")
+    if not isinstance(name, str) or "\x00" in name:
+        raise InvalidOption(f"use_provider needs a name, got {name!r}")
+
     def apply(spec: Spec) -> None:
         provider_of(spec, cls)
 
@@ -209,7 +236,8 @@ def is_missing_binary(result: ExecResult) -> bool:
 
 def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Option:
     """Add lines to a config file the container gets, stacking with earlier or later calls."""
-    text = "".join(line + "\n" for line in lines)
+    path = valid_container_path(path, "config_lines path")
+    text = "".join(line + "\n" for line in valid_args(lines, "config_lines"))
 
     def apply(spec: Spec) -> None:
         for i, entry in enumerate(spec.config.files):
@@ -223,39 +251,53 @@ def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Op
 
 
 class ConnectionCache:
-    """One admin connection per provider (one provider per container), used under a lock.
+    """A provider's admin connections (one provider per container), one per concurrent user.
 
-    ``connect`` makes a connection; ``broken`` tells a dropped connection (the
-    server restarted) from a statement error: only then is the statement
-    retried, once, on a new connection.
+    The database pool's worker and a test's dsn() each get a connection of
+    their own, so neither waits for the other's statement. ``connect`` makes a
+    connection; ``broken`` tells a dropped connection (the server restarted)
+    from a statement error: only then is the statement retried, once, on a
+    new connection.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._conn: object | None = None
+        self._lock = threading.Lock()
+        self._idle: list[object] = []
 
     def run(
         self,
         connect: Callable[[], object],
-        use: Callable[[object], None],
+        use: Callable[[object], T],
         broken: Callable[[object], bool],
-    ) -> None:
-        with self.lock:
-            for attempt in range(2):
-                if self._conn is None:
-                    self._conn = connect()
-                try:
-                    use(self._conn)
-                    return
-                except Exception:
-                    if attempt == 1 or not broken(self._conn):
-                        raise
-                    self.close_locked()
+    ) -> T:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        for attempt in range(2):
+            if conn is None:
+                conn = connect()
+            try:
+                result = use(conn)
+            except Exception:
+                if not broken(conn):
+                    self._put_back(conn)
+                    raise
+                _close(conn)
+                conn = None
+                if attempt == 1:
+                    raise
+                continue
+            self._put_back(conn)
+            return result
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def close_locked(self) -> None:
-        conn, self._conn = self._conn, None
-        close = getattr(conn, "close", None)
-        if callable(close):
-            # Closing a broken connection may fail; it is gone either way.
-            with contextlib.suppress(Exception):
-                close()
+    def _put_back(self, conn: object) -> None:
+        with self._lock:
+            self._idle.append(conn)
+
+
+def _close(conn: object) -> None:
+    close = getattr(conn, "close", None)
+    if callable(close):
+        # Closing a broken connection may fail; it is gone either way.
+        with contextlib.suppress(Exception):
+            close()

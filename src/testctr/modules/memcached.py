@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from testctr.errors import InvalidOption
 from testctr.option import Option, options, with_args, with_port, with_wait_for_port
+from testctr.parsing import MAX_COUNT, shown
 
 IMAGE = "memcached:1"
 
@@ -21,8 +22,9 @@ def default() -> Option:
 
 
 def _positive(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidOption(f"memcached.{what} needs a positive int, got {value!r}")
+    # memcached reads each into a C int.
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise InvalidOption(f"memcached.{what} needs an int from 1 to {MAX_COUNT}, got {shown(value)}")
     return value
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from testctr.backend.types import ContainerConfig
+from testctr.backends._process import EnvArgs
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.parsing import DIRECT_PORTS_LABEL
 from testctr.backends.apple.version import BACKEND, MIN_MEMORY, Version, require, supports
@@ -56,6 +57,14 @@ def check_config(config: ContainerConfig, apple: AppleConfig, version: Version) 
             )
     if config.networks:
         require(version, "network", "with_network")
+    for attachment in config.networks:
+        if attachment.aliases:
+            raise UnsupportedOption(
+                "with_network(aliases=...)",
+                BACKEND,
+                "Apple's container gives a container no DNS aliases on a network (its --network takes none); "
+                "peers reach it by its name",
+            )
     if config.ports and not apple.direct_ip:
         require(version, "publish", "with_port", "publishing ports")
         for port in config.ports:
@@ -80,6 +89,16 @@ def check_config(config: ContainerConfig, apple: AppleConfig, version: Version) 
         require(version, "kernel_args", "AppleConfig.kernel_args")
     if apple.kernel is not None and not os.path.isfile(apple.kernel):
         raise InvalidOption(f"AppleConfig.kernel: no kernel file at {apple.kernel!r}")
+
+
+def network_create_args(name: str, labels: Mapping[str, str]) -> list[str]:
+    """The ``container network create`` command line."""
+    for key, value in labels.items():
+        if "=" in value:
+            raise UnsupportedOption(
+                "testctr.network", BACKEND, f"label {key}: Apple's container rejects label values containing '='"
+            )
+    return ["network", "create", *(f"--label={key}={value}" for key, value in labels.items()), name]
 
 
 def arch_name(name: str) -> str:
@@ -114,8 +133,8 @@ def create_args(
         out.append(f"--label={key}={value}")
     if apple.direct_ip and config.ports:
         out.append(f"--label={DIRECT_PORTS_LABEL}={','.join(p.key for p in config.ports)}")
-    for key, value in config.env.items():
-        out.append(f"--env={key}={value}")
+    for name in EnvArgs.of(config.env).names:
+        out.append(f"--env={name}")
     if not apple.direct_ip:
         for port in config.ports:
             host_ip = port.host_ip or "127.0.0.1"
@@ -127,8 +146,8 @@ def create_args(
         out += ["--mount", spec + (",readonly" if mount.read_only else "")]
     for path in config.tmpfs:
         out += ["--tmpfs", path]
-    for network in config.networks:
-        out += ["--network", network]
+    for attachment in config.networks:
+        out += ["--network", attachment.name]
     if config.user is not None:
         out.append(f"--user={config.user}")
     if config.workdir is not None:

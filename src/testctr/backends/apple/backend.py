@@ -10,21 +10,32 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
+from typing import BinaryIO
 
-from testctr.backend.protocols import HealthReporter, ResourceUpdater
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
+from testctr.backend.protocols import HealthReporter, NetworkConnector, ResourceUpdater
+from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 from testctr.backends._process import (
     CommandTimeout,
     Completed,
+    EnvArgs,
+    copy_output,
     follow_logs_until,
     run_command,
     run_exec,
 )
-from testctr.backends.apple.arguments import RELEASE_MARKER, arch_name, check_config, create_args, gated_process
+from testctr.backends.apple.arguments import (
+    RELEASE_MARKER,
+    arch_name,
+    check_config,
+    create_args,
+    gated_process,
+    network_create_args,
+)
 from testctr.backends.apple.cli_errors import (
     CAT_MISSING,
     COPY_MISSING,
     IS_DIRECTORY,
+    NETWORK_NOT_FOUND,
     NO_SHELL,
     NOT_FOUND,
     NOT_RUNNING,
@@ -35,19 +46,22 @@ from testctr.backends.apple.cli_errors import (
     error_text,
     failure,
     image_error,
+    needs_macos_26,
+    network_error,
     service_down,
 )
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.logs import LogFollower
-from testctr.backends.apple.parsing import direct_ports, image_process, parse_container
-from testctr.backends.apple.platform import BIN_ENV, find_binary, platform_supported
+from testctr.backends.apple.parsing import direct_ports, image_process, parse_container, parse_network
+from testctr.backends.apple.platform import BIN_ENV, find_binary, macos_major, platform_supported
 from testctr.backends.apple.ports import PORT_ATTEMPTS, allocate_port
-from testctr.backends.apple.version import BACKEND, Version, parse_version, supports, version_text
+from testctr.backends.apple.version import BACKEND, Version, parse_version, require, supports, version_text
 from testctr.errors import (
     ContainerNotFound,
     ContainerStartError,
     EngineUnavailable,
     InvalidOption,
+    NetworkNotFound,
     TestctrError,
     UnsupportedOption,
 )
@@ -65,6 +79,10 @@ _LIMITS: dict[type, str] = {
     ),
     HealthReporter: (
         "Apple's container does not run image HEALTHCHECKs; wait with with_wait_for_exec(<the check command>)"
+    ),
+    NetworkConnector: (
+        "Apple's container attaches networks only when it creates a container (it has no `network connect`); "
+        "name them with with_network"
     ),
 }
 
@@ -118,9 +136,11 @@ class AppleBackend:
 
     # --- running the CLI --------------------------------------------------------------------
 
-    def _run(self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None) -> Completed:
+    def _run(
+        self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None, env: EnvArgs | None = None
+    ) -> Completed:
         try:
-            return run_command([self.binary, *args], timeout, input)
+            return run_command([self.binary, *args], timeout, input, env=env.process_env() if env else None)
         except CommandTimeout as e:
             raise EngineUnavailable(
                 f"Apple's container did not answer within {e.timeout:.0f}s (container {args[0]}); "
@@ -234,7 +254,8 @@ class AppleBackend:
             argv = create_args(
                 created.image, config, created.apple, self.cli_version, host_ports, created.image_cmd, created.gated
             )
-            result = self._run(*argv)
+            # create_args names the variables; the CLI takes their values from its environment.
+            result = self._run(*argv, env=EnvArgs.of(config.env))
             if result.returncode == 0:
                 return result.out.strip().splitlines()[-1].strip()
             err = error_text(result)
@@ -321,14 +342,15 @@ class AppleBackend:
         timeout: float | None = None,
     ) -> ExecResult:
         argv = [self.binary, "exec"]
-        for key, value in (env or {}).items():
-            argv.append(f"--env={key}={value}")
+        env_args = EnvArgs.of(env or {})
+        for name in env_args.names:
+            argv.append(f"--env={name}")
         if workdir is not None:
             argv += ["--workdir", workdir]
         if user is not None:
             argv.append(f"--user={user}")
         argv += [container_id, *cmd]
-        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd)
+        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd, env_args.process_env())
         if result.exit_code == 1 and not result.stdout and result.stderr.startswith("Error: "):
             err = result.stderr.strip()
             if SERVICE_DOWN.search(err):
@@ -346,6 +368,12 @@ class AppleBackend:
     def get_container_logs(self, container_id: str) -> str:
         result = self._check(self._run("logs", container_id), "logs", container_id)
         return result.out
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        return self._check(self._run("logs", "-n", str(lines), container_id), "logs", container_id).out
+
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        return copy_output([self.binary, "logs", container_id], out, timeout)
 
     def boot_logs(self, container_id: str) -> str:
         """The VM's boot log: kernel and init messages (``container logs --boot``)."""
@@ -471,3 +499,34 @@ class AppleBackend:
     def list_containers(self, label: str) -> list[ContainerInfo]:
         result = self._check(self._run("list", "--all", "--format", "json"), "list")
         return [info for info in map(parse_container, json.loads(result.out or "[]")) if label in info.labels]
+
+    # --- networks ----------------------------------------------------------------------------
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        require(self.cli_version, "network", "testctr.network", "creating networks")
+        if internal:
+            raise UnsupportedOption(
+                "testctr.network(internal=True)",
+                BACKEND,
+                "testctr cannot make a network without a way out with Apple's container",
+            )
+        major = macos_major()
+        if major is not None and major < 26:
+            raise needs_macos_26("testctr.network", "creates networks")
+        result = self._run(*network_create_args(name, labels))
+        if result.returncode != 0:
+            raise network_error(result, "create")
+        return name
+
+    def remove_network(self, network: str) -> None:
+        result = self._run("network", "delete", network)
+        if result.returncode != 0:
+            if NETWORK_NOT_FOUND.search(error_text(result)):
+                raise NetworkNotFound(f"no network {network!r} (container: {error_text(result)})")
+            raise network_error(result, "delete")
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        result = self._run("network", "list", "--format", "json")
+        if result.returncode != 0:
+            raise network_error(result, "list")
+        return [info for info in map(parse_network, json.loads(result.out or "[]")) if label in info.labels]

@@ -44,6 +44,11 @@ IS_DIRECTORY = re.compile(r"is a directory", re.I)
 _MACOS_26 = re.compile(r"requires macOS 26", re.I)
 _IMAGE_UNREACHABLE = re.compile(r"connection refused|timed out|network is unreachable|could not resolve|dns", re.I)
 _IMAGE_MISSING = re.compile(r"not found|manifest unknown|unauthorized|denied|does not exist", re.I)
+#: macOS 15 has no `container network` (the CLI looks for a plugin of that name).
+_NO_NETWORK_COMMAND = re.compile(
+    r"plugin 'container-network' not found|failed to find plugin named container-network", re.I
+)
+NETWORK_NOT_FOUND = re.compile(r"network \S+ not found", re.I)
 _MIN_MEMORY = re.compile(r"minimum memory amount", re.I)
 
 
@@ -68,19 +73,32 @@ def failure(result: Completed, what: str, container_id: str = "") -> TestctrErro
     return TestctrError(f"container {what} failed: {err}")
 
 
+def needs_macos_26(option: str, what: str, err: str = "") -> UnsupportedOption:
+    major = macos_major()
+    return UnsupportedOption(
+        option,
+        BACKEND,
+        f"Apple's container {what} only on macOS 26 or newer"
+        + (f" (this is macOS {major})" if major else "")
+        + (f": {err}" if err else ""),
+    )
+
+
+def network_error(result: Completed, what: str) -> TestctrError:
+    """The testctr error for a failed ``container network <what>``."""
+    err = error_text(result)
+    if _NO_NETWORK_COMMAND.search(err):
+        # The rest of the text is about installing plugins: beside the point here.
+        return needs_macos_26("testctr.network", "creates and removes networks", err.splitlines()[0])
+    return failure(result, f"network {what}")
+
+
 def create_error(image: str, err: str) -> TestctrError:
     """The testctr error for a failed ``container create`` of ``image``."""
     if SERVICE_DOWN.search(err):
         return service_down(err)
     if _MACOS_26.search(err):
-        major = macos_major()
-        return UnsupportedOption(
-            "with_network",
-            BACKEND,
-            "Apple's container attaches to networks other than the default one only on macOS 26 or newer"
-            + (f" (this is macOS {major})" if major else "")
-            + f": {err}",
-        )
+        return needs_macos_26("with_network", "attaches to networks other than the default one", err)
     if _MIN_MEMORY.search(err):
         return UnsupportedOption("with_memory_limit", BACKEND, f"a VM needs at least {MIN_MEMORY >> 20} MiB: {err}")
     if "image" in err.lower() or "pull" in err.lower() or "POSIXErrorCode" in err:

@@ -11,7 +11,7 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from testctr.backend.types import ContainerInfo, ContainerState, PortBinding
+from testctr.backend.types import ContainerInfo, ContainerState, NetworkInfo, PortBinding
 from testctr.parsing import parse_timestamp
 
 #: Label carrying the ports a direct-IP container serves (nothing is published for them).
@@ -43,13 +43,25 @@ def _attachments(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [n for n in nets or [] if isinstance(n, Mapping)]
 
 
+def network_ips(item: Mapping[str, Any]) -> dict[str, str]:
+    """The IPv4 address on each network, by network name (``ipv4Address``, or ``address`` before 0.8)."""
+    return {
+        str(net.get("network") or ""): strip_prefix(str(net.get("ipv4Address") or net.get("address") or ""))
+        for net in _attachments(item)
+    }
+
+
 def container_ip(item: Mapping[str, Any]) -> str:
-    """The IPv4 address on the primary network (``ipv4Address``, or ``address`` before 0.8)."""
-    for net in _attachments(item):
-        cidr = net.get("ipv4Address") or net.get("address") or ""
-        if cidr:
-            return strip_prefix(str(cidr))
-    return ""
+    """The IPv4 address on the primary network."""
+    return next((ip for ip in network_ips(item).values() if ip), "")
+
+
+def parse_network(item: Mapping[str, Any]) -> NetworkInfo:
+    """One element of ``container network list --format json`` (labels where the release records them)."""
+    config = item.get("config") or item.get("configuration") or {}
+    labels = config.get("labels") if isinstance(config, Mapping) else None
+    name = str(item.get("id") or "")
+    return NetworkInfo(id=name, name=name, labels={str(k): str(v) for k, v in (labels or {}).items()})
 
 
 def direct_ports(labels: Mapping[str, str]) -> list[str]:
@@ -91,6 +103,7 @@ def parse_container(item: Mapping[str, Any]) -> ContainerInfo:
         ports=ports,
         internal_ip=ip,
         labels=labels,
+        networks=network_ips(item),
     )
 
 
