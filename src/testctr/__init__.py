@@ -59,7 +59,9 @@ if TYPE_CHECKING:
     from testctr.option import with_platform as with_platform
     from testctr.option import with_port as with_port
     from testctr.option import with_privileged as with_privileged
+    from testctr.option import with_reuse as with_reuse
     from testctr.option import with_runtime as with_runtime
+    from testctr.option import with_shared as with_shared
     from testctr.option import with_startup_delay as with_startup_delay
     from testctr.option import with_startup_timeout as with_startup_timeout
     from testctr.option import with_tmpfs as with_tmpfs
@@ -137,7 +139,9 @@ _EXPORTS = {
         "with_platform",
         "with_port",
         "with_privileged",
+        "with_reuse",
         "with_runtime",
+        "with_shared",
         "with_startup_delay",
         "with_startup_timeout",
         "with_tmpfs",

@@ -281,11 +281,20 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from testctr.housekeeping import find_leftover_networks, find_leftovers, remove, remove_networks
+    from testctr.housekeeping import find_leftover_networks, find_leftovers, find_reused, remove, remove_networks
 
     s = _settings.current()
-    containers = networks = 0
     verb = "would remove" if args.dry_run else "removed"
+    if args.reused:
+        count = 0
+        for engine, backend in _engines(args):
+            reused = find_reused(s.label, backend)
+            for c in reused if args.dry_run else ():
+                print(f"would remove reused container {c.name} ({engine})")
+            count += len(reused) if args.dry_run else remove(reused, backend)
+        print(f"{verb} {count} reused container(s)")
+        return 0
+    containers = networks = 0
     for engine, backend in _engines(args):
         leftovers = find_leftovers(s.label, args.older_than, all_projects=args.all_projects, backend=backend)
         if args.dry_run:
@@ -336,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in (ls, clean):
         command.add_argument("--backend", help="only this backend's engine (default: every engine that answers)")
         command.add_argument("--runtime", help="only this runtime (docker, podman, ...)")
+    clean.add_argument("--reused", action="store_true", help="remove the containers with_reuse() keeps instead")
     args = parser.parse_args(argv)
     handler = {"doctor": _doctor, "run": _run, "ls": _ls, "clean": _clean}[args.cmd]
     try:

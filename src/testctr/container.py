@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
+from testctr import last_use, sessions
 from testctr import option as _option
 from testctr import parsing as _parsing
 from testctr import settings as _settings
@@ -35,8 +36,9 @@ from testctr.backend.protocols import (
     unsupported_reason,
 )
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
-from testctr.backends import resolve
+from testctr.backends import Resolved, resolve
 from testctr.dbpool import Databases, databases_for
+from testctr.dsn import drop_dead_sessions
 from testctr.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -50,7 +52,7 @@ from testctr.errors import (
     oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
-from testctr.labels import container_labels
+from testctr.labels import container_labels, start_ticks
 from testctr.liveness import is_local, port_held
 from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
 from testctr.networks import Network, name_of
@@ -65,7 +67,18 @@ from testctr.parsing import (
     port_key,
     substitute_image,
 )
-from testctr.reaper import release, watch
+from testctr.reaper import release, remove_when_gone, watch
+from testctr.reuse import (
+    REUSE,
+    SHARED,
+    SharedRun,
+    attach_or_create,
+    config_hash,
+    replace,
+    reused_name,
+    shared_name,
+    shared_run,
+)
 from testctr.wait import HealthyWait, LogWait, RunningWait
 
 
@@ -156,6 +169,9 @@ class Container:
         self._log_copies: list[threading.Thread] = []
         self._terminate_lock = threading.Lock()
         self._oom_kills_seen = 0
+        #: with_reuse / with_shared: the owner's end leaves it running, and other runs use it too.
+        self._outlives: str | None = None
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -486,12 +502,7 @@ class Container:
 
     def _await_ready(self, deadline: float) -> None:
         """Wait until the (just started) container is ready by its wait strategies."""
-        if self._spec.config.ports:
-            self._prefetch_info()
-        if self._spec.startup_delay:
-            time.sleep(self._spec.startup_delay)
-        for strategy in self._spec.waits or [RunningWait()]:
-            strategy.wait(self, deadline)
+        _await_ready(self, self._spec, deadline, fresh=True)
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -526,6 +537,13 @@ class Container:
     def _cleanup(self, owner: Owner) -> None:
         owner.ended(self)
         if self._removed:
+            return
+        if self._outlives is not None:
+            # It lives on: this run's ready databases are dropped in the background.
+            if self._log_printer is not None:
+                self._log_printer.close()
+            if self._db is not None:
+                self._db.retire()
             return
         if _settings.current().keep_failed and owner.failed():
             self._keep(owner)
@@ -569,8 +587,13 @@ class Container:
                 "(e.g. testctr.modules.postgres.default()) or testctr.with_dsn_provider(...)"
             )
         owner = owner_for(t)
-        name = database_name(owner.test_id, provider.max_name_length)
+        # Other runs use this server too: each names its databases with its own token.
+        session = sessions.token() if self._outlives is not None else ""
+        name = database_name(owner.test_id, provider.max_name_length, session)
         with self._db_lock:
+            if session and not self._swept:
+                self._swept = True
+                drop_dead_sessions(self, provider)
             handle = self._databases.get(name)
             if handle is None:
                 if self._db is None:
@@ -650,6 +673,10 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     if spec.config.files and not isinstance(backend, FileCopier):
         raise UnsupportedOption("with_file", backend_name, "the backend cannot copy files")
 
+    if spec.outlives_owner == REUSE and s.reuse:
+        return _start_outliving(owner, image, spec, resolved, deadline, None)
+    if spec.outlives_owner == SHARED and (run := shared_run()) is not None:
+        return _start_outliving(owner, image, spec, resolved, deadline, run)
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image)}
@@ -685,9 +712,7 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
                 _abandon(container, owner)
                 raise
     try:
-        if (spec.stream_logs or s.verbose) and isinstance(backend, LogStreamer):
-            container._log_printer = _LogPrinter(container, backend, spec.log_filter)
-        container._await_ready(deadline)
+        _await_ready(container, spec, deadline, fresh=True)
     except BaseException as e:
         if isinstance(e, (WaitTimeout, ContainerStartError)):
             container._explain_failed_start(e, owner)
@@ -696,6 +721,101 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     # After the first start, when everything it needs is imported: the check
     # runs in a thread, and a thread importing what another is importing can
     # deadlock.
+    warn_about_leftovers_once(owner.warn)
+    return container
+
+
+def _await_ready(container: Container, spec: Spec, deadline: float, fresh: bool) -> None:
+    """Stream logs if asked, then run the wait strategies; ``fresh``: just started, not attached to."""
+    backend = container.backend
+    if spec.config.ports and container._info is None:
+        container._prefetch_info()
+    streams = spec.stream_logs or _settings.current().verbose
+    if streams and container._log_printer is None and isinstance(backend, LogStreamer):
+        container._log_printer = _LogPrinter(container, backend, spec.log_filter)
+    if spec.startup_delay and fresh:
+        time.sleep(spec.startup_delay)
+    for strategy in spec.waits or [RunningWait()]:
+        strategy.wait(container, deadline)
+
+
+def _create(backend: Backend, image: str, config: ContainerConfig) -> str:
+    """Create and start a container that outlives its owner (so no owner's cleanup guards this)."""
+    if not config.files and isinstance(backend, ContainerRunner):
+        return backend.run_container(image, config)
+    container_id = backend.create_container(image, config)
+    try:
+        for entry in config.files:
+            assert isinstance(backend, FileCopier)
+            backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
+        backend.start_container(container_id)
+    except BaseException:
+        with contextlib.suppress(TestctrError):
+            backend.remove_container(container_id)
+        raise
+    return container_id
+
+
+def _start_outliving(
+    owner: Owner, image: str, spec: Spec, resolved: Resolved, deadline: float, run: SharedRun | None
+) -> Container:
+    """Attach to the container of the same configuration (and run, when ``run``), or make it.
+
+    Never watched by this process's reaper: a reused container outlives every
+    run, and a shared one belongs to the xdist controller, whose end (or death)
+    removes it.
+    """
+    s = _settings.current()
+    backend, backend_name = resolved.backend, resolved.name
+    config = spec.config
+    digest = config_hash(image, config, (backend_name, backend.runtime, backend.host()))
+    if run is None:
+        config.name = reused_name(digest)
+        marker = {last_use.reuse_label(s.label): digest}
+        last_use.touch(config.name)  # before the attach: a concurrent expiry must see it in use
+        owner_pid = None
+    else:
+        config.name = shared_name(digest, run.id)
+        marker = {f"{s.label}.shared": run.id}
+        owner_pid = run.controller_pid
+    labels = container_labels(s.label, owner.test_id, image, owner_pid)
+    config.labels = {**config.labels, **labels, **marker}
+    for attempt in range(2):
+        asked = time.monotonic()
+        with _gate.slot(deadline):
+            attached = attach_or_create(backend, config.name, lambda: _create(backend, image, config), deadline)
+        container = Container(backend, backend_name, attached.id, config.name, image, spec, resolved.requested)
+        container._outlives = spec.outlives_owner
+        container._info = attached.info  # a running one's ports are known: no second inspect
+        container._info_at = asked
+        owner.add_cleanup(lambda container=container: container._cleanup(owner))  # type: ignore[misc]
+        owner.started(container)
+        if run is not None:
+            if attached.created:
+                remove_when_gone(
+                    run.controller_pid, start_ticks(run.controller_pid), backend_name, backend.runtime, config.name
+                )
+            owner.shared(container)
+        try:
+            _await_ready(container, spec, deadline, fresh=attached.created)
+        except ContainerStartError as e:
+            if attached.created or attempt:
+                container._explain_failed_start(e, owner)
+                _abandon(container, owner)
+                raise
+            # Found, but it exits as it comes up: replace it once.
+            replace(backend, attached.id)
+            container._removed = True
+            continue
+        except BaseException as e:
+            if attached.created:
+                if isinstance(e, WaitTimeout):
+                    container._explain_failed_start(e, owner)
+                _abandon(container, owner)
+            raise
+        break
+    if run is None:
+        last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
     warn_about_leftovers_once(owner.warn)
     return container
 

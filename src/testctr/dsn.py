@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from testctr import sessions
 from testctr.errors import TestctrError
+from testctr.parsing import database_session
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -72,3 +74,22 @@ class VersionedDatabases(Protocol):
     def database_version(self) -> object:
         """A value that changes whenever what create_database makes changes; cheap, no server round trip."""
         ...
+
+
+def drop_dead_sessions(container: Container, provider: DSNProvider) -> None:
+    """Drop the databases that ended runs left on ``container`` (their names carry the run's token).
+
+    For a server that outlives runs (with_reuse, with_shared). The pool's own
+    sweep (:mod:`testctr.dbpool`) drops dead sessions' pooled, not yet taken,
+    databases; this drops the ones tests took.
+    """
+    if not isinstance(provider, ListsDatabases):
+        return
+    dead: set[str] = set()
+    for name in provider.list_databases(container, "t"):
+        token = database_session(name)
+        if token is not None and (token in dead or sessions.dead(token)):
+            dead.add(token)
+            provider.drop_database(container, name)
+    for token in dead:
+        sessions.forget(token)

@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from testctr import settings
+from testctr import last_use, settings
 from testctr.backend.protocols import Backend, ContainerLister, NetworkManager
 from testctr.backend.types import ContainerInfo, NetworkInfo
 from testctr.backends import resolve
 from testctr.errors import ContainerNotFound, NetworkNotFound, TestctrError
 from testctr.labels import created_at, current_project, session_alive
+from testctr.last_use import reuse_label
 
 
 def _age(labels: dict[str, str], label: str, fallback: dt.datetime | None, now: dt.datetime) -> float:
@@ -75,12 +76,18 @@ def find_leftovers(
 
     Only the current project's unless ``all_projects``: another checkout's
     containers are its own run's business, even when that run has ended.
+    Never a reused container: it outlives its session on purpose (see :func:`find_reused`).
     """
     return [
         c
         for c in list_testctr_containers(label, backend)
-        if not c.alive and c.age >= min_age and (all_projects or c.ours)
+        if not c.alive and c.age >= min_age and (all_projects or c.ours) and reuse_label(label) not in c.info.labels
     ]
+
+
+def find_reused(label: str, backend: Backend | None = None) -> list[Listed]:
+    """The containers ``with_reuse()`` keeps running between runs."""
+    return [c for c in list_testctr_containers(label, backend) if reuse_label(label) in c.info.labels]
 
 
 def remove(containers: list[Listed], backend: Backend | None = None) -> int:
@@ -93,6 +100,7 @@ def remove(containers: list[Listed], backend: Backend | None = None) -> int:
             removed += 1
         except ContainerNotFound:
             pass  # already gone: someone else cleaned up
+        last_use.forget(c.name)
     return removed
 
 

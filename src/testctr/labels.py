@@ -32,24 +32,27 @@ _PID = os.getpid()
 _PID_START = _start_ticks(_PID)
 
 
-def container_labels(prefix: str, test_id: str, image: str) -> dict[str, str]:
-    return {**owner_labels(prefix, test_id), f"{prefix}.image": image}
+def container_labels(prefix: str, test_id: str, image: str, owner_pid: int | None = None) -> dict[str, str]:
+    """``owner_pid``: the process whose life the container shares, when not this one
+    (an xdist worker's shared container belongs to the run's controller)."""
+    return {**owner_labels(prefix, test_id, owner_pid), f"{prefix}.image": image}
 
 
-def owner_labels(prefix: str, test_id: str) -> dict[str, str]:
+def owner_labels(prefix: str, test_id: str, owner_pid: int | None = None) -> dict[str, str]:
     """What every object testctr creates carries (containers, networks): whose it is, since when."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     project = current_project()
+    pid, session = (_PID, SESSION_ID) if owner_pid is None else (owner_pid, f"pid-{owner_pid}")
     return {
         prefix: "true",
         f"{prefix}.test": test_id,
         f"{prefix}.created": now,
         f"{prefix}.project": project.name,
         f"{prefix}.project-id": project.id,
-        f"{prefix}.session": SESSION_ID,
+        f"{prefix}.session": session,
         f"{prefix}.host": _HOST,
-        f"{prefix}.pid": str(_PID),
-        f"{prefix}.pid-start": _PID_START,
+        f"{prefix}.pid": str(pid),
+        f"{prefix}.pid-start": _PID_START if owner_pid is None else _start_ticks(pid),
     }
 
 
@@ -81,6 +84,11 @@ def process_alive(pid: int, recorded_start: str = "") -> bool:
     except PermissionError:
         pass  # exists, owned by someone else
     return not recorded_start or _start_ticks(pid) == recorded_start
+
+
+def start_ticks(pid: int) -> str:
+    """What :func:`process_alive` compares, recorded while ``pid`` is known to be alive."""
+    return _start_ticks(pid)
 
 
 def this_process() -> tuple[str, int, str]:

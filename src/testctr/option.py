@@ -58,6 +58,8 @@ class Spec:
     backend: str | None = None
     runtime: str | None = None
     dsn_provider: DSNProvider | None = None
+    #: "reuse" (with_reuse), "shared" (with_shared) or None: removed with its owner.
+    outlives_owner: str | None = None
 
 
 class Option:
@@ -436,6 +438,32 @@ def with_runtime(name: str) -> Option:
         spec.runtime = runtime
 
     return Option(f"with_runtime({runtime!r})", apply)
+
+
+def with_reuse() -> Option:
+    """Keep the container running after its owner ends; the next start of the same
+    configuration, in this run or a later one, attaches to it instead of starting one.
+
+    Same configuration: image, env, command, ports, files' contents, mounts,
+    resources, ... and engine. Idle longer than TESTCTR_REUSE_TTL (1h), it is
+    removed by the next run that reuses one; ``testctr clean --reused`` removes
+    them all. TESTCTR_REUSE=false makes it a throwaway container (for CI).
+    """
+    return _single_core("with_reuse", "reuse")
+
+
+def with_shared() -> Option:
+    """One container for every pytest-xdist worker of a run (from a session-scoped
+    fixture): the first worker to ask starts it, the others attach; removed when
+    the run ends. Outside xdist, an ordinary container."""
+    return _single_core("with_shared", "shared")
+
+
+def _single_core(name: str, outlives_owner: str) -> Option:
+    def apply(spec: Spec) -> None:
+        spec.outlives_owner = outlives_owner
+
+    return Option(f"{name}()", apply)
 
 
 def with_dsn_provider(provider: DSNProvider) -> Option:

@@ -35,6 +35,10 @@ class Owner(Protocol):
         """Tell the user that keep-failed kept a container, and how to look at it."""
         ...
 
+    def shared(self, container: Container) -> None:
+        """``container`` is shared by the run's workers: the run removes it when it ends."""
+        ...
+
     def warn(self, message: str) -> None:
         """Show a warning about the run at a line boundary; called from any thread."""
         ...
@@ -55,6 +59,9 @@ class _ToTheTerminal:
 
     def kept(self, hint: str) -> None:
         print(hint, file=sys.stderr)
+
+    def shared(self, container: Container) -> None:
+        pass  # no controller to tell: the watchdog that outlives the run's controller removes it
 
     def warn(self, message: str) -> None:
         # At exit, after the runner's last line: a background thread printing
@@ -77,6 +84,8 @@ class _PytestRunState(Protocol):
     def forget(self, test_id: str, container: Container) -> None: ...
 
     def keep(self, hint: str) -> None: ...
+
+    def share(self, backend: str, runtime: str, name: str) -> None: ...
 
     def warn(self, message: str) -> None: ...
 
@@ -111,6 +120,9 @@ class _ToPytest:
     def kept(self, hint: str) -> None:
         self._state.keep(hint)
 
+    def shared(self, container: Container) -> None:
+        self._state.share(container.backend_name, container.runtime, container.name)
+
     def warn(self, message: str) -> None:
         self._state.warn(message)
 
@@ -128,6 +140,9 @@ class _Delivers:
 
     def kept(self, hint: str) -> None:
         self._delivery.kept(hint)
+
+    def shared(self, container: Container) -> None:
+        self._delivery.shared(container)
 
     def warn(self, message: str) -> None:
         self._delivery.warn(message)

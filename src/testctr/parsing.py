@@ -425,19 +425,37 @@ def network_alias(alias: object) -> str:
     return alias
 
 
-def database_name(test_id: str, max_length: int = 63) -> str:
+def database_name(test_id: str, max_length: int = 63, session: str = "") -> str:
     """A database name from a test id, unique for distinct ids, valid unquoted in SQL.
 
     Lowercase ``[a-z0-9_]``, starting with a letter, ending in a hash of the
     whole id so long parametrised ids that share a prefix never collide.
+    ``session`` (a token of :data:`SESSION_TOKEN` form) goes first, for a
+    server that several runs use at once (a reused or shared container): each
+    run gets its own databases, and :func:`database_session` tells whose a
+    database is, so a later run can drop those of dead sessions.
     """
     import hashlib
 
+    if session and not SESSION_TOKEN.fullmatch(session):
+        raise ValueError(f"session token must be {SESSION_TOKEN.pattern}, got {session!r}")
+    prefix = f"t{session}_"
     digest = hashlib.sha256(test_id.encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "_", test_id.lower()).strip("_")
-    room = max_length - len("t_") - len(digest) - 1
+    room = max_length - len(prefix) - len(digest) - 1
     slug = slug[: max(room, 0)].rstrip("_")
-    return f"t_{slug}_{digest}" if slug else f"t_{digest}"
+    return f"{prefix}{slug}_{digest}" if slug else f"{prefix}{digest}"
+
+
+#: A run's token in its databases' names: 8 lowercase hex digits.
+SESSION_TOKEN = re.compile(r"[0-9a-f]{8}")
+_SESSION_DATABASE = re.compile(r"t([0-9a-f]{8})_")
+
+
+def database_session(name: str) -> str | None:
+    """The session token in a name :func:`database_name` made with one, else None."""
+    match = _SESSION_DATABASE.match(name)
+    return match.group(1) if match else None
 
 
 _FRACTION = re.compile(r"\.(\d+)")

@@ -10,6 +10,7 @@ see each other, and the library works the same without pytest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import threading
 from collections.abc import Generator, Iterable
@@ -35,13 +36,20 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("engine-timeout", "engine_timeout", "parse_timeout", "bound on one engine call outside a start (default 60s)"),
     ("reaper", "reaper", "parse_bool", "remove a killed run's containers from a watchdog process"),
     (
+        "reuse",
+        "reuse",
+        "parse_bool",
+        "keep with_reuse() containers across runs (--no-testctr-reuse in CI: throwaway ones)",
+    ),
+    ("reuse-ttl", "reuse_ttl", "parse_duration", "idle time after which a reused container is removed (1h)"),
+    (
         "report-lines",
         "report_lines",
         "parse_positive_int",
         "log lines per container in a failed test's report and in start errors (default: 200)",
     ),
 ]
-_BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
+_BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old", "reuse"}
 
 #: The name the run's state is registered under. testctr.owners finds it by
 #: this name: the library never imports this module.
@@ -50,6 +58,7 @@ RUN_STATE = "testctr-run"
 # Keys of report.user_properties that carry messages from xdist workers to the controller.
 _KEPT = "testctr_kept"
 _WARNING = "testctr_warning"
+_SHARED = "testctr_shared"
 
 
 def _ini_name(option: str) -> str:
@@ -80,6 +89,8 @@ class RunState:
         #: What the terminal summary shows, collected from every process's reports.
         self.kept: list[str] = []
         self.warnings: list[str] = []
+        #: (backend, runtime, name) of the containers the workers share, removed at the run's end.
+        self.shared: set[tuple[str, str, str]] = set()
 
     def record_failure(self, nodeid: str) -> None:
         with self._lock:
@@ -117,6 +128,10 @@ class RunState:
     def warn(self, message: str) -> None:
         with self._lock:
             self._pending.append((_WARNING, message))
+
+    def share(self, backend: str, runtime: str, name: str) -> None:
+        with self._lock:
+            self._pending.append((_SHARED, json.dumps([backend, runtime, name])))
 
     # --- hooks ----------------------------------------------------------------------------------
 
@@ -181,6 +196,22 @@ class RunState:
         # On the xdist controller, the reports of every worker come here.
         self._collect(report.user_properties)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """On the xdist controller, after every worker ended: remove what they shared."""
+        if hasattr(session.config, "workerinput") or not self.shared:
+            return
+        from testctr.errors import ContainerNotFound, TestctrError
+        from testctr.reaper.watchdog import resolve
+
+        for backend, runtime, name in sorted(self.shared):
+            try:
+                resolve(backend, runtime).remove_container(name)
+            except ContainerNotFound:
+                pass
+            except TestctrError as e:
+                self.warnings.append(f"testctr: could not remove the shared container {name}: {e}")
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         # Made after the last report (e.g. at session teardown, or by a late leftover check).
         self._collect(self._take_pending())
@@ -204,6 +235,9 @@ class RunState:
                 self.kept.append(str(value))
             elif key == _WARNING:
                 self.warnings.append(str(value))
+            elif key == _SHARED:
+                backend, runtime, name = json.loads(str(value))
+                self.shared.add((backend, runtime, name))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -45,6 +45,10 @@ class Settings:
     #: Bound on any one engine call made outside a start (a start's calls share its startup timeout).
     engine_timeout: float = 60.0
     reaper: bool = True
+    #: False: with_reuse() starts a throwaway container like any other (for CI).
+    reuse: bool = True
+    #: A reused container idle this long is removed by the next run that reuses one.
+    reuse_ttl: float = 3600.0
     #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
     db_pool: bool = True
     #: Log lines per container in a failed test's report and in start errors.
@@ -87,12 +91,20 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "engine_timeout": lambda text: parse_timeout(text, "engine timeout"),
     "reaper": parse_bool,
     "db_pool": parse_bool,
+    "reuse": parse_bool,
+    "reuse_ttl": lambda text: parse_duration(text, "reuse ttl"),
 }
 
 
 def unmatched_image_map_entries() -> list[str]:
     """TESTCTR_IMAGE_MAP entries no image started by this process has matched (``IMAGE=REPLACEMENT``)."""
     return _unmatched(current().image_map)
+
+
+def cache_dir() -> str:
+    """Where testctr keeps small records between runs ($XDG_CACHE_HOME/testctr, ~/.cache/testctr)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "testctr")
 
 
 _lock = threading.Lock()

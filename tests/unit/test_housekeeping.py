@@ -173,3 +173,17 @@ def test_listing_a_backend_that_is_not_the_default(memory: MemoryBackend) -> Non
     assert find_leftovers(LABEL, 0) == []
     assert remove(find_leftovers(LABEL, 0, backend=other), other) == 1
     assert list_testctr_containers(LABEL, other) == []
+
+
+def test_reused_containers_are_never_leftovers_and_clean_reused_finds_them(
+    memory: MemoryBackend, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    reused_id = leftover(memory, "kept")
+    labels = memory.inspect_container(reused_id).labels
+    memory.remove_container(reused_id)
+    memory.run_container("app:1", ContainerConfig(name="kept", labels={**labels, f"{LABEL}.reuse": "abc"}))
+    leftover(memory, "old")
+    assert [c.name for c in find_leftovers(LABEL, 0)] == ["old"]
+    assert [c.name for c in housekeeping.find_reused(LABEL)] == ["kept"]
+    assert remove(housekeeping.find_reused(LABEL)) == 1 and not memory.exists("kept")

@@ -260,6 +260,16 @@ def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         Settings.from_env({"TESTCTR_KEEP_FAILED": "maybe"})
 
 
+def test_reuse_settings() -> None:
+    from testctr.settings import Settings
+
+    assert Settings.from_env({}).reuse is True and Settings.from_env({}).reuse_ttl == 3600
+    s = Settings.from_env({"TESTCTR_REUSE": "false", "TESTCTR_REUSE_TTL": "10m"})
+    assert s.reuse is False and s.reuse_ttl == 600
+    with pytest.raises(InvalidOption, match="TESTCTR_"):
+        Settings.from_env({"TESTCTR_REUSE": "perhaps"})
+
+
 def test_with_network_keeps_order_and_merges_aliases_of_a_network_named_again() -> None:
     from testctr.backend.types import NetworkAttachment
 

@@ -333,6 +333,23 @@ def test_timestamp_empty() -> None:
     assert parse_timestamp("garbage") is None
 
 
+@given(st.text(max_size=200), st.text("0123456789abcdef", min_size=8, max_size=8), st.integers(20, 64))
+def test_a_runs_database_names_carry_its_token(test_id: str, token: str, limit: int) -> None:
+    from testctr.parsing import database_name, database_session
+
+    name = database_name(test_id, limit, token)
+    assert len(name) <= limit and re.fullmatch(r"[a-z][a-z0-9_]*", name)
+    assert database_session(name) == token
+    assert database_session(database_name(test_id, limit)) is None
+
+
+def test_a_session_token_must_be_eight_hex_digits() -> None:
+    from testctr.parsing import database_name
+
+    with pytest.raises(ValueError):
+        database_name("t", 63, "XYZ")
+
+
 # --- networks -------------------------------------------------------------------------------
 
 

@@ -460,3 +460,18 @@ def test_a_unittest_case_run_by_pytest_lists_its_kept_containers(
     (name,) = names(memory)
     summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
     assert f"kept container {name} (img) of failed test test_case.T.test_fails" in summary
+
+
+def test_the_xdist_controller_removes_what_its_workers_shared(memory: MemoryBackend) -> None:
+    import json
+    from types import SimpleNamespace
+
+    memory.add("testctr-shared-1", {})
+    shared = [("testctr_shared", json.dumps([os.environ["TESTCTR_BACKEND"], "memory", "testctr-shared-1"]))]
+    worker, controller = RunState(), RunState()
+    for state in (worker, controller):
+        state.pytest_runtest_logreport(SimpleNamespace(user_properties=shared))  # type: ignore[arg-type]
+    worker.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(workerinput={})))  # type: ignore[arg-type]
+    assert "id-testctr-shared-1" in memory.containers
+    controller.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace()))  # type: ignore[arg-type]
+    assert "id-testctr-shared-1" not in memory.containers

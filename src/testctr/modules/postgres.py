@@ -20,12 +20,15 @@ container; :func:`with_dsn_client` forces one.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from testctr import sessions
 from testctr.backend.types import ContainerConfig
 from testctr.errors import InvalidOption
 from testctr.modules._common import (
@@ -55,7 +58,8 @@ IMAGE = "postgres:16"
 #: The image's PGDATA.
 DATA_DIR = "/var/lib/postgresql/data"
 PORT = "5432/tcp"
-#: Where the template of :func:`with_template` is built, once per container.
+#: The template of :func:`with_template` is built once per container, in a database
+#: named this plus a hash of the template (see :func:`template_name`).
 TEMPLATE_DATABASE = "testctr_template"
 #: psql/libpq's admin database, present on every server.
 ADMIN_DATABASE = "postgres"
@@ -79,6 +83,29 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def template_name(template: Template, base: str | None = None) -> str:
+    """The database a template is built in: named after what it builds, so a container
+    that outlives runs (with_reuse) builds each template once and a changed one anew.
+
+    SQL text by its text; a callable by its source (its name and bytecode when
+    the source cannot be read): migrations read from files it does not
+    contain are not seen, so pass their text, or rename the callable, when
+    they change.
+    """
+    if isinstance(template, str):
+        text = template
+    else:
+        try:
+            text = inspect.getsource(template)
+        except (OSError, TypeError):
+            code = getattr(template, "__code__", None)
+            text = repr((getattr(template, "__module__", ""), getattr(template, "__qualname__", repr(template))))
+            text += code.co_code.hex() if code is not None else ""
+    if base is not None:  # the same migrations on another base (postgis) build another template
+        text = f"{base}\x00{text}"
+    return f"{TEMPLATE_DATABASE}_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
 def _keyword_value(value: str) -> str:
     if value and not re.search(r"[\s'\\]", value):
         return value
@@ -99,7 +126,7 @@ class PostgresDSN(BoundProvider):
         super().__init__(config)
         self._conn = ConnectionCache()
         self._template: Template | None = None
-        self._template_built = False
+        self._template_built = ""  # the name of the template built (or found) on this server
         self._template_version = 0
         self._template_builds = 0
         # A test's dsn() and the database pool may both need the template first.
@@ -113,7 +140,7 @@ class PostgresDSN(BoundProvider):
     def template(self, template: Template | None) -> None:
         with self._template_lock:
             self._template = template
-            self._template_built = False
+            self._template_built = ""
             self._template_version += 1
 
     # --- settings, read when needed so every option counts, in any order ---------------
@@ -143,7 +170,7 @@ class PostgresDSN(BoundProvider):
                     raise
                 with self._template_lock:
                     if self._template_builds == build:  # no other thread has rebuilt it meanwhile
-                        self._template_built = False
+                        self._template_built = ""
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def drop_database(self, container: Container, handle: str) -> None:
@@ -257,25 +284,33 @@ class PostgresDSN(BoundProvider):
     # --- template -------------------------------------------------------------------------
 
     def _build_template(self, container: Container) -> str | None:
+        """The database to clone from: the template's, built first if this server lacks it."""
         with self._template_lock:
             if self._template is None:
                 return self.base_template
-            if not self._template_built:
-                self._build_template_locked(container, self._template)
-                self._template_built = True
+            name = template_name(self._template, self.base_template)
+            if self._template_built != name:
+                self._build_template_locked(container, self._template, name)
+                self._template_built = name
                 self._template_builds += 1
-            return TEMPLATE_DATABASE
+            return name
 
-    def _build_template_locked(self, container: Container, template: Template) -> None:
-        tpl = quote_ident(TEMPLATE_DATABASE)
+    def _build_template_locked(self, container: Container, template: Template, name: str) -> None:
+        # A container that outlives runs has it already: only finished templates carry the name.
+        if self.query(container, f"SELECT datname FROM pg_database WHERE datname = '{name}'"):
+            return
+        # Built under this run's own name, then renamed: runs racing to build it never
+        # see a half-built one, and a dead run's leftover is dropped by the next run.
+        building = f"t{sessions.token()}_tpl_{name[-16:]}"
+        tpl = quote_ident(building)
         create = f"CREATE DATABASE {tpl}"
         if self.base_template is not None:
             create += f" TEMPLATE {quote_ident(self.base_template)}"
         self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", create])
         if isinstance(template, str):
-            self.admin(container, [template], database=TEMPLATE_DATABASE)
+            self.admin(container, [template], database=building)
         else:
-            template(self.format_dsn(container, TEMPLATE_DATABASE))
+            template(self.format_dsn(container, building))
         # Sessions a migration left open would make CREATE ... TEMPLATE fail:
         # end them, and refuse new ones (a template must have none).
         self.admin(
@@ -283,9 +318,15 @@ class PostgresDSN(BoundProvider):
             [
                 f"ALTER DATABASE {tpl} WITH ALLOW_CONNECTIONS false",
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{TEMPLATE_DATABASE}' AND pid <> pg_backend_pid()",
+                f"WHERE datname = '{building}' AND pid <> pg_backend_pid()",
             ],
         )
+        try:
+            self.admin(container, [f"ALTER DATABASE {tpl} RENAME TO {quote_ident(name)}"])
+        except DatabaseAdminError:
+            if not self.query(container, f"SELECT datname FROM pg_database WHERE datname = '{name}'"):
+                raise
+            self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)"])  # another run's came first
 
 
 # --- options ---------------------------------------------------------------------------------

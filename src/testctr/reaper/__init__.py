@@ -24,7 +24,7 @@ import sys
 import threading
 
 from testctr import settings as _settings
-from testctr.reaper import protocol, sigterm
+from testctr.reaper import outlive, protocol, sigterm
 
 _lock = threading.Lock()
 _started = False
@@ -40,6 +40,24 @@ def watch(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) 
 def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) -> None:
     """``ref`` is removed or kept on purpose: the watchdog must leave it alone."""
     _send(protocol.Event(protocol.RELEASE, kind, backend, runtime, ref), first_use=False)
+
+
+def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: str, ref: str) -> None:
+    """Have ``ref`` removed once the process ``owner_pid`` ends (an xdist run's controller),
+    whatever happens to this one (a worker)."""
+    if not _settings.current().reaper:
+        return
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "testctr.reaper", *outlive.argv(owner_pid, owner_start, backend, runtime, ref)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            start_new_session=True,
+        )
+    except OSError as e:
+        print(f"testctr: no reaper for {ref} ({e}); it may be left behind if the run is killed", file=sys.stderr)
 
 
 def watchdog_pid() -> int | None:

@@ -1,0 +1,94 @@
+"""Databases on servers other runs use too: per-run names, and dropping those of ended runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import testctr
+from testctr import last_use, sessions, settings
+from testctr.backends.memory import MemoryBackend
+from testctr.container import Container
+from testctr.owners import ScriptOwner
+from testctr.parsing import database_name, database_session
+
+
+class Provider:
+    max_name_length = 63
+
+    def __init__(self, existing: list[str]) -> None:
+        self.databases = list(existing)
+        self.dropped: list[str] = []
+
+    def create_database(self, container: Container, name: str) -> str:
+        self.databases.append(name)
+        return name
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        self.databases.remove(handle)
+        self.dropped.append(handle)
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        return f"mem://{handle}"
+
+    def list_databases(self, container: Container, prefix: str) -> list[str]:
+        return [name for name in self.databases if name.startswith(prefix)]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(last_use, "_checked", False)
+    # Databases made and dropped on the test's path (the pool's sweep has its own tests).
+    settings.configure(db_pool=False)
+
+
+def ended_runs_token() -> str:
+    code = "from testctr import sessions; print(sessions.token())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_reused_containers_databases_carry_the_runs_token_and_ended_runs_are_dropped(memory: MemoryBackend) -> None:
+    dead = ended_runs_token()
+    left = database_name("tests/t.py::test_old", 63, dead)
+    unknown = database_name("tests/t.py::test_elsewhere", 63, "0badc0de")  # another host's run
+    provider = Provider([left, unknown, "postgres", "t_plain_0123456789"])
+    owner = ScriptOwner("tests/t.py::test_new")
+    c = testctr.new(owner, "app:1", testctr.with_reuse(), testctr.with_dsn_provider(provider))
+    dsn = c.dsn(owner)
+    assert database_session(dsn.removeprefix("mem://")) == sessions.token()
+    assert provider.dropped == [left]
+    assert sorted(provider.databases) == sorted([unknown, "postgres", "t_plain_0123456789", dsn[6:]])
+    owner.close()
+    assert provider.dropped == [left, dsn[6:]]  # the test's own, at its end
+
+
+def test_a_throwaway_containers_databases_carry_no_token(memory: MemoryBackend) -> None:
+    provider = Provider([])
+    owner = ScriptOwner("tests/t.py::test_new")
+    c = testctr.new(owner, "app:1", testctr.with_dsn_provider(provider))
+    assert c.dsn(owner) == "mem://" + database_name("tests/t.py::test_new")
+
+
+class RenamingProvider(Provider):
+    def rename_database(self, container: Container, handle: str, name: str) -> str:
+        self.databases[self.databases.index(handle)] = name
+        return name
+
+
+def test_with_the_pool_a_reused_containers_databases_carry_the_runs_token_too(memory: MemoryBackend) -> None:
+    settings.configure(db_pool=True)
+    dead = ended_runs_token()
+    left = database_name("tests/t.py::test_old", 63, dead)
+    provider = RenamingProvider([left])
+    owner = ScriptOwner("tests/t.py::test_new")
+    c = testctr.new(owner, "app:1", testctr.with_reuse(), testctr.with_dsn_provider(provider))
+    assert database_session(c.dsn(owner).removeprefix("mem://")) == sessions.token()
+    other = ScriptOwner("tests/t.py::test_two")
+    assert database_session(c.dsn(other).removeprefix("mem://")) == sessions.token()
+    assert provider.dropped[0] == left  # once per container, before its first database
+    other.close()
+    owner.close()
