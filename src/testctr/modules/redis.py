@@ -1,4 +1,4 @@
-"""Redis: the official ``redis`` image (``redis:7``), with a logical database per test.
+"""Redis: the official ``redis`` image (``redis:7-alpine``), with a logical database per test.
 
     r = testctr.new(request, redis.IMAGE, redis.default())
     url = r.dsn(request)                     # redis://127.0.0.1:PORT/3
@@ -37,7 +37,7 @@ from testctr.option import Option, options, with_args, with_port, with_wait_for_
 if TYPE_CHECKING:
     from testctr.container import Container
 
-IMAGE = "redis:7"
+IMAGE = "redis:7-alpine"
 PORT = "6379/tcp"
 
 
