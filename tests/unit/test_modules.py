@@ -222,7 +222,7 @@ def _readme_module_images() -> dict[str, str]:
         cells = row.split("|")
         names, row_images = re.findall(r"`(\w+)`", cells[1]), re.findall(r"`([^`]+)`", cells[2])
         assert len(names) == len(row_images), f"README module row names {names} but images {row_images}"
-        images.update(zip(names, row_images))
+        images.update(zip(names, row_images, strict=True))
     return images
 
 
@@ -239,3 +239,24 @@ def test_readme_table_names_every_module_with_its_image() -> None:
             shipped[info.name] = module.IMAGE
     assert {"postgres", "mysql", "redis"} <= shipped.keys()
     assert _readme_module_images() == shipped
+
+
+def test_a_template_is_built_once_and_its_failure_reported_once() -> None:
+    from testctr.modules._common import TemplateBuild, TemplateBuildFailed
+
+    runs: list[int] = []
+
+    def failing() -> None:
+        runs.append(1)
+        raise RuntimeError("migration 7 failed\ntraceback...")
+
+    build = TemplateBuild()
+    with pytest.raises(RuntimeError, match="migration 7"):
+        build.ensure(failing)
+    with pytest.raises(TemplateBuildFailed, match=r"earlier test: RuntimeError: migration 7 failed$"):
+        build.ensure(failing)
+    assert runs == [1]
+    ok = TemplateBuild()
+    ok.ensure(lambda: runs.append(2))
+    ok.ensure(lambda: runs.append(3))
+    assert runs == [1, 2] and ok.built

@@ -3,6 +3,7 @@
     pg = testctr.new(request, postgres.IMAGE, postgres.default())
     dsn = pg.dsn(request)                    # postgresql://test:test@127.0.0.1:PORT/t_test_x_<hash>
     pg.dsn(request, driver="psycopg")       # postgresql+psycopg://... (SQLAlchemy)
+    postgres.url(pg)                         # postgresql://test:test@127.0.0.1:PORT/test: the server's own database
 
 ``default()`` publishes 5432, waits for the server (the entrypoint's temporary
 init server does not count), sets user, password and database ``test``, turns
@@ -30,6 +31,7 @@ from testctr.modules._common import (
     BoundProvider,
     ConnectionCache,
     DatabaseAdminError,
+    TemplateBuild,
     admin_client_option,
     args_first,
     check_exec,
@@ -41,8 +43,10 @@ from testctr.modules._common import (
     init_script,
     nonempty,
     provider_of,
-    url,
     use_provider,
+)
+from testctr.modules._common import (
+    url as format_url,
 )
 from testctr.option import Option, Spec, options, with_args, with_env, with_port, with_wait_for_log
 
@@ -97,7 +101,7 @@ class PostgresDSN(BoundProvider):
         super().__init__(config)
         self.template: Template | None = None
         self._conn = ConnectionCache()
-        self._template_built = False
+        self._template_build = TemplateBuild()
 
     # --- settings, read when needed so every option counts, in any order ---------------
 
@@ -143,7 +147,7 @@ class PostgresDSN(BoundProvider):
         if scheme is None:
             known = ", ".join(repr(k) for k in [*_SCHEMES, *KEYWORD_FORMS] if k is not None)
             raise InvalidOption(f"postgres dsn: unknown driver {driver!r} (known: None, {known})")
-        return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+        return format_url(scheme, self.user, self.password, container.endpoint(PORT), handle)
 
     # --- admin statements -----------------------------------------------------------------
 
@@ -205,10 +209,10 @@ class PostgresDSN(BoundProvider):
     def _template(self, container: Container) -> str | None:
         if self.template is None:
             return self.base_template
-        if self._template_built:
-            return TEMPLATE_DATABASE
-        # The core serialises create_database per container; this lock also
-        # keeps a drop's admin statements out while the template is built.
+        self._template_build.ensure(lambda: self._build_template(container))
+        return TEMPLATE_DATABASE
+
+    def _build_template(self, container: Container) -> None:
         tpl = quote_ident(TEMPLATE_DATABASE)
         create = f"CREATE DATABASE {tpl}"
         if self.base_template is not None:
@@ -216,7 +220,7 @@ class PostgresDSN(BoundProvider):
         self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", create])
         if isinstance(self.template, str):
             self.admin(container, [self.template], database=TEMPLATE_DATABASE)
-        else:
+        elif self.template is not None:
             self.template(self.format_dsn(container, TEMPLATE_DATABASE))
         # Sessions a migration left open would make CREATE ... TEMPLATE fail:
         # end them, and refuse new ones (a template must have none).
@@ -228,8 +232,6 @@ class PostgresDSN(BoundProvider):
                 f"WHERE datname = '{TEMPLATE_DATABASE}' AND pid <> pg_backend_pid()",
             ],
         )
-        self._template_built = True
-        return TEMPLATE_DATABASE
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -289,6 +291,16 @@ def with_config(settings: Mapping[str, object]) -> Option:
     return with_args(*flags)
 
 
+def url(container: Container, driver: str | None = None) -> str:
+    """The server's own database (POSTGRES_DB) as a URL, for scripts, frameworks and shared data.
+
+    ``driver`` gives the same forms as ``dsn(t, driver=...)``; unlike ``dsn(t)``
+    the database is not the test's own: everything using it shares it.
+    """
+    provider = PostgresDSN(container.config)
+    return provider.format_dsn(container, container.config.env.get("POSTGRES_DB") or provider.user, driver)
+
+
 def with_template(template: Template) -> Option:
     """Build a template database once per container; every test's database is cloned from it.
 
@@ -316,6 +328,7 @@ __all__ = [
     "IMAGE",
     "PostgresDSN",
     "default",
+    "url",
     "with_config",
     "with_data_on_disk",
     "with_database",
