@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import testctr
+import testctr.fixtures  # imported here: pytester's in-process run drops modules it first imported)
 from testctr import backends, housekeeping, settings
 from tests.unit.memory_backend import MemoryBackend
 
