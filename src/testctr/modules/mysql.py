@@ -3,6 +3,7 @@
     db = testctr.new(request, mysql.IMAGE, mysql.default())
     dsn = db.dsn(request)                    # mysql://test:test@127.0.0.1:PORT/t_test_x_<hash>
     db.dsn(request, driver="pymysql")       # mysql+pymysql://... (SQLAlchemy)
+    mysql.url(db)                            # mysql://test:test@127.0.0.1:PORT/test: the server's own database
 
 ``default()`` publishes 3306, waits for the real server (the entrypoint's init
 server listens on no port), sets root password, user, password and database
