@@ -1,17 +1,20 @@
-"""Benchmark: how long ``Container.dsn(t)`` takes, next to a raw CREATE DATABASE.
+"""Benchmark: what ``Container.dsn(t)`` and a test's teardown cost, with and without the database pool.
 
-    TESTCTR_IMAGE_MAP=postgres:16=testctr.local/postgres:15 .venv/bin/python benchmarks/dsn.py [--rounds 30]
+    .venv/bin/python benchmarks/dsn.py [--rounds 30] [--test-ms 20]
 
-Starts four PostgreSQL containers (driver/no driver x template/no template),
-then times, round-robin so load on the machine hits every variant alike:
+Starts PostgreSQL (with and without ``postgres.with_template``) and MariaDB
+servers, each twice: with the pool (the default) and with TESTCTR_DB_POOL=0.
+Then, round-robin so load on the machine hits every variant alike, each
+round times on every server:
 
-- raw: ``CREATE DATABASE`` on an open psycopg connection (the floor);
-- dsn(t) through psycopg (what tests get with ``testctr[postgres]``);
-- dsn(t) through psql inside the container (no driver installed);
-- both again with ``postgres.with_template(...)`` (clone a migrated template).
+- raw: ``CREATE DATABASE`` (and its ``DROP``) on an open driver connection (the floor);
+- ``dsn(t)`` for a new test, then a pause standing for the test's body
+  (``--test-ms``: the pool refills meanwhile), then the test's teardown
+  (``owner.close()``: with the pool it only hands the database over).
 
-Each dsn(t) is for a new owner, so it creates a database; drops are not timed.
-Prints medians and the ratio to raw. Target: dsn(t) with a driver <= 60 ms.
+Prints medians and the ratio to raw CREATE DATABASE. Targets with the pool
+warm: ``dsn(t)`` median <= 0.2x raw CREATE DATABASE; teardown on the test's
+path <= 1 ms.
 """
 
 from __future__ import annotations
@@ -24,14 +27,18 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
+import pymysql
 
 import testctr
-from testctr.modules import postgres
+from testctr import settings
+from testctr.modules import mariadb, postgres
 from testctr.owners import ScriptOwner
 
-os.environ.setdefault("TESTCTR_IMAGE_MAP", "postgres:16=testctr.local/postgres:15")
+os.environ.setdefault("TESTCTR_IMAGE_MAP", "postgres:16=testctr.local/postgres:15,mariadb:11=testctr.local/mariadb:10")
 
 #: A small schema, as a migrated application might have.
 SCHEMA = "\n".join(
@@ -40,80 +47,117 @@ SCHEMA = "\n".join(
     for i in range(20)
 )
 
+SERVERS: dict[str, tuple[str, list[testctr.Option]]] = {
+    "postgres": (postgres.IMAGE, [postgres.default()]),
+    "postgres, template": (postgres.IMAGE, [postgres.default(), postgres.with_template(SCHEMA)]),
+    "mariadb": (mariadb.IMAGE, [mariadb.default()]),
+}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return sorted(values)[max(int(len(values) * fraction) - 1, 0)]
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--image", default=postgres.IMAGE)
+    parser.add_argument("--test-ms", type=float, default=20.0, help="pause standing for a test's body")
     parser.add_argument("--runtime", default="docker")
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
+        t0 = time.monotonic()
+        variants: dict[str, testctr.Container] = {}
+        with ThreadPoolExecutor(max_workers=6) as starting:
+            futures = {
+                f"{server}, {mode}": starting.submit(
+                    lambda image, opts: stack.enter_context(
+                        testctr.run(image, *opts, testctr.with_runtime(args.runtime))
+                    ),
+                    image,
+                    opts,
+                )
+                for server, (image, opts) in SERVERS.items()
+                for mode in ("pool", "no pool")
+            }
+            variants = {label: future.result() for label, future in futures.items()}
+        print(f"started {len(variants)} containers in {time.monotonic() - t0:.1f} s ({args.runtime})")
 
-        def start(*opts: testctr.Option) -> testctr.Container:
-            return stack.enter_context(
-                testctr.run(args.image, postgres.default(), testctr.with_runtime(args.runtime), *opts)
+        # The pool is chosen at a container's first dsn(); that one also warms up
+        # the admin connection, the template build and the port lookup.
+        warm_owners = []
+        for label, container in variants.items():
+            settings.configure(db_pool=not label.endswith("no pool"))
+            owner = ScriptOwner(f"bench/warm/{label}")
+            container.dsn(owner)
+            warm_owners.append(owner)
+        settings.configure(db_pool=True)
+
+        pg_url = variants["postgres, no pool"].dsn(warm_owners[1]).rsplit("/", 1)[0] + "/postgres"
+        raw_pg = psycopg.connect(pg_url, autocommit=True)
+        maria = variants["mariadb, no pool"]
+        raw_maria: Any = pymysql.connect(
+            host=maria.host(), port=maria.port(3306), user="root", password="test", autocommit=True
+        )
+
+        def raw_postgres(i: int) -> tuple[Callable[[], object], Callable[[], object]]:
+            return (
+                lambda: raw_pg.execute(f"CREATE DATABASE raw_{i}"),
+                lambda: raw_pg.execute(f"DROP DATABASE raw_{i} WITH (FORCE)"),
             )
 
-        t0 = time.monotonic()
-        plain = start()
-        variants: dict[str, testctr.Container] = {
-            "dsn(t), psycopg": plain,
-            "dsn(t), psycopg, template": start(postgres.with_template(SCHEMA)),
-            "dsn(t), no driver (psql)": start(postgres.with_dsn_client("exec")),
-            "dsn(t), no driver, template": start(postgres.with_dsn_client("exec"), postgres.with_template(SCHEMA)),
-        }
-        print(f"started 4 containers in {time.monotonic() - t0:.1f} s ({args.runtime}, {args.image})")
+        def raw_mariadb(i: int) -> tuple[Callable[[], object], Callable[[], object]]:
+            cursor = raw_maria.cursor()
+            return (
+                lambda: cursor.execute(f"CREATE DATABASE raw_{i}"),
+                lambda: cursor.execute(f"DROP DATABASE raw_{i}"),
+            )
 
-        raw_conn = psycopg.connect(plain.dsn(ScriptOwner("bench-admin")).rsplit("/", 1)[0] + "/postgres",
-                                   autocommit=True)  # fmt: skip
-        owners: list[ScriptOwner] = []
-
-        def raw(i: int) -> Callable[[], None]:
-            def create() -> None:
-                raw_conn.execute(f"CREATE DATABASE raw_{i}")
-
-            return create
-
-        def via_dsn(container: testctr.Container, i: int, label: str) -> Callable[[], None]:
-            owner = ScriptOwner(f"bench/{label}/{i}")
-            owners.append(owner)
-
-            def create() -> None:
-                container.dsn(owner)
-
-            return create
-
-        # Warm-up: the admin connection, the template build, the port lookup.
-        for label, container in variants.items():
-            via_dsn(container, -1, label)()
-
+        raws = {"postgres raw CREATE/DROP": raw_postgres, "mariadb raw CREATE/DROP": raw_mariadb}
+        created: dict[str, list[float]] = {label: [] for label in [*raws, *variants]}
+        teardown: dict[str, list[float]] = {label: [] for label in created}
         order = random.Random(0)
-        times: dict[str, list[float]] = {"raw CREATE DATABASE (psycopg)": []}
-        times.update({label: [] for label in variants})
         for i in range(args.rounds):
-            steps = [("raw CREATE DATABASE (psycopg)", raw(i))]
-            steps += [(label, via_dsn(c, i, label)) for label, c in variants.items()]
-            order.shuffle(steps)  # no variant always runs first after the drops
-            for label, step in steps:
-                start_ns = time.perf_counter_ns()
-                step()
-                times[label].append((time.perf_counter_ns() - start_ns) / 1e6)
-            for owner in owners:  # drops, untimed
-                owner.close()
-            owners.clear()
-            raw_conn.execute(f"DROP DATABASE raw_{i}")
-        raw_conn.close()
+            labels = list(created)
+            order.shuffle(labels)  # no variant always runs first
+            for label in labels:
+                if label in raws:
+                    make, finish = raws[label](i)
+                else:
+                    owner = ScriptOwner(f"bench/{label}/{i}")
+                    make, finish = (lambda c=variants[label], o=owner: c.dsn(o)), owner.close
+                start = time.perf_counter_ns()
+                make()
+                created[label].append((time.perf_counter_ns() - start) / 1e6)
+                time.sleep(args.test_ms / 1000)
+                start = time.perf_counter_ns()
+                finish()
+                teardown[label].append((time.perf_counter_ns() - start) / 1e6)
+        for owner in warm_owners:
+            owner.close()
+        raw_pg.close()
+        raw_maria.close()
 
-    base = statistics.median(times["raw CREATE DATABASE (psycopg)"])
-    print(f"\n{'variant':<32} {'median ms':>10} {'p90 ms':>8} {'vs raw':>7}   ({args.rounds} rounds)")
-    for label, values in times.items():
-        med = statistics.median(values)
-        p90 = sorted(values)[int(len(values) * 0.9) - 1]
-        print(f"{label:<32} {med:>10.1f} {p90:>8.1f} {med / base:>6.2f}x")
-    driver = statistics.median(times["dsn(t), psycopg"])
-    print(f"\ndsn(t) with a driver: {driver:.1f} ms median (target <= 60 ms): {'OK' if driver <= 60 else 'OVER'}")
-    return 0
+    header = f"{'variant':<36} {'dsn ms':>8} {'p90':>7} {'vs raw':>7} {'teardown ms':>12} {'p90':>7}"
+    print(f"\n{header}   ({args.rounds} rounds, {args.test_ms:g} ms per test)")
+    for label in created:
+        made, gone = created[label], teardown[label]
+        raw = statistics.median(created[f"{label.split(',')[0].split()[0]} raw CREATE/DROP"])
+        print(
+            f"{label:<36} {statistics.median(made):>8.2f} {percentile(made, 0.9):>7.2f} "
+            f"{statistics.median(made) / raw:>6.2f}x {statistics.median(gone):>12.3f} {percentile(gone, 0.9):>7.3f}"
+        )
+    ok = True
+    for label in variants:
+        if label.endswith("no pool"):
+            continue
+        raw = statistics.median(created[f"{label.split(',')[0].split()[0]} raw CREATE/DROP"])
+        ratio = statistics.median(created[label]) / raw
+        gone = statistics.median(teardown[label])
+        verdict = "OK" if ratio <= 0.2 and gone <= 1.0 else "OVER"
+        ok = ok and verdict == "OK"
+        print(f"{label}: dsn(t) {ratio:.2f}x raw (target <= 0.2x), teardown {gone:.3f} ms (target <= 1 ms): {verdict}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -38,6 +38,11 @@ IMAGE_MAP = ",".join(
         "influxdb:1": ["influxdb:1.8", "influxdb:1"],
         "openldap:2": ["bitnami/openldap:2.6", "bitnami/openldap:2", "bitnami/openldap"],
         "sftp:latest": ["atmoz/sftp:latest", "atmoz/sftp"],
+        "moto:5": ["motoserver/moto:latest", "motoserver/moto"],
+        "azurite:3": ["mcr.microsoft.com/azure-storage/azurite:latest", "mcr.microsoft.com/azure-storage/azurite"],
+        "maildev:2": ["maildev/maildev:latest", "maildev/maildev"],
+        "chroma:1": ["chromadb/chroma:latest", "chromadb/chroma"],
+        "selenium:chrome": ["selenium/standalone-chrome:latest", "selenium/standalone-chrome"],
     }.items()
     for official in officials
 )

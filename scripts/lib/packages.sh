@@ -15,6 +15,7 @@ install_packages() {
 	fi
 	have debootstrap || missing+=(debootstrap)
 	have docker-registry || missing+=(docker-registry)
+	have docker-compose || missing+=(docker-compose)   # testctr.compose's tests (v1)
 	have ip || missing+=(iproute2)   # scripts/remote-engine's bridge
 	have curl || have python3 || missing+=(curl)   # http_get, sock_ping
 	if [ -n "$IS_DEBIAN" ]; then

@@ -140,3 +140,19 @@ check_podman_run() {
 		printf '%s\n' "$key" > "$stamp"
 	fi
 }
+
+# podman_bridges_beside_dockerd: peers on one Podman bridge reach each other
+# while dockerd runs. dockerd sets the FORWARD policy to DROP, and with
+# br_netfilter (bridge-nf-call-iptables=1) frames between two containers on
+# one bridge pass FORWARD too; netavark accepts them for its ordinary networks
+# but adds no rule for an internal one, so peers on a Podman internal network
+# could not talk. Accept bridged frames inside a podman bridge only: traffic
+# between networks, or out of an internal one, is routed, not bridged, so
+# isolation stays as netavark set it.
+podman_bridges_beside_dockerd() {
+	[ -n "$IS_ROOT" ] && have iptables || return 0
+	iptables -n -L DOCKER-USER >/dev/null 2>&1 || return 0
+	local rule=(-i 'podman+' -o 'podman+' -m physdev --physdev-is-bridged -j ACCEPT)
+	iptables -C DOCKER-USER "${rule[@]}" 2>/dev/null || iptables -I DOCKER-USER "${rule[@]}" ||
+		warn "could not add the iptables rule for Podman internal networks (peers on one cannot talk)"
+}

@@ -73,6 +73,9 @@ if TYPE_CHECKING:
     from testctr.option import with_wait_for_log as with_wait_for_log
     from testctr.option import with_wait_for_port as with_wait_for_port
     from testctr.option import with_workdir as with_workdir
+    from testctr.stack.project import Compose as Compose
+    from testctr.stack.project import compose as compose
+    from testctr.stack.project import compose_run as compose_run
     from testctr.wait import WaitStrategy as WaitStrategy
 
 # Loaded on first use (PEP 562): `import testctr` costs next to nothing, so a
@@ -152,6 +155,11 @@ _EXPORTS = {
         "with_wait_for_log",
         "with_wait_for_port",
         "with_workdir",
+    ),
+    "testctr.stack.project": (
+        "Compose",
+        "compose",
+        "compose_run",
     ),
     "testctr.wait": ("WaitStrategy",),
 }

@@ -12,8 +12,9 @@ import time
 from collections.abc import Sequence
 
 from testctr import settings as _settings
+from testctr.backend import deadline
 from testctr.backend.protocols import Backend, RuntimeSelectable
-from testctr.errors import EngineUnavailable, TestctrError
+from testctr.errors import EngineUnavailable, TestctrError, tail
 
 #: How long `testctr doctor` waits for any one engine; the probes run in parallel.
 PROBE_BOUND = 5.0
@@ -31,15 +32,19 @@ class _Probes:
         if key in self._started:
             return
 
+        started = time.monotonic()
+
         def ask() -> None:
             try:
-                self._answers[key] = (True, backend.version())
+                # The probe's engine calls end with its bound: the thread ends too.
+                with deadline.until(started + PROBE_BOUND - deadline.GRACE):
+                    self._answers[key] = (True, backend.version())
             except Exception as e:  # a doctor reports whatever breaks, not only testctr's errors
                 self._answers[key] = (False, str(e) or type(e).__name__)
 
         # A daemon thread: an engine that hangs must not keep the command from exiting.
         thread = threading.Thread(target=ask, name="testctr-doctor-probe", daemon=True)
-        self._started[key] = (thread, time.monotonic())
+        self._started[key] = (thread, started)
         thread.start()
 
     def version(self, backend: Backend) -> str:
@@ -141,10 +146,49 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    import testctr
+def service_module(image: str) -> str | None:
+    """The service module (``testctr.modules.<name>``) whose ``IMAGE`` is ``image``'s repository, if any.
 
-    opts = [testctr.with_port(p) for p in args.port]
+    The modules' own ``IMAGE`` constants are the one table: ``postgres:15``,
+    ``docker.io/library/postgres`` and ``postgres`` all find the postgres module.
+    """
+    import importlib
+
+    from testctr import modules
+
+    wanted = _repository(image)
+    for name in modules.__all__:
+        module = importlib.import_module(f"testctr.modules.{name}")
+        known = getattr(module, "IMAGE", None)
+        if isinstance(known, str) and callable(getattr(module, "default", None)) and _repository(known) == wanted:
+            return name
+    return None
+
+
+def _repository(image: str) -> str:
+    """``postgres`` for ``postgres:16``, ``docker.io/library/postgres@sha256:...`` and the like."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _run(args: argparse.Namespace) -> int:
+    import importlib
+
+    import testctr
+    from testctr.owners import ScriptOwner
+
+    opts: list[testctr.Option] = []
+    service = service_module(args.image)
+    if service is not None:
+        # First: the user's flags below win over the module's defaults.
+        opts.append(importlib.import_module(f"testctr.modules.{service}").default())
+    opts += [testctr.with_port(p) for p in args.port]
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep:
@@ -159,14 +203,28 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with testctr.run(args.image, *opts) as c:
-        print(f"started {c.name} ({c.image}) on {c.backend_name}/{c.runtime}, id {c.id[:12]}")
-        for spec in args.port:
-            print(f"  {spec} -> {c.endpoint(spec)}")
-        if args.once:
-            return 0
-        print("press Ctrl-C to stop and remove it", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        print(
+            f"started {c.name} ({c.image}) on {c.backend_name}/{c.runtime}, id {c.id[:12]}"
+            + (f", with testctr.modules.{service}.default()" if service else "")
+        )
+        # endpoint() raises ContainerNotRunning for a container that has exited.
+        for key in sorted(k for k, bindings in c.inspect().ports.items() if bindings):
+            print(f"  {key} -> {c.endpoint(key)}")
+        reader = ScriptOwner("testctr-run")
+        try:
+            if c._spec.dsn_provider is not None:
+                print(f"  url: {c.dsn(reader)}")
+            state = c.inspect().state
+            if not state.running:
+                code = "" if state.exit_code is None else f" with exit code {state.exit_code}"
+                raise TestctrError(f"{c.name} is not running: it exited{code}\nlast log lines:\n{tail(c.logs())}")
+            if args.once:
+                return 0
+            print("press Ctrl-C to stop and remove it", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+        finally:
+            reader.close()
         print(f"removing {c.name}")
     return 0
 

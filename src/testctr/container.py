@@ -7,6 +7,8 @@ capability protocols; nothing branches on which backend it is.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import dataclasses
 import os
 import shlex
 import sys
@@ -18,6 +20,7 @@ from typing import IO
 from testctr import option as _option
 from testctr import parsing as _parsing
 from testctr import settings as _settings
+from testctr.backend import deadline as _deadline
 from testctr.backend.protocols import (
     Backend,
     ContainerHost,
@@ -33,21 +36,35 @@ from testctr.backend.protocols import (
 )
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import resolve
+from testctr.dbpool import Databases, databases_for
 from testctr.errors import (
     ContainerNotFound,
+    ContainerNotRunning,
+    ContainerStartError,
     ExecError,
     InvalidOption,
     PortNotPublished,
     TestctrError,
     UnsupportedOption,
     WaitTimeout,
+    oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
 from testctr.labels import container_labels, project_name
+from testctr.liveness import is_local, port_held
+from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
 from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
-from testctr.parsing import container_name, database_name, network_alias, parse_memory, port_key, substitute_image
+from testctr.parsing import (
+    container_name,
+    database_name,
+    network_alias,
+    oom_kills,
+    parse_memory,
+    port_key,
+    substitute_image,
+)
 from testctr.reaper import release, watch
 from testctr.wait import HealthyWait, RunningWait
 
@@ -91,6 +108,11 @@ class _CreationGate:
 
 _gate = _CreationGate()
 
+#: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
+UNCHECKED_STATE_AGE = 1.0
+#: Where a container's kernel counts its OOM kills, cgroup v2 and v1.
+_OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+
 
 class Container:
     """A running container that belongs to a test. Made by :func:`new` or :func:`run`."""
@@ -115,11 +137,22 @@ class Container:
         self.runtime = backend.runtime
         self._spec = spec
         self._info: ContainerInfo | None = None
+        #: When the state in ``_info`` was asked for (``time.monotonic()``): the engine read it later.
+        self._info_at = 0.0
+        #: Whether the engine publishes ports on this machine (their holders can be checked).
+        self._local: bool | None = None
+        #: When the engine reported the last start done (``time.monotonic()``).
+        self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
+        #: Per-test databases made here: the test's name -> the handle on the server.
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
+        self._db: Databases | None = None
+        self._log_copies: list[threading.Thread] = []
+        self._terminate_lock = threading.Lock()
+        self._oom_kills_seen = 0
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -149,18 +182,59 @@ class Container:
         """
 
         def fetch() -> None:
+            asked = time.monotonic()
             with contextlib.suppress(TestctrError):
                 self._info = self.backend.inspect_container(self.id)
+                self._info_at = asked
 
-        self._prefetch = threading.Thread(target=fetch, name=f"testctr-inspect-{self.name}", daemon=True)
+        # In a copy of this context: the start's deadline bounds the inspect too.
+        context = contextvars.copy_context()
+        self._prefetch = threading.Thread(
+            target=context.run, args=(fetch,), name=f"testctr-inspect-{self.name}", daemon=True
+        )
         self._prefetch.start()
 
-    def port(self, port: str | int) -> int:
-        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``)."""
-        key = port_key(port)
+    def last_info(self) -> tuple[ContainerInfo, float] | None:
+        """The last state the engine reported (the prefetch's included) and when it was asked for."""
         self._await_prefetch()
+        return None if self._info is None else (self._info, self._info_at)
+
+    def _running_info(self, key: str) -> ContainerInfo:
+        """What the engine said of a container that still runs; ContainerNotRunning otherwise.
+
+        The cached answer serves while the engine still holds one of the port's
+        host bindings (no round trip). Bindings all let go, an engine on
+        another machine, or bindings this machine cannot check once the answer
+        is older than UNCHECKED_STATE_AGE, mean the state may have changed: ask again.
+        """
+        last = self.last_info()
+        info = last[0] if last is not None else self.inspect()
+        protocol = key.rsplit("/", 1)[1]
+        held = {port_held(b.host_ip, b.host_port, protocol) for b in info.ports.get(key, ()) if b.host_port > 0}
+        if self._local is None:
+            self._local = is_local(self.backend.host())
+        may_have_changed = False in held or time.monotonic() - self._info_at > UNCHECKED_STATE_AGE
+        if not info.state.running or not self._local or (True not in held and may_have_changed):
+            try:
+                info = self.inspect()
+            except ContainerNotFound as e:
+                raise ContainerNotRunning(f"container {self.name} is gone (removed outside testctr?): {e}") from None
+        if not info.state.running:
+            code = "" if info.state.exit_code is None else f", exit code {info.state.exit_code}"
+            raise ContainerNotRunning(
+                f"container {self.name} ({self.image}) is not running ({info.state.status}{code})"
+            )
+        return info
+
+    def port(self, port: str | int) -> int:
+        """The host port published for ``port`` (``6379``, ``"6379/tcp"``, ``"53/udp"``).
+
+        Raises ContainerNotRunning (with the exit code) for a container that
+        stopped, exited or was removed: a port it no longer has is no answer.
+        """
+        key = port_key(port)
         for attempt in range(2):
-            info = self._info if (self._info is not None and attempt == 0) else self.inspect()
+            info = self._running_info(key) if attempt == 0 else self.inspect()
             for binding in info.ports.get(key, ()):
                 if binding.host_port > 0:
                     return binding.host_port
@@ -202,7 +276,28 @@ class Container:
         workdir = None if workdir is None else _option.valid_container_path(workdir, "exec workdir")
         user = None if user is None else _parsing.parse_name(user, "exec user")
         timeout = None if timeout is None else _parsing.timeout_seconds(timeout, "exec timeout")
-        return self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
+        result = self.backend.exec_in_container(self.id, argv, env=env, workdir=workdir, user=user, timeout=timeout)
+        limit = self._spec.config.memory_bytes
+        if result.exit_code == 137 and limit is not None:
+            return dataclasses.replace(result, oom_killed=self._oom_killed_since_last_look(), memory_limit=limit)
+        return result
+
+    def _oom_killed_since_last_look(self) -> bool | None:
+        """Whether the OOM killer killed a process of this container since the last look.
+
+        The container's memory cgroup counts its OOM kills (cgroup v2's
+        ``memory.events``, v1's ``memory.oom_control``); None when neither can
+        be read (no ``cat``, a VM without them).
+        """
+        try:
+            events = self.backend.exec_in_container(self.id, ["cat", *_OOM_COUNTERS], timeout=10)
+        except TestctrError:
+            return None
+        kills = oom_kills(events.stdout)  # cat fails for the file of the other cgroup version
+        if kills is None:
+            return None
+        killed, self._oom_kills_seen = kills > self._oom_kills_seen, kills
+        return killed
 
     def exec_simple(self, *cmd: str) -> str:
         """Run a command and return its stripped stdout; raise ExecError on non-zero exit."""
@@ -216,8 +311,54 @@ class Container:
     def logs(self) -> str:
         return self.backend.get_container_logs(self.id)
 
+    def log_report(self, base: str | None = None, tail: str | None = None) -> tuple[str, str]:
+        """The log's last lines (``--testctr-report-lines``), and the file the whole log is being written to.
+
+        The copy runs in the background (a flooding container's log takes
+        long to read); the container is not removed before it is done.
+        ``base`` is where the ``testctr-logs`` directory goes (pytest's
+        basetemp), else the system temp dir; ``tail``, the last lines when
+        the caller has them.
+        """
+        if tail is None:
+            tail = last_lines(self.backend, self.id, _settings.current().report_lines)
+        path = log_path(log_dir(base), self.name)
+
+        def copy() -> None:
+            try:
+                write_log(self.backend, self.id, path)
+            except (TestctrError, OSError) as e:
+                with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as f:
+                    f.write(f"\n[testctr: could not read the log: {e}]\n")
+
+        thread = threading.Thread(target=copy, name=f"testctr-log-copy-{self.name}", daemon=True)
+        thread.start()
+        self._log_copies.append(thread)
+        return tail, path
+
+    def _await_log_copies(self) -> None:
+        for thread in self._log_copies:
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def _explain_failed_start(self, error: WaitTimeout | ContainerStartError, owner: Owner) -> None:
+        """Add to ``error`` the last log lines, the path of the whole log and, if so, the OOM killer."""
+        note = ""
+        if isinstance(error, ContainerStartError):  # a timed-out container runs: nothing killed it
+            with contextlib.suppress(TestctrError):
+                state = self.backend.inspect_container(self.id).state
+                note = oom_note(state.oom_killed, state.exit_code, self._spec.config.memory_bytes)
+        try:
+            # A log wait's error already holds the lines it read last: no engine call for them.
+            tail, path = self.log_report(owner.log_base(), tail=error.logs or None)
+        except (TestctrError, OSError) as e:
+            tail, path = f"(could not read the log: {e})", None
+        error.attach_logs(tail, path, note)
+
     def inspect(self) -> ContainerInfo:
+        asked = time.monotonic()
         self._info = self.backend.inspect_container(self.id)
+        self._info_at = asked
         return self._info
 
     def internal_ip(self, network: Network | str | None = None) -> str:
@@ -320,12 +461,15 @@ class Container:
     def stop(self, timeout: float = 10.0) -> None:
         timeout = _parsing.seconds(timeout, "stop timeout")
         self._forget_info()
+        if self._db is not None:
+            self._db.forget_ready()
         self.backend.stop_container(self.id, timeout)
 
     def start(self) -> None:
         # Engines may assign new host ports on restart: forget the cached ones.
         self._forget_info()
         self.backend.start_container(self.id)
+        self.started_at = time.monotonic()
 
     def _await_prefetch(self) -> None:
         prefetch, self._prefetch = self._prefetch, None
@@ -342,15 +486,19 @@ class Container:
 
     def terminate(self) -> None:
         """Remove the container now; the cleanup registered on the test is then a no-op."""
-        if self._removed:
-            return
-        if self._log_printer is not None:
-            self._log_printer.close()
-        with contextlib.suppress(ContainerNotFound):
-            self.backend.remove_container(self.id)
-        # Only now: a removal that failed is tried again by the test's cleanup.
-        self._removed = True
-        release(self.backend_name, self.runtime, self.name)
+        with self._terminate_lock:  # the removal after a failed start may run in the background
+            if self._removed:
+                return
+            self._await_log_copies()
+            if self._log_printer is not None:
+                self._log_printer.close()
+            if self._db is not None:
+                self._db.close()
+            with contextlib.suppress(ContainerNotFound):
+                self.backend.remove_container(self.id)
+            # Only now: a removal that failed is tried again by the test's cleanup.
+            self._removed = True
+            release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
         owner.ended(self)
@@ -364,6 +512,8 @@ class Container:
     def _keep(self, owner: Owner) -> None:
         if self._log_printer is not None:
             self._log_printer.close()
+        if self._db is not None:
+            self._db.retire()
         release(self.backend_name, self.runtime, self.name)
         owner.kept(self._keep_hint(owner.test_id))
 
@@ -375,13 +525,18 @@ class Container:
         remove = commands.get("remove")
         lines.append(f"    remove: {remove}   (or: testctr clean)" if remove else "    remove: testctr clean")
         if self._databases:
-            lines.append("    databases kept: " + ", ".join(sorted(self._databases.values())))
+            kept = sorted(self._databases.items())
+            lines.append("    databases kept: " + ", ".join(h if h == n else f"{h} (of {n})" for n, h in kept))
         return "\n".join(lines)
 
     # --- per-test databases ---------------------------------------------------------------------
 
     def dsn(self, t: object, driver: str | None = None) -> str:
-        """A fresh database for test ``t`` (created once per test, dropped at its teardown)."""
+        """A fresh database for test ``t`` (made once per test, dropped after its teardown).
+
+        Taken from a pool kept ready in the background, and dropped in the
+        background, unless TESTCTR_DB_POOL=0 (see :mod:`testctr.dbpool`).
+        """
         provider = self._spec.dsn_provider
         if driver is not None and not isinstance(driver, str):
             raise InvalidOption(f"dsn driver must be a str naming a driver, or None, got {driver!r}")
@@ -395,7 +550,10 @@ class Container:
         with self._db_lock:
             handle = self._databases.get(name)
             if handle is None:
-                handle = provider.create_database(self, name)
+                if self._db is None:
+                    self._db = databases_for(self, provider)
+                databases = self._db
+                handle = databases.create(name)
                 self._databases[name] = handle
 
                 def drop(handle: str = handle, name: str = name) -> None:
@@ -405,7 +563,7 @@ class Container:
                         return  # the container's keep hint names it
                     with self._db_lock:
                         self._databases.pop(name, None)
-                    provider.drop_database(self, handle)
+                    databases.drop(handle)
 
                 owner.add_cleanup(drop)
         return provider.format_dsn(self, handle, driver)
@@ -441,6 +599,16 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
         port = getattr(strategy, "port", None)
         if isinstance(port, str) and port not in published:
             raise InvalidOption(f"{strategy.describe()}: port {port} is not published; add testctr.with_port({port!r})")
+    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
+    deadline = time.monotonic() + timeout
+    # Every engine call of the start (choosing the backend, creation, start,
+    # the clean-up of a failed start, every wait) ends by the deadline.
+    with _deadline.until(deadline):
+        return _start_by(owner, image, spec, deadline)
+
+
+def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Container:
+    s = _settings.current()
     resolved = resolve(spec.backend, spec.runtime)
     backend, backend_name = resolved.backend, resolved.name
     if spec.stream_logs and not isinstance(backend, LogStreamer):
@@ -457,8 +625,6 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image, project_name())}
-    timeout = spec.startup_timeout if spec.startup_timeout is not None else s.startup_timeout
-    deadline = time.monotonic() + timeout
 
     watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
@@ -486,6 +652,7 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
                     assert isinstance(backend, FileCopier)
                     backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
                 backend.start_container(container_id)
+                container.started_at = time.monotonic()
             except BaseException:
                 _abandon(container, owner)
                 raise
@@ -498,7 +665,9 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
             time.sleep(spec.startup_delay)
         for strategy in spec.waits or [RunningWait()]:
             strategy.wait(container, deadline)
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, (WaitTimeout, ContainerStartError)):
+            container._explain_failed_start(e, owner)
         _abandon(container, owner)
         raise
     # After the first start, when everything it needs is imported: the check
@@ -518,10 +687,19 @@ def _abandon(container: Container, owner: Owner) -> None:
         container._keep(owner)
         container._removed = True
         return
-    try:
-        container.terminate()
-    except TestctrError as e:
-        print(f"testctr: could not remove {container.name} after a failed start: {e}", file=sys.stderr)
+
+    def remove() -> None:
+        try:
+            container.terminate()
+        except TestctrError as e:
+            print(f"testctr: could not remove {container.name} after a failed start: {e}", file=sys.stderr)
+
+    if container._log_copies:
+        # The error goes to the test now; the container goes once its log is
+        # copied (the test's cleanup waits for that).
+        threading.Thread(target=remove, name=f"testctr-remove-{container.name}", daemon=True).start()
+    else:
+        remove()
 
 
 def new(t: object, image: str, *options: Option) -> Container:

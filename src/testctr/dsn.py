@@ -1,15 +1,28 @@
 """Per-test databases: the protocol a database module implements for ``Container.dsn``.
 
-The core owns naming, caching, concurrency and cleanup; a provider only knows
-how to create, drop and format a database on its server.
+The core owns naming, caching, concurrency, pooling and cleanup
+(:mod:`testctr.dbpool`); a provider only knows how to create, drop and format
+a database on its server. What a provider can do beyond that, it says by
+implementing one of the optional protocols below; what it cannot, by not
+implementing it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from testctr.errors import TestctrError
+
 if TYPE_CHECKING:
     from testctr.container import Container
+
+
+class DatabaseLimitReached(TestctrError):
+    """The server can hold no more databases right now (e.g. all of Redis's are in use).
+
+    A provider raises it from ``create_database``; the pool then stops growing
+    until a database is dropped, and a test that finds no ready one gets it.
+    """
 
 
 @runtime_checkable
@@ -18,11 +31,12 @@ class DSNProvider(Protocol):
     max_name_length: int
 
     def create_database(self, container: Container, name: str) -> str:
-        """Create a fresh database for ``name`` and return its handle.
+        """Create a fresh, complete database for ``name`` and return its handle.
 
         The handle is what identifies it on the server (usually ``name``; a
         Redis provider returns a database index). A leftover from an earlier
-        run with the same name must be replaced, not reused.
+        run with the same name must be replaced, not reused. May be called
+        from several threads at once (a test's and the pool's).
         """
         ...
 
@@ -30,4 +44,31 @@ class DSNProvider(Protocol):
 
     def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
         """The connection string; ``driver`` picks a variant (e.g. "psycopg")."""
+        ...
+
+
+@runtime_checkable
+class RenamesDatabases(Protocol):
+    """Pooled databases get the test's name when it takes one."""
+
+    def rename_database(self, container: Container, handle: str, name: str) -> str:
+        """Rename the unused database ``handle`` to ``name`` (replacing a leftover) and return the new handle."""
+        ...
+
+
+@runtime_checkable
+class ListsDatabases(Protocol):
+    """Lets the pool find and drop pooled databases that dead sessions left on the server."""
+
+    def list_databases(self, container: Container, prefix: str) -> list[str]:
+        """The handles of the databases whose names start with ``prefix``."""
+        ...
+
+
+@runtime_checkable
+class VersionedDatabases(Protocol):
+    """Databases that depend on changeable state (a template): pooled ones made before a change are not handed out."""
+
+    def database_version(self) -> object:
+        """A value that changes whenever what create_database makes changes; cheap, no server round trip."""
         ...

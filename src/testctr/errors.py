@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from testctr.backend.types import ExecResult
 
 LAST_LOG_LINES = 20
+#: Characters of one log line shown in a message; a longer line is cut.
+LINE_WIDTH = 1000
 
 
 def tail(logs: str, n: int = LAST_LOG_LINES) -> str:
@@ -16,7 +18,38 @@ def tail(logs: str, n: int = LAST_LOG_LINES) -> str:
     lines = logs.rstrip("\n").splitlines()[-n:]
     if not lines:
         return "  (no log output)"
-    return "\n".join("  | " + line for line in lines)
+    return "\n".join("  | " + (line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH] + " [cut]") for line in lines)
+
+
+def report_lines() -> int:
+    """How many log lines a message shows (TESTCTR_REPORT_LINES / --testctr-report-lines)."""
+    from testctr import settings  # settings imports this module
+
+    return settings.current().report_lines
+
+
+def log_section(logs: str, log_file: str | None) -> str:
+    """The log part of a start error: its last lines, and where the whole log is."""
+    n = report_lines()
+    where = f" (full log: {log_file})" if log_file else ""
+    return f"last log lines{where}:\n{tail(logs, n)}"
+
+
+def oom_note(oom_killed: bool | None, exit_code: int | None, memory_limit: int | None) -> str:
+    """Why a process was killed, when the kernel's OOM killer did it (or most likely did); else ""."""
+    limit = f"memory limit {_size(memory_limit)}" if memory_limit else "no memory limit of its own"
+    if oom_killed:
+        return f"killed by the kernel's OOM killer ({limit})"
+    if oom_killed is None and exit_code == 137 and memory_limit:
+        return f"killed by SIGKILL (exit code 137), most likely by the kernel's OOM killer ({limit}; unconfirmed)"
+    return ""
+
+
+def _size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
 
 
 class TestctrError(Exception):
@@ -37,32 +70,74 @@ class ImagePullError(TestctrError):
     """The image could not be pulled for another reason (network, auth, ...)."""
 
 
-class ContainerStartError(TestctrError):
+class _ShowsLogs(TestctrError):
+    """An error whose message ends with the container's last log lines.
+
+    ``logs`` holds those lines only; ``log_file`` names where the whole log
+    was written. Who raises it may not have them: ``testctr.new`` adds them
+    with :meth:`attach_logs` before the error reaches the test.
+    """
+
+    logs: str
+    log_file: str | None
+    note: str
+
+    def _headline(self) -> str:
+        raise NotImplementedError
+
+    def _shows_logs(self) -> bool:
+        return True
+
+    def _render(self) -> None:
+        text = self._headline()
+        if self.note:
+            text += f"; {self.note}"
+        if self._shows_logs():
+            text += "\n" + log_section(self.logs, self.log_file)
+        self.args = (text,)
+
+    def attach_logs(self, logs: str, log_file: str | None, note: str = "") -> None:
+        """Show ``logs`` (the last lines), the path of the full log, and ``note`` (why it died)."""
+        self.logs, self.log_file = logs, log_file
+        self.note = note or self.note
+        self._render()
+
+
+class ContainerStartError(_ShowsLogs):
     """The container could not be created or started, or exited during startup."""
 
-    def __init__(self, message: str, *, exit_code: int | None = None, logs: str = "") -> None:
-        detail = message
-        if exit_code is not None:
-            detail += f" (exit code {exit_code})"
-        if logs or exit_code is not None:
-            detail += f"\nlast log lines:\n{tail(logs)}"
-        super().__init__(detail)
+    def __init__(
+        self, message: str, *, exit_code: int | None = None, logs: str = "", log_file: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
         self.exit_code = exit_code
-        self.logs = logs
+        self.logs, self.log_file, self.note = logs, log_file, ""
+        self._render()
+
+    def _headline(self) -> str:
+        return self.message + (f" (exit code {self.exit_code})" if self.exit_code is not None else "")
+
+    def _shows_logs(self) -> bool:
+        return bool(self.logs or self.log_file or self.exit_code is not None)
 
 
-class WaitTimeout(TestctrError, TimeoutError):
+class WaitTimeout(_ShowsLogs, TimeoutError):
     """A wait strategy did not succeed within its timeout."""
 
-    def __init__(self, strategy: str, waited: float, logs: str = "", detail: str = "") -> None:
-        message = f"timed out after {waited:.1f}s waiting for {strategy}"
-        if detail:
-            message += f": {detail}"
-        message += f"\nlast log lines:\n{tail(logs)}"
-        super().__init__(message)
+    def __init__(
+        self, strategy: str, waited: float, logs: str = "", detail: str = "", log_file: str | None = None
+    ) -> None:
+        super().__init__(strategy)
         self.strategy = strategy
         self.waited = waited
-        self.logs = logs
+        self.detail = detail
+        self.logs, self.log_file, self.note = logs, log_file, ""
+        self._render()
+
+    def _headline(self) -> str:
+        message = f"timed out after {self.waited:.1f}s waiting for {self.strategy}"
+        return message + (f": {self.detail}" if self.detail else "")
 
 
 class ExecError(TestctrError):
@@ -70,6 +145,9 @@ class ExecError(TestctrError):
 
     def __init__(self, cmd: Sequence[str], result: ExecResult, message: str = "") -> None:
         text = message or f"command {list(cmd)!r} exited with code {result.exit_code}"
+        note = oom_note(result.oom_killed, result.exit_code, result.memory_limit)
+        if note:
+            text += f"; {note}"
         if result.output.strip():
             text += f"\noutput:\n{tail(result.output)}"
         super().__init__(text)

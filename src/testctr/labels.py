@@ -63,14 +63,25 @@ def session_alive(labels: dict[str, str], prefix: str) -> bool:
         pid = int(labels.get(f"{prefix}.pid", ""))
     except ValueError:
         return False
+    return process_alive(pid, labels.get(f"{prefix}.pid-start", ""))
+
+
+def process_alive(pid: int, recorded_start: str = "") -> bool:
+    """Whether process ``pid`` of this host runs and, when known, is the one that started at ``recorded_start``."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    recorded = labels.get(f"{prefix}.pid-start", "")
-    return not recorded or _start_ticks(pid) == recorded
+    return not recorded_start or _start_ticks(pid) == recorded_start
+
+
+def this_process() -> tuple[str, int, str]:
+    """This session's host name, pid and the pid's start time (as in the labels)."""
+    return _HOST, _PID, _PID_START
 
 
 def created_at(labels: dict[str, str], prefix: str) -> dt.datetime | None:

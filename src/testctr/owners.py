@@ -39,6 +39,10 @@ class Owner(Protocol):
         """Show a warning about the run at a line boundary; called from any thread."""
         ...
 
+    def log_base(self) -> str | None:
+        """Where full logs of failed containers go (pytest's basetemp); None: the system temp dir."""
+        ...
+
 
 class _ToTheTerminal:
     """Outside a pytest run: hints on stderr, warnings when the process exits."""
@@ -83,6 +87,12 @@ def _pytest_run_state(config: Any) -> _PytestRunState | None:
     return state
 
 
+def pytest_basetemp(config: Any) -> str | None:
+    """The run's basetemp (per xdist worker), where pytest keeps what a run leaves."""
+    factory = getattr(config, "_tmp_path_factory", None)  # None with -p no:tmpdir
+    return None if factory is None else str(factory.getbasetemp())
+
+
 class _ToPytest:
     """Into the pytest run's state: the plugin attaches a failed test's
     container logs to its report and shows hints and warnings in the terminal
@@ -122,6 +132,9 @@ class _Delivers:
     def warn(self, message: str) -> None:
         self._delivery.warn(message)
 
+    def log_base(self) -> str | None:
+        return None
+
 
 class PytestOwner(_Delivers):
     """A pytest ``request`` of any scope. A broader scope (class, module,
@@ -141,6 +154,9 @@ class PytestOwner(_Delivers):
     def failed(self) -> bool:
         # Without the plugin no report says what failed.
         return self._state is not None and self._state.failed_within(self._prefix)
+
+    def log_base(self) -> str | None:
+        return pytest_basetemp(self._request.config)
 
 
 class UnittestOwner(_Delivers):

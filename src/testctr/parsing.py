@@ -471,3 +471,12 @@ def parse_timestamp(text: str) -> dt.datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value
+
+
+def oom_kills(memory_events: str) -> int | None:
+    """The ``oom_kill`` count in cgroup v2 ``memory.events`` / v1 ``memory.oom_control`` text; None without one."""
+    for line in memory_events.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill" and value.strip().isdigit():
+            return int(value)
+    return None

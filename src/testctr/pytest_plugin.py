@@ -32,7 +32,14 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("create-delay", "create_delay", "parse_duration", "pause after waiting for a creation slot"),
     ("backend", "backend", "parse_name", "backend name (see `testctr doctor`)"),
     ("runtime", "runtime", "parse_name", "engine CLI for the cli backend: docker, podman, nerdctl, finch"),
+    ("engine-timeout", "engine_timeout", "parse_timeout", "bound on one engine call outside a start (default 60s)"),
     ("reaper", "reaper", "parse_bool", "remove a killed run's containers from a watchdog process"),
+    (
+        "report-lines",
+        "report_lines",
+        "parse_positive_int",
+        "log lines per container in a failed test's report and in start errors (default: 200)",
+    ),
 ]
 _BOOLS = {"verbose", "keep-failed", "warn-old", "cleanup-old"}
 
@@ -153,13 +160,18 @@ class RunState:
         containers = [c for node in item.listchain() for c in self.containers_of(node.nodeid or "session")]
         if containers:
             from testctr.errors import TestctrError
+            from testctr.owners import pytest_basetemp
 
+            base = pytest_basetemp(item.config)
             for container in containers:
+                # The last lines only: a flooding container must not put megabytes into the report.
+                title = f"testctr logs: {container.name} ({container.image})"
                 try:
-                    logs = container.logs()
-                except TestctrError as e:
+                    logs, path = container.log_report(base)
+                    title += f", last lines; full log: {path}"
+                except (TestctrError, OSError) as e:
                     logs = f"(could not read logs: {e})"
-                report.sections.append((f"testctr logs: {container.name} ({container.image})", logs))
+                report.sections.append((title, logs))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

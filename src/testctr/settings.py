@@ -42,7 +42,13 @@ class Settings:
     image_prefix: str = ""
     image_map: dict[str, str] = dataclasses.field(default_factory=dict)
     startup_timeout: float = 120.0
+    #: Bound on any one engine call made outside a start (a start's calls share its startup timeout).
+    engine_timeout: float = 60.0
     reaper: bool = True
+    #: Keep per-test databases ready and drop them in the background (TESTCTR_DB_POOL=0: on the test's path).
+    db_pool: bool = True
+    #: Log lines per container in a failed test's report and in start errors.
+    report_lines: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,13 +77,16 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "cleanup_old": parse_bool,
     "cleanup_age": lambda text: parse_duration(text, "cleanup age"),
     "max_concurrent": lambda text: parse_positive_int(text, "max concurrent creations"),
+    "report_lines": lambda text: parse_positive_int(text, "report lines"),
     "create_delay": lambda text: parse_duration(text, "create delay"),
     "backend": parse_name,
     "runtime": parse_name,
     "image_prefix": parse_image_prefix,
     "image_map": parse_image_map,
     "startup_timeout": lambda text: parse_timeout(text, "startup timeout"),
+    "engine_timeout": lambda text: parse_timeout(text, "engine timeout"),
     "reaper": parse_bool,
+    "db_pool": parse_bool,
 }
 
 

@@ -28,6 +28,7 @@ from testctr.errors import (
 )
 
 if TYPE_CHECKING:
+    from testctr.backend.types import ContainerState
     from testctr.container import Container
 
 
@@ -47,14 +48,23 @@ def effective_deadline(strategy: WaitStrategy, deadline: float) -> float:
     return min(deadline, time.monotonic() + strategy.timeout)
 
 
-def fail_if_exited(container: Container) -> None:
-    """Raise ContainerStartError, with exit code and logs, if the container stopped."""
-    state = container.inspect().state
+#: How long after its start a container must still run for the default wait to
+#: count it as started: a server that exits at once (a missing password, a bad
+#: flag) is caught, not handed out.
+SETTLE = 0.1
+
+
+def fail_if_exited(container: Container, state: ContainerState | None = None) -> None:
+    """Raise ContainerStartError, with the exit code, if the container stopped.
+
+    ``state``: one the engine just reported; else it is asked. The log is
+    added by ``testctr.new``, once, whichever wait fails.
+    """
+    if state is None:
+        state = container.inspect().state
     if not state.running:
         raise ContainerStartError(
-            f"container {container.name} ({container.image}) exited during startup",
-            exit_code=state.exit_code,
-            logs=container.logs(),
+            f"container {container.name} ({container.image}) exited during startup", exit_code=state.exit_code
         )
 
 
@@ -87,7 +97,7 @@ def poll(
             last_state_check = time.monotonic()
         now = time.monotonic()
         if now >= deadline:
-            raise WaitTimeout(strategy.describe(), now - started, container.logs(), reason)
+            raise WaitTimeout(strategy.describe(), now - started, detail=reason)
         time.sleep(min(delay, max(deadline - now, 0)))
         delay = min(delay * 2, 0.1)
 
@@ -96,13 +106,20 @@ def published_port(container: Container, port: str) -> int:
     """``container.port(port)``, but an exited container is a ContainerStartError."""
     try:
         return container.port(port)
-    except PortNotPublished:
+    except (PortNotPublished, ContainerNotRunning):
         fail_if_exited(container)
         raise
 
 
 class RunningWait:
-    """The default: the container is running right after its start."""
+    """The default: the container still runs :data:`SETTLE` seconds after its start.
+
+    Engines take milliseconds (tens under load) to report an exit: one state
+    read right after the start would hand out a server that failed at once.
+    The state the start's own inspect (for the ports) got fails the wait at
+    once when it shows an exit; otherwise the wait sleeps out the rest of
+    SETTLE and asks once.
+    """
 
     timeout: float | None = None
 
@@ -110,6 +127,14 @@ class RunningWait:
         return "the container to be running"
 
     def wait(self, container: Container, deadline: float) -> None:
+        last = container.last_info()
+        if last is not None:
+            info, asked = last
+            fail_if_exited(container, info.state)
+            if asked >= container.started_at + SETTLE:
+                return
+        settle = container.started_at + SETTLE - time.monotonic()
+        time.sleep(min(max(settle, 0), max(deadline - time.monotonic(), 0)))
         fail_if_exited(container)
 
 
@@ -313,7 +338,7 @@ class HealthyWait:
                     "add one to the image or use another wait strategy"
                 )
             if health == "unhealthy":
-                raise ContainerStartError(f"container {container.name} reported unhealthy", logs=container.logs())
+                raise ContainerStartError(f"container {container.name} reported unhealthy")
             return None if health == "healthy" else f"health is {health}"
 
         poll(container, self, effective_deadline(self, deadline), check)

@@ -7,12 +7,18 @@ container). The last test checks that the earlier tests' databases are gone.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from urllib.parse import unquote, urlsplit
 
 import pymysql
 import pytest
 
 import testctr
+from testctr import dbpool, settings
+from testctr.labels import SESSION_ID
 from testctr.modules import mariadb, mysql
 from testctr.modules._common import TemplateBuildFailed
 from testctr.owners import ScriptOwner
@@ -81,10 +87,16 @@ def record(container: testctr.Container, dsn: str) -> str:
     return dsn
 
 
+def settle(container: testctr.Container) -> None:
+    """Wait for the background drops of the databases of finished tests."""
+    assert container._db is None or container._db.settle(60)
+
+
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, maria: testctr.Container) -> None:
     dsn = record(maria, maria.dsn(request))
-    assert dsn.startswith(f"mysql://test:test@{maria.endpoint(3306)}/t_")
-    assert db_of(dsn) == database_name(request.node.nodeid, 64)
+    assert dsn.startswith(f"mysql://test:test@{maria.endpoint(3306)}/t")
+    # The server's first database has the test's name; MySQL cannot rename the pool's.
+    assert db_of(dsn) == database_name(request.node.nodeid, 64) or db_of(dsn).startswith(f"tp_{SESSION_ID}_")
     assert maria.dsn(request) == dsn
     assert maria.dsn(request, driver="pymysql") == dsn.replace("mysql://", "mysql+pymysql://", 1)
     with connect(dsn) as conn, conn.cursor() as cur:
@@ -107,6 +119,7 @@ def test_isolation_and_grants(request: pytest.FixtureRequest, maria: testctr.Con
     assert tables(other) == set()
     assert f"ON `{db_of(mine)}`.*" in grants and f"ON `{db_of(other)}`.*" in grants, grants
     other_owner.close()
+    settle(maria)
     assert db_of(other) not in databases(maria)
     with pytest.raises(pymysql.err.OperationalError):
         connect(other)  # gone, and the grant with it
@@ -207,6 +220,55 @@ def test_a_failing_template_fails_once_with_its_error(request: pytest.FixtureReq
     second.close()
 
 
+def test_a_warm_pool_hands_out_fresh_granted_databases(maria: testctr.Container) -> None:
+    for i in range(3):
+        owner = ScriptOwner(f"tests/warm-{i}")
+        time.sleep(0.1)  # a test's run: the pool refills meanwhile
+        dsn = maria.dsn(owner)
+        assert tables(dsn) == set()
+        with connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE mine (id INT)")
+        owner.close()
+    settle(maria)
+
+
+def test_keep_failed_hint_maps_a_pooled_database_to_its_test(
+    maria: testctr.Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.configure(keep_failed=True)
+    owner = ScriptOwner("tests/kept")
+    try:
+        db = testctr.new(owner, "mariadb:11", mariadb.default(), testctr.with_runtime("docker"))
+        db.dsn(ScriptOwner("tests/first"))
+        assert db._db is not None
+        time.sleep(1)  # the pool fills
+        name = db_of(db.dsn(owner))
+        owner.error = True
+        owner.close()
+    finally:
+        settings.configure(keep_failed=False)
+    err = capsys.readouterr().err
+    try:
+        assert f"{name} (of {database_name('tests/kept', 64)})" in err
+        assert name in databases(db)
+    finally:
+        db.terminate()
+
+
+def test_a_later_dsn_drops_the_pooled_databases_of_a_dead_session(request: pytest.FixtureRequest) -> None:
+    fresh = testctr.new(request, "mariadb:11", mariadb.default(), testctr.with_runtime("docker"))
+    host_tag = dbpool.pooled_name(1).split("_")[2]
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    dead = f"tp_{'0' * 12}_{host_tag}_{child.pid}_0_3"
+    alive = f"tp_{'1' * 12}_{host_tag}_{os.getpid()}_0_3"
+    fresh.exec_simple("sh", "-c", f'MYSQL_PWD=test mariadb -uroot -e "CREATE DATABASE {dead}; CREATE DATABASE {alive}"')
+    fresh.dsn(request)
+    settle(fresh)
+    present = databases(fresh)
+    assert dead not in present and alive in present
+
+
 def test_zz_databases_of_earlier_tests_are_gone(
     maria: testctr.Container, my_exec: testctr.Container, templated: testctr.Container
 ) -> None:
@@ -217,4 +279,11 @@ def test_zz_databases_of_earlier_tests_are_gone(
     name = db_of(my_exec.dsn(owner))
     assert name in databases(my_exec)
     owner.close()
+    # As at the end of a run on a server that outlives it: the pool's ready databases go too.
+    for container in containers.values():
+        if container._db is not None:  # under xdist, this worker may not have used it
+            container._db.retire()
+        settle(container)
     assert name not in databases(my_exec)
+    for container in containers.values():
+        assert not [db for db in databases(container) if db.startswith(dbpool.PREFIX)]

@@ -2,12 +2,17 @@
 
 Three module-scoped servers: the driver path, the no-driver path (psql inside
 the container) with an SQL template, and the driver path with a callable
-template. The last test of the file checks that every database the earlier
-tests made is gone.
+template. Databases come from the pool (testctr.dbpool) and are dropped in the
+background: ``settle`` waits for the drops. The last test of the file checks
+that every database the earlier tests made is gone.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,10 +21,13 @@ import psycopg
 import pytest
 
 import testctr
+from testctr import dbpool, settings
+from testctr.labels import SESSION_ID
 from testctr.modules import postgres
 from testctr.owners import ScriptOwner
 from testctr.parsing import database_name
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.engine
 
 #: Databases handed to tests of this file in this process, checked by the last test.
@@ -77,6 +85,11 @@ def record(container: testctr.Container, dsn: str) -> str:
     return dsn
 
 
+def settle(container: testctr.Container) -> None:
+    """Wait for the background drops of the databases of finished tests."""
+    assert container._db is None or container._db.settle(60)
+
+
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, pg: testctr.Container) -> None:
     dsn = record(pg, pg.dsn(request))
     assert dsn.startswith(f"postgresql://test:test@{pg.endpoint(5432)}/t_")
@@ -104,7 +117,8 @@ def test_a_table_in_one_database_is_absent_in_another(request: pytest.FixtureReq
         conn.execute("CREATE TABLE only_mine (id int)")
     assert tables(mine) == {"only_mine"}
     assert tables(other) == set()
-    other_owner.close()  # its teardown: the database is dropped at once
+    other_owner.close()  # its teardown: the database is dropped in the background
+    settle(pg)
     assert db_of(other) not in databases(pg)
     assert db_of(mine) in databases(pg)
 
@@ -146,6 +160,7 @@ def test_many_threads_on_one_container(pg: testctr.Container) -> None:
         assert tables(dsn) == {f"only_{i}"}
     for owner in owners:
         owner.close()
+    settle(pg)
     assert not {db_of(d) for d in results.values()} & databases(pg)
 
 
@@ -199,6 +214,7 @@ def test_no_driver_path_clones_fresh_each_time(request: pytest.FixtureRequest, p
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT count(*) FROM seeded").fetchone() == (3,)
     owner.close()
+    settle(pg_exec)
     assert db_of(dsn) not in databases(pg_exec)
     dsn = record(pg_exec, pg_exec.dsn(request))
     with psycopg.connect(dsn) as conn:
@@ -216,6 +232,143 @@ def test_callable_template_runs_once_and_every_test_gets_a_copy(
     assert postgres.TEMPLATE_DATABASE in databases(pg_template)
 
 
+def test_a_warm_pool_hands_out_complete_unused_clones_under_the_tests_name(
+    pg_template: testctr.Container,
+) -> None:
+    owners = [ScriptOwner(f"tests/warm-{i}") for i in range(4)]
+    for owner in owners:
+        time.sleep(0.1)  # a test's run: the pool refills meanwhile
+        dsn = pg_template.dsn(owner)
+        assert db_of(dsn) == database_name(owner.test_id, 63)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT name FROM users ORDER BY name").fetchall() == [("ada",), ("grace",)]
+            conn.execute("INSERT INTO users VALUES ('mine')")  # no other test sees it
+    for owner in owners:
+        owner.close()
+    settle(pg_template)
+
+
+def test_pass_fail_and_keep_failed(pg: testctr.Container) -> None:
+    passed, failed, kept = ScriptOwner("tests/passes"), ScriptOwner("tests/fails"), ScriptOwner("tests/kept")
+    names = {o.test_id: db_of(pg.dsn(o)) for o in (passed, failed, kept)}
+    passed.close()
+    failed.error = True
+    failed.close()
+    settings.configure(keep_failed=True)
+    try:
+        kept.error = True
+        kept.close()
+    finally:
+        settings.configure(keep_failed=False)
+    settle(pg)
+    present = databases(pg)
+    assert names["tests/passes"] not in present and names["tests/fails"] not in present
+    assert names["tests/kept"] in present
+    pg.exec_simple("psql", "-U", "test", "-d", "postgres", "-c", f"DROP DATABASE {names['tests/kept']}")
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_later_dsn_drops_the_pooled_databases_of_a_dead_session(request: pytest.FixtureRequest) -> None:
+    fresh = start(request)
+    host_tag = dbpool.pooled_name(1).split("_")[2]
+    dead = f"tp_{'0' * 12}_{host_tag}_{dead_pid()}_0_7"
+    alive = f"tp_{'1' * 12}_{host_tag}_{os.getpid()}_0_7"
+    for name in (dead, alive):
+        fresh.exec_simple("psql", "-U", "test", "-d", "postgres", "-c", f"CREATE DATABASE {name}")
+    dsn = fresh.dsn(request)
+    settle(fresh)
+    present = databases(fresh)
+    assert dead not in present
+    assert alive in present and db_of(dsn) in present
+    assert [db for db in present if db.startswith(f"tp_{SESSION_ID}_")]  # the pool's own ready one
+
+
+def test_without_the_pool_databases_are_made_and_dropped_on_the_tests_path(request: pytest.FixtureRequest) -> None:
+    settings.configure(db_pool=False)
+    try:
+        plain = start(request)
+        owners = [ScriptOwner(f"tests/direct-{i}") for i in range(2)]
+        names = [db_of(plain.dsn(o)) for o in owners]
+        assert names == [database_name(o.test_id, 63) for o in owners]
+        owners[0].close()
+        assert names[0] not in databases(plain)  # dropped at once
+        assert not [db for db in databases(plain) if db.startswith(dbpool.PREFIX)]
+        owners[1].close()
+    finally:
+        settings.configure(db_pool=True)
+
+
+def test_after_a_restart_a_test_still_gets_a_complete_database(request: pytest.FixtureRequest) -> None:
+    """The data is on tmpfs: the pool's ready databases are gone with the restart."""
+    fresh = start(request, postgres.with_template("CREATE TABLE seeded (id int)"))
+    fresh.dsn(ScriptOwner("tests/before"))
+    assert fresh._db is not None
+    time.sleep(0.5)  # the pool fills
+    fresh.restart()
+    deadline = time.monotonic() + 60
+    while fresh.exec(["pg_isready", "-h", "127.0.0.1", "-U", "test"]).exit_code != 0:
+        assert time.monotonic() < deadline, "postgres did not come back"
+        time.sleep(0.2)
+    time.sleep(1)  # the entrypoint's init server hands over to the real one
+    for i in range(3):
+        owner = ScriptOwner(f"tests/after-{i}")
+        dsn = fresh.dsn(owner)
+        assert tables(dsn) == {"seeded"}
+        owner.close()
+    settle(fresh)
+
+
+KEPT_RUN = """
+import pytest
+import testctr
+from testctr.modules import postgres
+
+@pytest.fixture(scope="module")
+def pg(request):
+    c = testctr.new(request, "postgres:16", postgres.default(), testctr.with_runtime("docker"))
+    print("NAME=" + c.name)
+    return c
+
+def test_passes(request, pg):
+    print("DB=" + pg.dsn(request).rsplit("/", 1)[1])
+
+def test_fails(request, pg):
+    print("DB=" + pg.dsn(request).rsplit("/", 1)[1])
+    assert False, "deliberate"
+"""
+
+
+def test_a_kept_server_holds_the_failed_tests_database_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+    pytester.makepyfile(KEPT_RUN)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    (name,) = set(re.findall(r"NAME=(testctr-[\w-]+)", output))
+    try:
+        passed_db, failed_db = dict.fromkeys(re.findall(r"DB=(t\w+)", output))
+        assert f"{failed_db} (of " in output or failed_db in output  # the keep hint names it
+        listed = subprocess.run(
+            ["docker", "exec", name, "psql", "-U", "test", "-d", "postgres", "-Atc", "SELECT datname FROM pg_database"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split()
+        assert failed_db in listed
+        assert passed_db not in listed
+        assert not [db for db in listed if db.startswith(dbpool.PREFIX)]  # the pool's were dropped at exit
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60, check=False)
+
+
 @pytest.fixture
 def all_containers(
     pg: testctr.Container, pg_exec: testctr.Container, pg_template: testctr.Container
@@ -231,6 +384,13 @@ def test_zz_databases_of_earlier_tests_are_gone(
     pg = next(iter(all_containers.values()))
     name = db_of(pg.dsn(owner))
     owner.close()
+    # As at the end of a run on a server that outlives it: the pool's ready databases go too.
+    for container in all_containers.values():
+        if container._db is not None:  # under xdist, this worker may not have used it
+            container._db.retire()
+        settle(container)
     expected_gone = {(pg.id, name), *made}
     for container_id, db in expected_gone:
         assert db not in databases(all_containers[container_id]), db
+    for container in all_containers.values():
+        assert not [db for db in databases(container) if db.startswith(dbpool.PREFIX)]

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from testctr.backend.types import ContainerConfig, Mount, NetworkAttachment, PortSpec
+from testctr.backends._process import EnvArgs
 from testctr.backends.apple import arguments
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.parsing import DIRECT_PORTS_LABEL
@@ -84,8 +85,11 @@ def test_gate_wraps_the_resolved_process() -> None:
 )
 def test_env_is_one_token_per_variable(env: dict[str, str]) -> None:
     argv = arguments.create_args("img", config(env=env), AppleConfig(), NEW, {})
-    tokens = [a for a in argv if a.startswith("--env=")]
-    assert tokens == [f"--env={k}={v}" for k, v in env.items()]
+    tokens = [a.removeprefix("--env=") for a in argv if a.startswith("--env=")]
+    # NAME (the value reaches the CLI through its environment, out of `ps`) or NAME=VALUE.
+    passed = EnvArgs.of(env)
+    assert tokens == passed.names
+    assert {t.split("=", 1)[0]: passed.child_env.get(t, t.partition("=")[2]) for t in tokens} == env
 
 
 def test_gated_process_resolution() -> None:

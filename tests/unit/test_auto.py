@@ -142,9 +142,7 @@ def test_a_named_runtime_skips_the_search() -> None:
     assert choice.backend is not None and choice.backend.runtime == "podman" and fixed.asked == 0
     named = "the runtime /opt/bin/podman (TESTCTR_RUNTIME or with_runtime)"
     assert choice.skipped == [("apple", f"{named} names another engine")]
-    assert (
-        choice.explain()[-1] == f"chose cli with /opt/bin/podman ({named} names it; version 1.0)"
-    )
+    assert choice.explain()[-1] == f"chose cli with /opt/bin/podman ({named} names it; version 1.0)"
     assert choose(registry, "apple").backend is fixed
 
 

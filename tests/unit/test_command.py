@@ -46,3 +46,37 @@ def test_probes_run_in_parallel_each_bounded(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(EngineUnavailable, match="down\nfix: start it"):
         probes.version(down)  # type: ignore[arg-type]
     hang.set()
+
+
+def test_a_probe_s_engine_calls_end_within_its_bound() -> None:
+    from testctr.backend import deadline
+
+    class Recorder:
+        def version(self) -> str:
+            return f"{deadline.bound(60.0):.1f}"
+
+    # The probe's own calls end before the doctor stops waiting for it, so
+    # their error (not "no answer") is what it shows.
+    assert float(command._Probes().version(Recorder())) <= command.PROBE_BOUND - deadline.GRACE  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "image,module",
+    [
+        ("postgres", "postgres"),
+        ("postgres:16", "postgres"),
+        ("docker.io/library/postgres:15@sha256:" + "a" * 64, "postgres"),
+        ("mysql:8", "mysql"),
+        ("mariadb", "mariadb"),
+        ("redis:7-alpine", "redis"),
+        ("eclipse-mosquitto:2", "mosquitto"),
+        ("rabbitmq:3-management", "rabbitmq"),
+        ("busybox", None),
+        ("bitnami/postgresql:16", None),
+        ("localhost:5000/postgres:16", None),
+    ],
+)
+def test_run_knows_the_services_of_the_modules(image: str, module: str | None) -> None:
+    from testctr.command import service_module
+
+    assert service_module(image) == module

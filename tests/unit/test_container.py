@@ -13,10 +13,11 @@ import pytest
 import testctr
 from testctr import settings
 from testctr.backend.protocols import Backend
-from testctr.backend.types import ContainerConfig
+from testctr.backend.types import ContainerConfig, ContainerInfo
 from testctr.backends.memory import MemoryBackend, exec_result
 from testctr.container import Container
 from testctr.errors import (
+    ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ExecError,
@@ -149,6 +150,7 @@ def test_a_failed_wait_removes_the_container(memory: MemoryBackend, owner: Scrip
     with pytest.raises(ContainerStartError) as e:
         testctr.new(owner, IMAGE)
     assert e.value.exit_code == 3 and "bad config" in str(e.value)
+    owner.close()  # the removal runs in the background (after the log is copied); the test's cleanup waits for it
     (ref,) = removals(memory)
     assert not memory.exists(ref)
 
@@ -354,10 +356,10 @@ def test_a_port_not_published_says_how_to_publish_it(memory: MemoryBackend, owne
         c.port(443)
 
 
-def test_a_stopped_container_has_no_host_binding(memory: MemoryBackend, owner: ScriptOwner) -> None:
+def test_a_stopped_container_has_no_port(memory: MemoryBackend, owner: ScriptOwner) -> None:
     c = testctr.new(owner, IMAGE, testctr.with_port(80))
     c.stop()
-    with pytest.raises(PortNotPublished, match="no host binding"):
+    with pytest.raises(ContainerNotRunning, match=r"is not running \(exited, exit code 143\)"):
         c.port(80)
 
 
@@ -605,6 +607,7 @@ class FakeProvider:
 
 
 def test_dsn_creates_one_database_per_test_and_drops_it_at_its_end(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    settings.configure(db_pool=False)  # the pool's behaviour: test_dbpool.py
     provider = FakeProvider()
     server = testctr.new(ScriptOwner("server"), IMAGE, testctr.with_port(5432), testctr.with_dsn_provider(provider))
     dsn = server.dsn(owner)
@@ -640,3 +643,93 @@ def test_dsn_needs_a_provider(memory: MemoryBackend, owner: ScriptOwner) -> None
     c = testctr.new(owner, IMAGE)
     with pytest.raises(TestctrError, match="no DSN provider"):
         c.dsn(owner)
+
+
+# --- liveness of port() and the start's deadline ------------------------------------------------
+
+
+def test_port_answers_from_the_cache_while_the_engine_holds_the_port(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    port = c.port(80)
+    before = len(memory.calls)
+    for _ in range(1000):
+        assert c.port(80) == port
+    assert memory.calls[before:] == []
+
+
+def test_port_of_a_container_that_exited_says_so_with_its_exit_code(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    c.port(80)
+    memory.exit(c.id, 3)
+    with pytest.raises(ContainerNotRunning, match=r"\(exited, exit code 3\)"):
+        c.port(80)
+    with pytest.raises(ContainerNotRunning):
+        c.endpoint(80)
+
+
+def test_port_of_a_container_removed_from_outside_says_it_is_gone(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    c.port(80)
+    memory.remove_container(c.id)
+    with pytest.raises(ContainerNotRunning, match="is gone"):
+        c.port(80)
+
+
+def test_port_checks_again_after_a_while_when_the_host_port_cannot_be_checked(
+    memory: MemoryBackend, owner: ScriptOwner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A remote engine: its host ports are not this machine's to probe.
+    monkeypatch.setattr(memory, "host", lambda: "docker.example")
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    c.port(80)
+    memory.exit(c.id, 1)
+    with pytest.raises(ContainerNotRunning):
+        c.port(80)
+
+
+class _DeadlineRecorder(MemoryBackend):
+    """Records the bound an engine call would get, by method."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bounds: dict[str, float] = {}
+
+    def _record(self, method: str) -> None:
+        from testctr.backend.deadline import bound
+
+        self.bounds.setdefault(method, bound(1000.0))
+
+    def run_container(self, image: str, config: ContainerConfig) -> str:
+        self._record("run_container")
+        return super().run_container(image, config)
+
+    def remove_container(self, container_id: str) -> None:
+        self._record("remove_container")
+        super().remove_container(container_id)
+
+    def inspect_container(self, container_id: str) -> ContainerInfo:
+        self._record("inspect_container")
+        return super().inspect_container(container_id)
+
+
+def test_every_engine_call_of_a_start_is_bounded_by_its_timeout(use_backend: UseBackend, owner: ScriptOwner) -> None:
+    recorder = _DeadlineRecorder()
+    use_backend(recorder)
+    recorder.fail("run_container", ContainerStartError("refused"), after=True)
+    with pytest.raises(ContainerStartError):
+        testctr.new(owner, IMAGE, testctr.with_startup_timeout(7))
+    # The create-and-start, and the removal after it failed, share the 7 s.
+    assert 0 < recorder.bounds["run_container"] <= 7
+    assert 0 < recorder.bounds["remove_container"] <= 7
+
+
+def test_the_inspect_prefetch_runs_under_the_start_s_deadline(use_backend: UseBackend, owner: ScriptOwner) -> None:
+    recorder = _DeadlineRecorder()
+    use_backend(recorder)
+    c = testctr.new(owner, IMAGE, testctr.with_startup_timeout(7), testctr.with_port(80))
+    c.port(80)
+    assert 0 < recorder.bounds["inspect_container"] <= 7
+    c.inspect()  # after the start: its own bound again
+    recorder.bounds.clear()
+    c.inspect()
+    assert recorder.bounds["inspect_container"] == 1000.0

@@ -278,3 +278,17 @@ def test_missing_network_names_it_and_the_fix(text: str) -> None:
     fix = missing_network("docker", text)
     assert fix is not None and "'nope' does not exist" in fix and "testctr.network(t)" in fix
     assert missing_network("docker", "Error: no such image") is None
+
+
+@pytest.mark.parametrize(
+    ("state", "oom_killed"),
+    [
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": True}, True),
+        ({"Running": False, "Status": "exited", "ExitCode": 1, "OOMKilled": False}, False),
+        # Podman on cgroup v1 says false for a container the OOM killer killed: not believed.
+        ({"Running": False, "Status": "exited", "ExitCode": 137, "OOMKilled": False}, None),
+        ({"Running": False, "Status": "exited", "ExitCode": 137}, None),
+    ],
+)
+def test_parse_inspect_oom_killed(state: dict[str, object], oom_killed: bool | None) -> None:
+    assert parse_inspect({"Id": "x", "State": state}).state.oom_killed is oom_killed

@@ -360,3 +360,11 @@ def test_network_name_refuses_what_engines_refuse(name: object) -> None:
 
     with pytest.raises(InvalidOption, match="network name"):
         network_name(name)
+
+
+def test_oom_kills_of_both_cgroup_versions() -> None:
+    from testctr.parsing import oom_kills
+
+    assert oom_kills("low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2
+    assert oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n") == 1
+    assert oom_kills("") is None

@@ -70,7 +70,7 @@ def test_create_args_full() -> None:
     argv = create_args("redis:7", config, config.command_for(["redis-server"]), "127.0.0.1")
     assert argv == [
         "create", "--pull", "never", "--name", "testctr-x-1",
-        "--label", "testctr=true", "-e", "A=1",
+        "--label", "testctr=true", "-e", "A",
         "-p", "127.0.0.1::6379/tcp", "-p", "0.0.0.0:5353:53/udp", "-p", "[::1]::80/tcp",
         "--mount", "type=bind,source=/h,target=/c,readonly", "--tmpfs", "/run", "--network", "n1",
         "--network-alias", "db", "--network-alias", "cache",

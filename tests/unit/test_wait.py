@@ -30,7 +30,16 @@ from testctr.errors import (
     WaitTimeout,
 )
 from testctr.owners import ScriptOwner
-from testctr.wait import LogWait, PortWait, RunningWait, WaitStrategy, _listening_ports, effective_deadline, poll
+from testctr.wait import (
+    SETTLE,
+    LogWait,
+    PortWait,
+    RunningWait,
+    WaitStrategy,
+    _listening_ports,
+    effective_deadline,
+    poll,
+)
 
 IMAGE = "app:1"
 
@@ -62,6 +71,35 @@ def test_running_fails_at_once_for_a_container_that_exited(memory: MemoryBackend
     with pytest.raises(ContainerStartError, match=r"exited during startup \(exit code 2\)") as e:
         start(owner)
     assert "fatal: no config" in e.value.logs
+
+
+@pytest.mark.parametrize("ports", [(), (testctr.with_port(80),)], ids=["no-ports", "prefetched"])
+def test_running_sees_an_exit_soon_after_the_start(
+    memory: MemoryBackend, owner: ScriptOwner, ports: tuple[testctr.Option, ...]
+) -> None:
+    # Still running when the first state is read; gone moments later (a server refusing its config).
+    memory.script(IMAGE, logs=[(0, "missing password")], exit_code=1, exit_after=SETTLE / 2)
+    with pytest.raises(ContainerStartError, match=r"exit code 1") as e:
+        start(owner, *ports)
+    assert "missing password" in e.value.logs
+
+
+def test_running_costs_at_most_the_settle_time_and_one_inspect(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    began = time.monotonic()
+    c = start(owner)
+    assert SETTLE <= time.monotonic() - began < SETTLE + 1.0
+    assert [m for m, _ in memory.calls if m == "inspect_container"] == ["inspect_container"]
+    assert c.inspect().state.running
+
+
+def test_running_reads_the_state_the_start_asked_for_and_no_other_when_it_shows_an_exit(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    memory.script(IMAGE, exit_code=3)
+    with pytest.raises(ContainerStartError, match=r"exit code 3"):
+        start(owner, testctr.with_port(80))
+    # The prefetch's inspect, and the failed start's one look for an OOM kill; the wait needs no other.
+    assert len([m for m, _ in memory.calls if m == "inspect_container"]) <= 2
 
 
 # --- log ------------------------------------------------------------------------------------------------
@@ -460,3 +498,38 @@ def test_every_built_in_strategy_describes_itself() -> None:
     assert LogWait(re.compile("ready"), occurrences=2).describe() == "log line matching 'ready' 2 times"
     assert LogWait(re.compile(r"a\.b"), text="a.b").describe() == "log line containing 'a.b'"
     assert PortWait("80/tcp").describe() == "port 80/tcp to listen"
+
+
+# --- what a failed start shows of the log -------------------------------------------------------------
+
+
+def test_a_failed_start_shows_the_last_report_lines_and_writes_the_whole_log(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    import testctr.settings as settings_module
+
+    memory.script(IMAGE, logs=[(0, f"line {i}") for i in range(500)])
+    settings_module.configure(report_lines=30)
+    try:
+        with pytest.raises(WaitTimeout) as e:
+            start(owner, testctr.with_wait_for_log("Ready", timeout=0.1), timeout=LONG)
+    finally:
+        settings_module.reset()
+    message = str(e.value)
+    shown = [line for line in message.splitlines() if line.startswith("  | ")]
+    assert shown == [f"  | line {i}" for i in range(470, 500)]
+    path = re.search(r"full log: (\S+)\)", message)
+    assert path is not None and e.value.log_file == path.group(1)
+    owner.close()  # the copy is done before the container goes
+    with open(path.group(1)) as f:
+        assert f.read().splitlines() == [f"line {i}" for i in range(500)]
+
+
+def test_an_exit_137_with_a_memory_limit_is_blamed_on_the_oom_killer(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.script(IMAGE, logs=[(0, "allocating")], exit_code=137)
+    with pytest.raises(ContainerStartError, match=r"most likely by the kernel's OOM killer \(memory limit 8 MiB"):
+        start(owner, testctr.with_memory_limit("8m"))
+    memory.script(IMAGE, logs=[(0, "allocating")], exit_code=137)
+    with pytest.raises(ContainerStartError) as e:
+        start(owner)  # no limit of its own: SIGKILL says nothing about memory
+    assert "OOM" not in str(e.value)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 
@@ -129,6 +129,24 @@ class LogStream(Protocol):
 class LogStreamer(Protocol):
     def stream_logs(self, container_id: str) -> LogStream:
         """Follow the container's log from its start; iteration ends when it stops."""
+        ...
+
+
+@runtime_checkable
+class LogTail(Protocol):
+    def log_tail(self, container_id: str, lines: int) -> str:
+        """The last ``lines`` lines of the log, read without reading the rest."""
+        ...
+
+
+@runtime_checkable
+class LogWriter(Protocol):
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        """Write the log, up to now, into ``out`` as it is read, holding little of it in memory.
+
+        Returns False when ``timeout`` seconds passed first (``out`` then holds
+        the log's beginning).
+        """
         ...
 
 

@@ -121,12 +121,17 @@ class PortBinding:
 
 @dataclass(frozen=True)
 class ContainerState:
-    """``exit_code`` is None when the engine does not report one (never invented)."""
+    """``exit_code`` is None when the engine does not report one (never invented).
+
+    ``oom_killed``: whether the kernel's OOM killer killed the container (the
+    engine's ``State.OOMKilled``); None when the engine does not say.
+    """
 
     running: bool
     status: str
     exit_code: int | None = None
     health: str | None = None
+    oom_killed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -157,13 +162,17 @@ class ExecResult:
     """The outcome of a command run in a container.
 
     A non-zero exit is a result, not an exception. ``output`` is stdout and
-    stderr interleaved in the order they arrived.
+    stderr interleaved in the order they arrived. ``oom_killed`` is True when
+    the kernel's OOM killer killed the command (then ``memory_limit`` is the
+    container's limit in bytes), None when that cannot be known.
     """
 
     exit_code: int
     stdout: str
     stderr: str
     output: str
+    oom_killed: bool | None = None
+    memory_limit: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,23 +1,50 @@
 """Subprocess plumbing shared by backends that drive a command-line tool.
 
-Every call has a timeout and none uses a shell. Output is decoded as UTF-8
-with replacement, so a binary byte in a log never crashes a test.
+Every call has a timeout, shortened to the caller's deadline
+(:mod:`testctr.backend.deadline`), and none uses a shell. Output is decoded as
+UTF-8 with replacement, so a binary byte in a log never crashes a test. The
+programs run in a directory testctr owns (:func:`work_dir`), never the test's.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import io
+import os
 import queue
 import re
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
+from testctr import settings
+from testctr.backend.deadline import bound
 from testctr.backend.types import ContainerInfo, ExecResult
-from testctr.errors import ContainerStartError, ExecTimeout, TestctrError, WaitTimeout
+from testctr.errors import ContainerStartError, ExecTimeout, WaitTimeout
+
+_work_dir: str | None = None
+_work_dir_lock = threading.Lock()
+
+
+def work_dir() -> str:
+    """The working directory of every engine CLI this process runs (made once, removed at exit).
+
+    Engine tools write files into their working directory (Podman's conmon
+    leaves an ``oom`` file there when a container is OOM-killed): the user's
+    project folder must not collect them.
+    """
+    global _work_dir
+    with _work_dir_lock:
+        if _work_dir is None or not os.path.isdir(_work_dir):
+            _work_dir = tempfile.mkdtemp(prefix="testctr-cwd-")
+            atexit.register(shutil.rmtree, _work_dir, ignore_errors=True)
+        return _work_dir
 
 
 @dataclass(frozen=True)
@@ -45,13 +72,69 @@ class CommandTimeout(Exception):
         self.timeout = timeout
 
 
+#: Variables an engine CLI (or what it runs: Go's runtime, ssh, a credential
+#: helper) may read itself. A container variable of such a name is passed in
+#: argv unless it equals ours: in the CLI's environment it would change what
+#: the CLI does, and these are not where secrets live.
+_READ_BY_CLIS = re.compile(
+    r"(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TERM|TZ|LANG|LANGUAGE|LC_\w+|XDG_\w+|SSH_\w+|GO\w+|"
+    r"DOCKER_\w+|CONTAINER_\w+|CONTAINERS_\w+|PODMAN_\w+|BUILDAH_\w+|STORAGE_\w+|REGISTRY_AUTH_FILE|"
+    r"NERDCTL_\w+|CONTAINERD_\w+|FINCH_\w+|SSL_CERT_\w+|\w*_PROXY|LD_\w+|PYTHON\w*)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class EnvArgs:
+    """Environment values for a CLI, kept out of its argv (which every user reads in ``ps``).
+
+    ``names`` are what follows the CLI's env flag: ``NAME``, which the CLI
+    resolves from its own environment (``child_env``, given to the process),
+    or ``NAME=VALUE`` for a name the CLI itself may read or cannot take from
+    an environment.
+    """
+
+    names: list[str]
+    child_env: dict[str, str]
+
+    @classmethod
+    def of(cls, env: Mapping[str, str], parent: Mapping[str, str] | None = None) -> EnvArgs:
+        parent = os.environ if parent is None else parent
+        names: list[str] = []
+        child_env: dict[str, str] = {}
+        for key, value in env.items():
+            # "=" would end the name, "*" is a glob to Podman, NUL cannot be in an environment.
+            by_name = key and not set("=*\0") & set(key + value) and not _READ_BY_CLIS.fullmatch(key)
+            if by_name or parent.get(key) == value:
+                names.append(key)
+                child_env[key] = value
+            else:
+                names.append(f"{key}={value}")
+        return cls(names, child_env)
+
+    def process_env(self) -> dict[str, str] | None:
+        """The environment of the CLI process: ours plus ``child_env`` (None: ours unchanged)."""
+        return {**os.environ, **self.child_env} if self.child_env else None
+
+
 def run_command(
-    argv: Sequence[str], timeout: float, input: bytes | None = None, merge_stderr: bool = False
+    argv: Sequence[str],
+    timeout: float,
+    input: bytes | None = None,
+    merge_stderr: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
-    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order."""
+    """Run ``argv``; with ``merge_stderr`` its stderr lands in ``stdout``, in write order.
+
+    ``env`` replaces the environment (None: inherit ours). ``timeout`` is the
+    call's own bound; a deadline in force may shorten it.
+    """
+    timeout = bound(timeout)
     try:
         proc = subprocess.run(
             list(argv),
+            env=None if env is None else dict(env),
+            cwd=work_dir(),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -64,9 +147,22 @@ def run_command(
     return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr or b"")
 
 
-def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecResult:
-    """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_exec(
+    argv: Sequence[str], timeout: float, cmd: Sequence[str], env: Mapping[str, str] | None = None
+) -> ExecResult:
+    """Run ``argv`` (an exec through a CLI); stdout and stderr apart and interleaved.
+
+    ``env`` is the process's whole environment (None: this process's).
+    """
+    timeout = bound(timeout)
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=work_dir(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=None if env is None else dict(env),
+    )
     chunks: list[tuple[int, bytes]] = []
     lock = threading.Lock()
 
@@ -113,52 +209,158 @@ def run_exec(argv: Sequence[str], timeout: float, cmd: Sequence[str]) -> ExecRes
     return result
 
 
+def copy_output(argv: Sequence[str], out: BinaryIO, timeout: float) -> bool:
+    """Run ``argv`` with its stdout and stderr going into ``out`` (a file); False when ``timeout`` stopped it.
+
+    The output never passes through this process: the child writes the file.
+    """
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+    return True
+
+
 _EOF = object()
+
+#: Bytes read at once from a followed log; also the most one batch of lines holds.
+CHUNK = 64 * 1024
+#: Batches held between the reader thread and the wait. A full queue blocks the
+#: reader (the engine keeps the rest of the log), so memory stays bounded and no
+#: line is dropped: a wait still sees every line, in order.
+QUEUE_BATCHES = 16
+#: Characters of one line that are kept; the rest of a longer line is dropped
+#: up to its newline, so a container printing without newlines cannot grow it.
+MAX_LINE = 64 * 1024
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines, holding at most one partial line of MAX_LINE bytes."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._skipping = False  # inside a line cut at MAX_LINE, until its newline
+
+    def feed(self, data: bytes) -> list[str]:
+        """The lines ``data`` completes (decoded as UTF-8 with replacement, without line ends)."""
+        head, newline, rest = data.rpartition(b"\n")
+        if not newline:
+            self._keep(rest)
+            return []
+        first, inner, middle = head.partition(b"\n")
+        self._keep(first)
+        lines = [self._finish(self._pending)]
+        self._pending, self._skipping = b"", False
+        if inner:
+            # Whole lines: decoded at once, the cost that matters under a flood.
+            text = middle.decode("utf-8", "replace")
+            more = text.split("\n")
+            if "\r" in text:
+                more = [line.rstrip("\r") for line in more]
+            if len(middle) > MAX_LINE:
+                more = [line[:MAX_LINE] for line in more]
+            lines += more
+        self._keep(rest)
+        return lines
+
+    def flush(self) -> list[str]:
+        """The last line, when the stream ended without a newline."""
+        line, self._pending = self._pending, b""
+        return [self._finish(line)] if line else []
+
+    def _keep(self, data: bytes) -> None:
+        if self._skipping:
+            return
+        self._pending += data
+        if len(self._pending) > MAX_LINE:
+            self._pending = self._pending[:MAX_LINE]
+            self._skipping = True
+
+    @staticmethod
+    def _finish(line: bytes) -> str:
+        return line.decode("utf-8", "replace").rstrip("\r")
 
 
 class QueuedLines:
     """Lines of a followed log, readable with a timeout.
 
-    A reader thread runs :meth:`_read` and feeds a queue, so waiting for a
-    line never blocks past its deadline and works the same on every platform.
-    Subclasses say where lines come from (``_read``) and how to stop (``close``).
+    A reader thread runs :meth:`_read` and feeds a bounded queue with batches
+    of lines, so waiting for a line never blocks past its deadline, works the
+    same on every platform, and costs one queue operation per batch rather
+    than per line. Subclasses say where batches come from (``_read``) and how
+    to stop (``close``, which must call :meth:`_stop_pump`).
     """
 
     def __init__(self) -> None:
-        self._lines: queue.Queue[object] = queue.Queue()
+        self._batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._current: collections.deque[str] = collections.deque()
+        self._closing = threading.Event()
         self.ended = False
         self._thread = threading.Thread(target=self._pump, daemon=True, name="testctr-follow")
         self._thread.start()
 
-    def _read(self) -> Iterator[str]:
+    def _read(self) -> Iterator[list[str]]:
         raise NotImplementedError
+
+    def _put(self, item: object) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _pump(self) -> None:
         try:
-            for line in self._read():
-                self._lines.put(line)
+            for batch in self._read():
+                if batch and not self._put(batch):
+                    return
         finally:
-            self._lines.put(_EOF)
+            self._put(_EOF)
 
     def next_line(self, timeout: float) -> str | None:
         """The next line; None when ``timeout`` passes first. Sets ``ended`` at EOF."""
+        if self._current:
+            return self._current.popleft()
         if self.ended:
             return None
         try:
-            item = self._lines.get(timeout=max(timeout, 0))
+            item = self._batches.get(timeout=max(timeout, 0))
         except queue.Empty:
             return None
         if item is _EOF:
             self.ended = True
             return None
-        assert isinstance(item, str)
-        return item
+        assert isinstance(item, list)
+        self._current.extend(item)
+        return self._current.popleft()
+
+    def skip_ready(self) -> None:
+        """Drop the lines read and not taken yet; a bounded amount, however fast more come."""
+        self._current.clear()
+        for _ in range(QUEUE_BATCHES):
+            try:
+                item = self._batches.get_nowait()
+            except queue.Empty:
+                return
+            if item is _EOF:
+                self.ended = True
+                return
 
     def __iter__(self) -> Iterator[str]:
         while not self.ended:
             line = self.next_line(3600)
             if line is not None:
                 yield line
+
+    def _stop_pump(self) -> None:
+        """Let a reader blocked on the full queue go, and wait for it."""
+        self._closing.set()
+        self._thread.join(timeout=5)
 
     def close(self) -> None:
         raise NotImplementedError
@@ -169,24 +371,28 @@ class FollowedLines(QueuedLines):
 
     def __init__(self, argv: Sequence[str]) -> None:
         self._proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            list(argv), cwd=work_dir(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         super().__init__()
 
-    def _read(self) -> Iterator[str]:
-        assert self._proc.stdout is not None
+    def _read(self) -> Iterator[list[str]]:
+        stdout = self._proc.stdout
+        assert isinstance(stdout, io.BufferedReader)
+        splitter = LineSplitter()
         try:
-            for raw in self._proc.stdout:
-                yield raw.decode("utf-8", "replace").rstrip("\r\n")
+            # read1: what the pipe holds now, up to CHUNK; a quiet log's line is not held back.
+            for data in iter(lambda: stdout.read1(CHUNK), b""):
+                yield splitter.feed(data)
+            yield splitter.flush()
         finally:
-            self._proc.stdout.close()
+            stdout.close()
 
     def close(self) -> None:
-        """Stop following. The reader thread closes the pipe once it has drained it."""
+        """Stop following. The reader thread closes the pipe once it has stopped."""
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        self._thread.join(timeout=5)
+        self._stop_pump()
 
 
 class LineSource(Protocol):
@@ -206,53 +412,56 @@ class FollowsLogs(Protocol):
 
     def inspect_container(self, container_id: str) -> ContainerInfo: ...
 
-    def get_container_logs(self, container_id: str) -> str: ...
-
 
 def follow_logs_until(
     backend: FollowsLogs, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1
 ) -> None:
     """``Backend.wait_for_log`` for any backend that can follow its logs.
 
-    Reads the followed log until ``pattern`` matched ``occurrences`` lines.
-    The stream ends when the container stops: that is a ContainerStartError
-    at once. If it ends while the container still runs (a follower that gave
-    up), the whole log is re-read until the deadline.
+    Reads the followed log until ``pattern`` matched ``occurrences`` lines,
+    each line once, and stops at the deadline whatever the container prints:
+    the follower hands over lines in bounded batches and nothing here reads
+    the whole log again. The stream ends when the container stops: that is a
+    ContainerStartError at once. If it ends while the container still runs (a
+    follower that gave up), it is followed anew past the lines already read.
+
+    The WaitTimeout carries the last lines read (``--testctr-report-lines``
+    of them, kept in a ring); the whole log is for the caller to copy
+    (``testctr.new`` does), which a wait must not spend its time reading.
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    recent: collections.deque[str] = collections.deque(maxlen=settings.current().report_lines)
     seen = 0
-
-    def logs() -> str:
+    read = 0  # lines of the log read so far, over every stream
+    while True:
+        follow = backend.stream_logs(container_id)
+        skip = read
         try:
-            return backend.get_container_logs(container_id)
-        except TestctrError:
-            return ""
-
-    def fail_if_stopped() -> None:
+            while (remaining := deadline - time.monotonic()) > 0:
+                line = follow.next_line(remaining)
+                if line is None:
+                    if follow.ended:
+                        break
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                read += 1
+                recent.append(line)
+                if pattern.search(line):
+                    seen += 1
+                    if seen >= occurrences:
+                        return
+        finally:
+            follow.close()
+        if time.monotonic() >= deadline:
+            break
         state = backend.inspect_container(container_id).state
         if not state.running:
             raise ContainerStartError(
-                f"container {container_id[:12]} stopped before logging {pattern.pattern!r}",
-                exit_code=state.exit_code,
-                logs=logs(),
+                f"container {container_id[:12]} stopped before logging {pattern.pattern!r}", exit_code=state.exit_code
             )
-
-    follow = backend.stream_logs(container_id)
-    try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            line = follow.next_line(remaining)
-            if line is not None:
-                seen += 1 if pattern.search(line) else 0
-                if seen >= occurrences:
-                    return
-            elif follow.ended:
-                break
-    finally:
-        follow.close()
-    while time.monotonic() < deadline:
-        fail_if_stopped()
-        if sum(1 for line in logs().splitlines() if pattern.search(line)) >= occurrences:
-            return
-        time.sleep(0.05)
+        time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     what = f"log line matching {pattern.pattern!r}" + (f" {occurrences} times" if occurrences > 1 else "")
-    raise WaitTimeout(what, timeout, logs())
+    raise WaitTimeout(what, time.monotonic() - started, "\n".join(recent))

@@ -25,25 +25,30 @@ paramiko is not needed.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker
 import docker.auth
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from docker.utils import parse_repository_tag
 from docker.utils.socket import frames_iter
 
+from testctr import settings as _settings
+from testctr.backend.deadline import Unanswered, bound
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
-from testctr.backends._process import QueuedLines, follow_logs_until
+from testctr.backends._process import CHUNK, LineSplitter, QueuedLines, follow_logs_until
 from testctr.backends.docker_family import (
     DOCKER_SOCKET,
     NETWORK_IN_USE,
@@ -56,6 +61,7 @@ from testctr.backends.docker_family import (
     explain,
     file_tar,
     first_file_in_tar,
+    hung_engine,
     missing_network,
     parse_inspect,
     parse_network,
@@ -77,8 +83,8 @@ from testctr.errors import (
 )
 
 NAME = "docker-api"
-TIMEOUT = 60  # any single API call, seconds
-PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds
+# Any single API call: Settings.engine_timeout (TESTCTR_ENGINE_TIMEOUT), or the start's deadline.
+PULL_TIMEOUT = 900.0  # a whole pull, wall-clock seconds; not shortened by a start's deadline
 EXEC_TIMEOUT = 3600.0  # exec without a timeout of its own is still bounded
 
 #: Podman's own API, for what its Docker-compatible one lacks; not versioned like the Engine API.
@@ -224,29 +230,57 @@ def create_body(image: str, config: ContainerConfig, command: Sequence[str] | No
     return body
 
 
-class _FollowedLogs(QueuedLines):
-    """Lines of a followed log stream of the Engine API."""
+class Frames:
+    """Payloads of the Engine API's multiplexed stream (8-byte header, then data), whatever the chunking."""
 
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
+    HEADER = 8
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The payload bytes ``data`` completes, stdout and stderr in arrival order."""
+        buffer = self._buffer + data if self._buffer else data
+        parts = []
+        at = 0
+        while len(buffer) - at >= self.HEADER:
+            (length,) = struct.unpack_from(">L", buffer, at + 4)
+            end = at + self.HEADER + length
+            if end > len(buffer):
+                break
+            parts.append(buffer[at + self.HEADER : end])
+            at = end
+        self._buffer = buffer[at:]
+        return b"".join(parts)
+
+
+class _FollowedLogs(QueuedLines):
+    """Lines of a followed log stream of the Engine API, read in chunks off the response."""
+
+    def __init__(self, api: Any, response: Any) -> None:
+        self._api = api
+        self._response = response
         super().__init__()
 
-    def _read(self) -> Iterator[str]:
-        pending = b""
+    def _read(self) -> Iterator[list[str]]:
+        raw = self._response.raw
+        read1 = getattr(raw, "read1", None) or raw._fp.read1  # urllib3 < 2.1 has no read1 of its own
+        frames, lines = Frames(), LineSplitter()
         try:
-            for chunk in self._stream:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode("utf-8", "replace").rstrip("\r")
-        except (OSError, ValueError, requests.exceptions.RequestException, docker.errors.DockerException):
+            for data in iter(lambda: read1(CHUNK), b""):
+                yield lines.feed(frames.feed(data))
+        except (OSError, ValueError, http.client.HTTPException, urllib3.exceptions.HTTPError):
             pass  # closed under us, or the engine went away: the stream has ended
-        if pending:
-            yield pending.decode("utf-8", "replace").rstrip("\r")
+        yield lines.flush()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, docker.errors.DockerException):
-            self._stream.close()
+        # Wake the reader (EOF) and let it finish before the response is
+        # closed: closed under a reading thread, http.client fails oddly.
+        with contextlib.suppress(Exception):  # whatever the transport, waking it is best effort
+            _shutdown(self._api._get_raw_response_socket(self._response))
+        self._stop_pump()
+        with contextlib.suppress(Exception):
+            self._response.close()
 
 
 def _shutdown(sock: Any) -> None:
@@ -273,6 +307,9 @@ class DockerAPIBackend:
         self._runtime: APIRuntime | None = None
         self._image_cmds = ImageCommands(self._image_cmd)
         self._others: dict[str, DockerAPIBackend] = {}
+        #: The read timeout of this thread's last request, for the message when it passes.
+        self._timeouts = threading.local()
+        self._unanswered = Unanswered()
 
     @classmethod
     def from_environment(cls) -> DockerAPIBackend:
@@ -289,10 +326,31 @@ class DockerAPIBackend:
     def _make_client(self) -> Any:
         url = self.engine_url
         ssh = url.startswith("ssh://")
+        # The SDK asks the engine for its API version while it builds the client.
+        timeout = self._request_timeout(_settings.current().engine_timeout)
         if self._engine_url_is_environment():
             # from_env reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH and the context.
-            return docker.from_env(timeout=TIMEOUT, use_ssh_client=ssh)
-        return docker.DockerClient(base_url=url, timeout=TIMEOUT, use_ssh_client=ssh)
+            client = docker.from_env(timeout=timeout, use_ssh_client=ssh)
+        else:
+            client = docker.DockerClient(base_url=url, timeout=timeout, use_ssh_client=ssh)
+        api = client.api
+        api.timeout = _settings.current().engine_timeout
+
+        def set_request_timeout(kwargs: dict[str, Any]) -> dict[str, Any]:
+            # The SDK's hook for every request without a timeout of its own: the
+            # client's one bound becomes the call's, shortened to the caller's
+            # deadline. (A followed stream is bounded until its answer starts:
+            # the SDK then lifts the socket's timeout.)
+            kwargs.setdefault("timeout", self._request_timeout(_settings.current().engine_timeout))
+            return kwargs
+
+        api._set_request_timeout = set_request_timeout
+        return client
+
+    def _request_timeout(self, own: float) -> float:
+        """``own`` shortened to the deadline in force, remembered for the message if it passes."""
+        self._timeouts.last = bound(own)
+        return float(self._timeouts.last)
 
     def _engine_url_is_environment(self) -> bool:
         return self.engine_url == engine_url_from_environment()
@@ -300,11 +358,16 @@ class DockerAPIBackend:
     @property
     def api(self) -> Any:
         """The SDK's low-level ``APIClient`` (created on first use)."""
+        unanswered = self._unanswered.message()
+        if unanswered is not None:
+            raise EngineUnavailable(unanswered)
         with self._lock:
             if self._client is None:
                 try:
                     self._client = self._make_client()
                 except docker.errors.DockerException as e:
+                    if isinstance(e.__cause__, requests.exceptions.ReadTimeout):
+                        raise self._hung("GET /version") from None
                     raise self._unavailable(e) from None
             return self._client.api
 
@@ -356,12 +419,15 @@ class DockerAPIBackend:
         if isinstance(error, requests.exceptions.ConnectionError):
             return self._unavailable(error)  # ConnectTimeout included: nothing listens
         if isinstance(error, requests.exceptions.Timeout):
-            return EngineUnavailable(
-                f"the engine at {self.engine_url} did not answer {what} within {TIMEOUT}s\n"
-                "fix: the engine is overloaded or hung; check it answers (`docker version` / `podman version`) "
-                "and restart it if not"
-            )
+            return self._hung(what)
         return self._unavailable(error)  # the connection broke mid-answer, or the SDK could not talk to it
+
+    def _hung(self, what: str) -> EngineUnavailable:
+        seconds = getattr(self._timeouts, "last", _settings.current().engine_timeout)
+        known = self._runtime.name if self._runtime is not None else "docker"
+        error = hung_engine(self.engine_url, seconds, what, known)
+        self._unanswered.remember(error)
+        return error
 
     def _url(self, path: str, container_id: str) -> str:
         return str(self.api._url(path, container_id, versioned_api=not path.startswith(_LIBPOD)))
@@ -409,6 +475,7 @@ class DockerAPIBackend:
 
     def version(self) -> str:
         info = self._call("version", self.api.version)
+        self._runtime = APIRuntime.from_version(info)
         return str(info.get("Version") or "unknown")
 
     def host(self) -> str:
@@ -541,7 +608,8 @@ class DockerAPIBackend:
 
         reader = threading.Thread(target=pump, daemon=True, name="testctr-api-exec")
         reader.start()
-        reader.join(EXEC_TIMEOUT if timeout is None else timeout)
+        waited = bound(EXEC_TIMEOUT if timeout is None else timeout)
+        reader.join(waited)
         timed_out = reader.is_alive()
         _shutdown(sock)
         reader.join(5)
@@ -550,7 +618,6 @@ class DockerAPIBackend:
         output = b"".join(d for _, d in chunks).decode("utf-8", "replace")
         if timed_out:
             result = ExecResult(-1, stdout, stderr, output)
-            waited = EXEC_TIMEOUT if timeout is None else timeout
             raise ExecTimeout(
                 cmd,
                 result,
@@ -580,13 +647,15 @@ class DockerAPIBackend:
         data = self._call("logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id)
         return bytes(data).decode("utf-8", "replace")
 
-    def _logs_or_empty(self, container_id: str) -> str:
-        try:
-            return self.get_container_logs(container_id)
-        except TestctrError:
-            return ""
+    def log_tail(self, container_id: str, lines: int) -> str:
+        data = self._call(
+            "logs", self.api.logs, container_id, stdout=True, stderr=True, tail=lines, container_id=container_id
+        )
+        return bytes(data).decode("utf-8", "replace")
 
-    def stream_logs(self, container_id: str) -> _FollowedLogs:
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        # until now: a container that goes on printing is not chased.
         stream = self._call(
             "logs",
             self.api.logs,
@@ -594,10 +663,39 @@ class DockerAPIBackend:
             stdout=True,
             stderr=True,
             stream=True,
-            follow=True,
+            until=time.time(),
             container_id=container_id,
         )
-        return _FollowedLogs(stream)
+        try:
+            for data in stream:
+                out.write(data)
+                if time.monotonic() > deadline:
+                    return False
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise self._translate("logs", e, container_id=container_id) from None
+        finally:
+            with contextlib.suppress(Exception):  # closing a stream is best effort, whatever the transport
+                stream.close()
+        return True
+
+    def _logs_or_empty(self, container_id: str) -> str:
+        try:
+            return self.get_container_logs(container_id)
+        except TestctrError:
+            return ""
+
+    def stream_logs(self, container_id: str) -> _FollowedLogs:
+        api = self.api
+
+        def follow() -> Any:
+            url = api._url("/containers/{0}/logs", container_id)
+            params = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 0, "tail": "all"}
+            response = api._get(url, params=params, stream=True)
+            # Raises for a refused request; the socket must not time out on a quiet log.
+            api._disable_socket_timeout(api._get_raw_response_socket(response))
+            return response
+
+        return _FollowedLogs(api, self._call("logs", follow, container_id=container_id))
 
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         follow_logs_until(self, container_id, pattern, timeout, occurrences)
@@ -694,7 +792,7 @@ class DockerAPIBackend:
                     params=params,
                     headers=headers,
                     stream=True,
-                    timeout=(TIMEOUT, PULL_TIMEOUT),
+                    timeout=(_settings.current().engine_timeout, PULL_TIMEOUT),
                 )
                 outcome["response"] = response
                 if abandoned.is_set():  # the deadline passed while we waited for the answer

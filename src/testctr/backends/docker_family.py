@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
-from testctr.errors import ImageNotFound, ImagePullError, InvalidOption, TestctrError
+from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
 from testctr.parsing import parse_timestamp
 
 LOOPBACK = "127.0.0.1"
@@ -126,6 +126,15 @@ def unreachable_fix(endpoint: EngineEndpoint, path_exists: Callable[[str], bool]
     return f"the socket {path} ({source}) {state}: start the engine that serves it, or change {source}{switch_back}"
 
 
+def hung_engine(where: str, seconds: float, request: str, runtime: str) -> EngineUnavailable:
+    """The error for an engine that took a request and did not answer within ``seconds``."""
+    return EngineUnavailable(
+        f"the engine at {where} accepted the connection but did not answer within {seconds:.1f} s ({request})\n"
+        f"fix: the engine is overloaded or hung: check that `{runtime} version` answers and restart the engine "
+        "if not; TESTCTR_ENGINE_TIMEOUT / with_startup_timeout set how long testctr waits"
+    )
+
+
 # --- inspect and files ---------------------------------------------------------------------------
 
 
@@ -153,6 +162,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
             status=status,
             exit_code=None if running or exit_code is None else int(exit_code),
             health=(health.get("Status") or None) if health else None,
+            oom_killed=oom_killed(state),
         ),
         ports=ports,
         internal_ip=ip,
@@ -186,6 +196,19 @@ def missing_network(runtime: str, engine_text: str) -> str | None:
         f"network {name!r} does not exist; create it in the test with testctr.network(t) "
         f"(or by hand: `{runtime} network create {name}`)"
     )
+
+
+def oom_killed(state: Mapping[str, Any]) -> bool | None:
+    """``State.OOMKilled``, when it can be believed.
+
+    A false for a SIGKILLed container (exit code 137) is not: Podman on
+    cgroup v1 reports false for a container the OOM killer killed.
+    """
+    if "OOMKilled" not in state:
+        return None
+    if state["OOMKilled"]:
+        return True
+    return None if state.get("ExitCode") == 137 else False
 
 
 def file_tar(container_path: str, data: bytes, mode: int | None) -> bytes:

@@ -16,7 +16,9 @@ register it themselves::
     testctr.backends.register("memory", backend)
 
 Time is the real clock: a line scheduled at 0.1 s appears 0.1 s after the
-container's start.
+container's start. Like a real engine, it holds each published host port (a
+socket bound on this machine) while the container runs and lets it go when the
+container stops, exits or is removed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -88,6 +91,13 @@ class _Container:
     files: dict[str, tuple[bytes, int | None]] = field(default_factory=dict)
     health: deque[str] = field(default_factory=deque)
     removed: bool = False
+    held: list[socket.socket] = field(default_factory=list)
+
+    def release_ports(self) -> None:
+        """Let the host ports go, as an engine does when a container stops."""
+        held, self.held = self.held, []
+        for sock in held:
+            sock.close()
 
     def running(self, now: float) -> bool:
         return self.started and not self.removed and (self.exit_at is None or now < self.exit_at)
@@ -210,6 +220,7 @@ class MemoryBackend:
             c = self._get(container_id)
             if c.running(time.monotonic()):
                 c.exit_at, c.exit_code = time.monotonic(), exit_code
+                c.release_ports()
 
     def command(self, container_id: str) -> list[str]:
         """The container's CMD (what follows its entrypoint): the config's command and args over the image's."""
@@ -298,10 +309,36 @@ class MemoryBackend:
             c.lines.extend((now + delay, line) for delay, line in script.logs)
             c.health = deque(script.health or ())
             # Engines assign host ports at each start: a restart may get new ones.
+            c.release_ports()
             c.ports = {
-                p.key: [PortBinding(p.host_ip or "127.0.0.1", p.host_port or next(self._host_ports))]
-                for p in c.config.ports
+                p.key: [self._hold(c, p.host_ip or "127.0.0.1", p.host_port, p.protocol)] for p in c.config.ports
             }
+            if c.exit_at is not None:
+                timer = threading.Timer(c.exit_at - now, self._release_if_exited, args=(c,))
+                timer.daemon = True
+                timer.start()
+
+    def _hold(self, c: _Container, host_ip: str, host_port: int | None, protocol: str) -> PortBinding:
+        """Bind the host port for ``c`` (a free one when ``host_port`` is None); a number alone if that fails."""
+        try:
+            sock = socket.socket(
+                socket.AF_INET6 if ":" in host_ip else socket.AF_INET,
+                socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM,
+            )
+        except OSError:
+            return PortBinding(host_ip, host_port or next(self._host_ports))
+        try:
+            sock.bind((host_ip, host_port or 0))
+        except OSError:
+            sock.close()
+            return PortBinding(host_ip, host_port or next(self._host_ports))
+        c.held.append(sock)
+        return PortBinding(host_ip, int(sock.getsockname()[1]))
+
+    def _release_if_exited(self, c: _Container) -> None:
+        with self._lock:
+            if not c.running(time.monotonic()):
+                c.release_ports()
 
     def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
         failure = self._call("stop_container", container_id)
@@ -311,13 +348,16 @@ class MemoryBackend:
             if c.running(now):
                 c.exit_at, c.exit_code = now, STOPPED_EXIT_CODE
             c.ports = {}
+            c.release_ports()
         if failure is not None:
             raise failure.exc
 
     def remove_container(self, container_id: str) -> None:
         failure = self._call("remove_container", container_id)
         with self._lock:
-            self._get(container_id).removed = True
+            c = self._get(container_id)
+            c.removed = True
+            c.release_ports()
         if failure is not None:
             raise failure.exc
 

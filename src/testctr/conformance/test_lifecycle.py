@@ -87,6 +87,22 @@ def test_exit_during_startup_raises_with_exit_code_and_logs(request: pytest.Fixt
     assert "boom-before-exit" in info.value.logs
 
 
+def test_default_wait_never_returns_a_container_that_exited(request: pytest.FixtureRequest) -> None:
+    # A server refusing its configuration: it starts, then exits at once.
+    with pytest.raises(testctr.ContainerStartError) as info:
+        testctr.new(request, BUSYBOX, testctr.with_command("sh", "-c", "echo refusing-config; exit 1"))
+    check_exit_code(request, info.value.exit_code, 1, running=False)
+    assert "refusing-config" in info.value.logs
+
+
+def test_port_of_a_stopped_container_is_an_error(request: pytest.FixtureRequest) -> None:
+    c = testctr.new(request, BUSYBOX, testctr.with_command(*SLEEPER), testctr.with_port("8080"))
+    assert c.port("8080") > 0
+    c.backend.stop_container(c.id, 1)  # behind the Container's back: its cached ports are stale
+    with pytest.raises(testctr.ContainerNotRunning):
+        c.port("8080")
+
+
 def _operations(backend: Backend) -> dict[str, Callable[[str], object]]:
     ops: dict[str, Callable[[str], object]] = {
         "start": backend.start_container,

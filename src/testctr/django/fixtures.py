@@ -1,7 +1,7 @@
 """pytest-django: the test databases on testctr servers, one per session (per xdist worker).
 
-    # conftest.py
-    from testctr.django.fixtures import django_db_modify_db_settings  # noqa: F401
+# conftest.py
+from testctr.django.fixtures import django_db_modify_db_settings  # noqa: F401
 """
 
 from __future__ import annotations

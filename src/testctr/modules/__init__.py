@@ -13,12 +13,16 @@ own (see docs/modules.md).
 from __future__ import annotations
 
 __all__ = [
+    "azurite",
+    "chroma",
     "etcd",
     "influxdb",
     "kit",
+    "mail",
     "mariadb",
     "memcached",
     "mosquitto",
+    "moto",
     "mysql",
     "nats",
     "nginx",
@@ -27,6 +31,7 @@ __all__ = [
     "postgres",
     "rabbitmq",
     "redis",
+    "selenium",
     "sftp",
     "zookeeper",
 ]

@@ -157,6 +157,7 @@ class BoundProvider:
 
 
 P = TypeVar("P", bound=BoundProvider)
+T = TypeVar("T")
 
 
 def provider_of(spec: Spec, cls: type[P]) -> P:
@@ -280,39 +281,53 @@ class TemplateBuild:
 
 
 class ConnectionCache:
-    """One admin connection per provider (one provider per container), used under a lock.
+    """A provider's admin connections (one provider per container), one per concurrent user.
 
-    ``connect`` makes a connection; ``broken`` tells a dropped connection (the
-    server restarted) from a statement error: only then is the statement
-    retried, once, on a new connection.
+    The database pool's worker and a test's dsn() each get a connection of
+    their own, so neither waits for the other's statement. ``connect`` makes a
+    connection; ``broken`` tells a dropped connection (the server restarted)
+    from a statement error: only then is the statement retried, once, on a
+    new connection.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._conn: object | None = None
+        self._lock = threading.Lock()
+        self._idle: list[object] = []
 
     def run(
         self,
         connect: Callable[[], object],
-        use: Callable[[object], None],
+        use: Callable[[object], T],
         broken: Callable[[object], bool],
-    ) -> None:
-        with self.lock:
-            for attempt in range(2):
-                if self._conn is None:
-                    self._conn = connect()
-                try:
-                    use(self._conn)
-                    return
-                except Exception:
-                    if attempt == 1 or not broken(self._conn):
-                        raise
-                    self.close_locked()
+    ) -> T:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        for attempt in range(2):
+            if conn is None:
+                conn = connect()
+            try:
+                result = use(conn)
+            except Exception:
+                if not broken(conn):
+                    self._put_back(conn)
+                    raise
+                _close(conn)
+                conn = None
+                if attempt == 1:
+                    raise
+                continue
+            self._put_back(conn)
+            return result
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def close_locked(self) -> None:
-        conn, self._conn = self._conn, None
-        close = getattr(conn, "close", None)
-        if callable(close):
-            # Closing a broken connection may fail; it is gone either way.
-            with contextlib.suppress(Exception):
-                close()
+    def _put_back(self, conn: object) -> None:
+        with self._lock:
+            self._idle.append(conn)
+
+
+def _close(conn: object) -> None:
+    close = getattr(conn, "close", None)
+    if callable(close):
+        # Closing a broken connection may fail; it is gone either way.
+        with contextlib.suppress(Exception):
+            close()

@@ -10,8 +10,9 @@ init server does not count), sets user, password and database ``test``, turns
 durability off (``fsync``, ``synchronous_commit``, ``full_page_writes``: a
 throwaway server needs none, and CREATE DATABASE gets several times faster), and
 installs the DSN provider. Each test's database is made with CREATE DATABASE
-(or cloned from the template of :func:`with_template`) and dropped
-``WITH (FORCE)`` at teardown.
+(or cloned from the template of :func:`with_template`), ahead of time by the
+database pool (:mod:`testctr.dbpool`) and renamed to the test's name when the
+test takes it, and dropped ``WITH (FORCE)`` in the background after the test.
 
 The provider talks to the server with psycopg 3 from the host when it is
 installed (``pip install testctr[postgres]``), else with ``psql`` inside the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -99,9 +101,25 @@ class PostgresDSN(BoundProvider):
 
     def __init__(self, config: ContainerConfig) -> None:
         super().__init__(config)
-        self.template: Template | None = None
         self._conn = ConnectionCache()
+        self._template: Template | None = None
+        # Built once per template and per server life; a failed build fails later tests at once.
         self._template_build = TemplateBuild()
+        self._template_version = 0
+        self._template_builds = 0
+        # A test's dsn() and the database pool may both need the template first.
+        self._template_lock = threading.Lock()
+
+    @property
+    def template(self) -> Template | None:
+        return self._template
+
+    @template.setter
+    def template(self, template: Template | None) -> None:
+        with self._template_lock:
+            self._template = template
+            self._template_build = TemplateBuild()
+            self._template_version += 1
 
     # --- settings, read when needed so every option counts, in any order ---------------
 
@@ -116,27 +134,54 @@ class PostgresDSN(BoundProvider):
     # --- DSNProvider ----------------------------------------------------------------------
 
     def create_database(self, container: Container, name: str) -> str:
-        source = self._template(container)
-        create = f"CREATE DATABASE {quote_ident(name)}"
-        if source is not None:
-            create += f" TEMPLATE {quote_ident(source)}"
-        drop = f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"
-        # A leftover of an earlier run with this name is replaced, never reused.
-        if self.uses_exec():
-            self.admin(container, [drop, create])  # one exec either way
-            return name
-        import psycopg
-
-        try:
-            self.admin(container, [create])  # one round trip in the usual case: no leftover
-        except DatabaseAdminError as e:
-            if not isinstance(e.__cause__, psycopg.errors.DuplicateDatabase):
-                raise
-            self.admin(container, [drop, create])
-        return name
+        for attempt in range(2):
+            source, build = self._build_template(container), self._template_builds
+            create = f"CREATE DATABASE {quote_ident(name)}"
+            if source is not None:
+                create += f" TEMPLATE {quote_ident(source)}"
+            try:
+                self._replacing(container, name, create)
+                return name
+            except DatabaseAdminError as e:
+                # A restart with the data on tmpfs takes the template with it: build it again, once.
+                if source is None or attempt == 1 or f'template database "{source}" does not exist' not in str(e):
+                    raise
+                with self._template_lock:
+                    if self._template_builds == build:  # no other thread has rebuilt it meanwhile
+                        self._template_build = TemplateBuild()
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def drop_database(self, container: Container, handle: str) -> None:
         self.admin(container, [f"DROP DATABASE IF EXISTS {quote_ident(handle)} WITH (FORCE)"])
+
+    # --- the pool's capabilities (testctr.dsn) -----------------------------------------------
+
+    def rename_database(self, container: Container, handle: str, name: str) -> str:
+        # Instant: a catalog update. The pool's databases have no sessions, as RENAME needs.
+        self._replacing(container, name, f"ALTER DATABASE {quote_ident(handle)} RENAME TO {quote_ident(name)}")
+        return name
+
+    def list_databases(self, container: Container, prefix: str) -> list[str]:
+        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+        return self.query(container, f"SELECT datname FROM pg_database WHERE datname LIKE '{pattern}%'")
+
+    def database_version(self) -> object:
+        return self._template_version
+
+    def _replacing(self, container: Container, name: str, statement: str) -> None:
+        """Run ``statement``, which makes database ``name``; a leftover of an earlier run is replaced, never reused."""
+        drop = f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"
+        if self.uses_exec():
+            self.admin(container, [drop, statement])  # one exec either way
+            return
+        import psycopg
+
+        try:
+            self.admin(container, [statement])  # one round trip in the usual case: no leftover
+        except DatabaseAdminError as e:
+            if not isinstance(e.__cause__, psycopg.errors.DuplicateDatabase):
+                raise
+            self.admin(container, [drop, statement])
 
     def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
         if driver in KEYWORD_FORMS:
@@ -160,12 +205,22 @@ class PostgresDSN(BoundProvider):
         else:
             self._run_once(container, statements, database)
 
-    def _admin_exec(self, container: Container, statements: list[str], database: str) -> None:
-        argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database]
+    def _admin_exec(self, container: Container, statements: list[str], database: str) -> str:
+        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database]
         for statement in statements:
             argv += ["-c", statement]
         result = container.exec(argv, env={"PGPASSWORD": self.password}, timeout=120)
-        check_exec(result, f"psql in {container.name} ({statements[-1][:80]})")
+        return check_exec(result, f"psql in {container.name} ({statements[-1][:80]})")
+
+    def query(self, container: Container, sql: str) -> list[str]:
+        """The first column of a query's rows, in the admin database."""
+        if self.uses_exec():
+            return self._admin_exec(container, [sql], ADMIN_DATABASE).split()
+
+        def use(conn: Any) -> list[str]:
+            return [str(row[0]) for row in conn.execute(sql).fetchall()]
+
+        return self._conn.run(lambda: self._connect(container, ADMIN_DATABASE), use, lambda c: bool(c.broken))  # type: ignore[attr-defined]
 
     def _connect(self, container: Container, database: str) -> Any:
         import psycopg
@@ -206,22 +261,29 @@ class PostgresDSN(BoundProvider):
 
     # --- template -------------------------------------------------------------------------
 
-    def _template(self, container: Container) -> str | None:
-        if self.template is None:
-            return self.base_template
-        self._template_build.ensure(lambda: self._build_template(container))
-        return TEMPLATE_DATABASE
+    def _build_template(self, container: Container) -> str | None:
+        with self._template_lock:
+            if self._template is None:
+                return self.base_template
+            template = self._template
 
-    def _build_template(self, container: Container) -> None:
+            def build() -> None:
+                self._build_template_locked(container, template)
+                self._template_builds += 1
+
+            self._template_build.ensure(build)
+            return TEMPLATE_DATABASE
+
+    def _build_template_locked(self, container: Container, template: Template) -> None:
         tpl = quote_ident(TEMPLATE_DATABASE)
         create = f"CREATE DATABASE {tpl}"
         if self.base_template is not None:
             create += f" TEMPLATE {quote_ident(self.base_template)}"
         self.admin(container, [f"DROP DATABASE IF EXISTS {tpl} WITH (FORCE)", create])
-        if isinstance(self.template, str):
-            self.admin(container, [self.template], database=TEMPLATE_DATABASE)
-        elif self.template is not None:
-            self.template(self.format_dsn(container, TEMPLATE_DATABASE))
+        if isinstance(template, str):
+            self.admin(container, [template], database=TEMPLATE_DATABASE)
+        else:
+            template(self.format_dsn(container, TEMPLATE_DATABASE))
         # Sessions a migration left open would make CREATE ... TEMPLATE fail:
         # end them, and refuse new ones (a template must have none).
         self.admin(

@@ -5,8 +5,8 @@
 
 ``default()`` publishes 6379, waits for "Ready to accept connections" and
 installs the DSN provider: each test gets a free database index (1 and up;
-0 stays the default one that plain clients use), flushed when handed out and
-again at teardown. A server has 16 databases unless
+0 stays the default one that plain clients use), flushed before it is handed
+out and again, in the background, after the test. A server has 16 databases unless
 ``with_config({"databases": 64})`` asks for more; when all are in use, dsn()
 raises :class:`RedisDatabasesExhausted`.
 
@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from testctr.backend.types import ContainerConfig
+from testctr.dsn import DatabaseLimitReached
 from testctr.errors import InvalidOption, TestctrError
 from testctr.modules._common import (
     BoundProvider,
@@ -43,7 +44,7 @@ IMAGE = "redis:7-alpine"
 PORT = "6379/tcp"
 
 
-class RedisDatabasesExhausted(TestctrError):
+class RedisDatabasesExhausted(DatabaseLimitReached):
     """Every logical database of the server is held by a running test."""
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from testctr.backend.types import ContainerConfig
+from testctr.backends._process import EnvArgs
 from testctr.backends.apple.config import AppleConfig
 from testctr.backends.apple.parsing import DIRECT_PORTS_LABEL
 from testctr.backends.apple.version import BACKEND, MIN_MEMORY, Version, require, supports
@@ -132,8 +133,8 @@ def create_args(
         out.append(f"--label={key}={value}")
     if apple.direct_ip and config.ports:
         out.append(f"--label={DIRECT_PORTS_LABEL}={','.join(p.key for p in config.ports)}")
-    for key, value in config.env.items():
-        out.append(f"--env={key}={value}")
+    for name in EnvArgs.of(config.env).names:
+        out.append(f"--env={name}")
     if not apple.direct_ip:
         for port in config.ports:
             host_ip = port.host_ip or "127.0.0.1"

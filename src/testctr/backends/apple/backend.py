@@ -10,12 +10,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
+from typing import BinaryIO
 
 from testctr.backend.protocols import HealthReporter, NetworkConnector, ResourceUpdater
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult, NetworkInfo
 from testctr.backends._process import (
     CommandTimeout,
     Completed,
+    EnvArgs,
+    copy_output,
     follow_logs_until,
     run_command,
     run_exec,
@@ -133,9 +136,11 @@ class AppleBackend:
 
     # --- running the CLI --------------------------------------------------------------------
 
-    def _run(self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None) -> Completed:
+    def _run(
+        self, *args: str, timeout: float = TIMEOUT, input: bytes | None = None, env: EnvArgs | None = None
+    ) -> Completed:
         try:
-            return run_command([self.binary, *args], timeout, input)
+            return run_command([self.binary, *args], timeout, input, env=env.process_env() if env else None)
         except CommandTimeout as e:
             raise EngineUnavailable(
                 f"Apple's container did not answer within {e.timeout:.0f}s (container {args[0]}); "
@@ -249,7 +254,8 @@ class AppleBackend:
             argv = create_args(
                 created.image, config, created.apple, self.cli_version, host_ports, created.image_cmd, created.gated
             )
-            result = self._run(*argv)
+            # create_args names the variables; the CLI takes their values from its environment.
+            result = self._run(*argv, env=EnvArgs.of(config.env))
             if result.returncode == 0:
                 return result.out.strip().splitlines()[-1].strip()
             err = error_text(result)
@@ -336,14 +342,15 @@ class AppleBackend:
         timeout: float | None = None,
     ) -> ExecResult:
         argv = [self.binary, "exec"]
-        for key, value in (env or {}).items():
-            argv.append(f"--env={key}={value}")
+        env_args = EnvArgs.of(env or {})
+        for name in env_args.names:
+            argv.append(f"--env={name}")
         if workdir is not None:
             argv += ["--workdir", workdir]
         if user is not None:
             argv.append(f"--user={user}")
         argv += [container_id, *cmd]
-        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd)
+        result = run_exec(argv, EXEC_TIMEOUT if timeout is None else timeout, cmd, env_args.process_env())
         if result.exit_code == 1 and not result.stdout and result.stderr.startswith("Error: "):
             err = result.stderr.strip()
             if SERVICE_DOWN.search(err):
@@ -361,6 +368,12 @@ class AppleBackend:
     def get_container_logs(self, container_id: str) -> str:
         result = self._check(self._run("logs", container_id), "logs", container_id)
         return result.out
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        return self._check(self._run("logs", "-n", str(lines), container_id), "logs", container_id).out
+
+    def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
+        return copy_output([self.binary, "logs", container_id], out, timeout)
 
     def boot_logs(self, container_id: str) -> str:
         """The VM's boot log: kernel and init messages (``container logs --boot``)."""

@@ -65,6 +65,7 @@ class LogFollower:
 
     QUIET = 1.0  # seconds without a signal before reading anyway and checking the state
     MIN_INTERVAL = 0.2  # between two reads of the whole log, however busy the container
+    READ_MARGIN = 1.5  # the next read of a growing log takes up to this times the last one
 
     def __init__(self, backend: AppleBackend, container_id: str) -> None:
         self._backend = backend
@@ -75,6 +76,7 @@ class LogFollower:
         self._pending: deque[str] = deque()
         self._next_read = 0.0  # at once: the log as it is now
         self._last_read = 0.0
+        self._read_took = 0.0  # the last read of the whole log (and the state), seconds
         self._finished = False
         self._closed = False
         self.ended = False
@@ -89,11 +91,16 @@ class LogFollower:
                 self.ended = True
                 return None
             now = time.monotonic()
-            if now >= self._next_read:
-                self._read_and_check()
-                continue
             if now >= deadline:
                 return None
+            if now >= self._next_read:
+                if now + self.READ_MARGIN * self._read_took > deadline:
+                    # A read of the whole log would end past the caller's deadline
+                    # (a flood makes it long): the caller's wait ends on time instead.
+                    time.sleep(deadline - now)
+                    return None
+                self._read_and_check()
+                continue
             wait = min(deadline, self._next_read) - now
             if self._signal is None:
                 with self._signal_lock:
@@ -104,8 +111,7 @@ class LogFollower:
                 time.sleep(wait)
                 continue
             if self._signal.next_line(wait) is not None or self._signal.ended:
-                while self._signal.next_line(0) is not None:
-                    pass  # the rest of a burst: one read covers it
+                self._signal.skip_ready()  # the rest of a burst (endless in a flood): one read covers it
                 self._next_read = max(now, self._last_read + self.MIN_INTERVAL)
 
     def _read(self) -> bool:
@@ -115,6 +121,13 @@ class LogFollower:
         return bool(fresh)
 
     def _read_and_check(self) -> None:
+        started = time.monotonic()
+        try:
+            self._read_and_check_state()
+        finally:
+            self._read_took = time.monotonic() - started
+
+    def _read_and_check_state(self) -> None:
         try:
             if self._read() or self._backend.inspect_container(self._id).state.running:
                 self._next_read = time.monotonic() + self.QUIET
@@ -126,7 +139,7 @@ class LogFollower:
 
     def __iter__(self) -> Iterator[str]:
         while not self.ended:
-            line = self.next_line(self.QUIET)
+            line = self.next_line(3600)  # returns with the first line, or at the end
             if line is not None:
                 yield line
 

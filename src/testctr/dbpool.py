@@ -1,0 +1,419 @@
+"""Per-test databases off the test's path: a pool of ready ones per server, dropped in the background.
+
+After the first ``dsn(t)`` on a container, a worker thread keeps a few
+databases ready (made by the provider like any other, so cloned from the
+template when there is one) and drops the databases of finished tests.
+``dsn(t)`` takes a ready one (renamed to the test's name where the provider
+can) instead of waiting for CREATE DATABASE; a test's teardown only queues
+its database for the worker. ``TESTCTR_DB_POOL=0`` does both on the test's
+path instead (:class:`DirectDatabases`).
+
+Pooled databases are named ``tp_<session>_<host>_<pid>_<pid start>_<n>``: a
+later pool on the same server drops those of sessions whose process is gone,
+and never takes another session's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import hashlib
+import itertools
+import logging
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from testctr import settings as _settings
+from testctr.dsn import DatabaseLimitReached, DSNProvider, ListsDatabases, RenamesDatabases, VersionedDatabases
+from testctr.errors import TestctrError
+from testctr.labels import SESSION_ID, process_alive, this_process
+
+if TYPE_CHECKING:
+    from testctr.container import Container
+
+log = logging.getLogger("testctr")
+
+#: Every pooled database's name starts with it.
+PREFIX = "tp_"
+#: The most ready databases a pool keeps; it starts at one, grows when a test finds
+#: none and shrinks when a test finds it full.
+MAX_READY = 8
+#: The worker's pause before each task, in seconds.
+TASK_DELAY = 0.002
+#: How long the end of the process waits for pending drops, over all servers.
+EXIT_TIMEOUT = 10.0
+
+_host, _pid, _pid_start = this_process()
+_HOST_TAG = hashlib.sha256(_host.encode()).hexdigest()[:4]
+_POOLED = re.compile(rf"^{PREFIX}([0-9a-f]{{12}})_([0-9a-f]{{4}})_(\d+)_(\d+)_\d+$")
+
+
+def pooled_name(serial: int) -> str:
+    return f"{PREFIX}{SESSION_ID}_{_HOST_TAG}_{_pid}_{_pid_start or 0}_{serial}"
+
+
+def left_by_dead_session(name: str) -> bool:
+    """Whether ``name`` is a pooled database of another session of this host whose process is gone.
+
+    Another host's sessions cannot be checked: their databases are left alone.
+    """
+    match = _POOLED.match(name)
+    if match is None:
+        return False
+    session, host_tag, pid, pid_start = match.groups()
+    if session == SESSION_ID or host_tag != _HOST_TAG:
+        return False
+    return not process_alive(int(pid), "" if pid_start == "0" else pid_start)
+
+
+class Databases(Protocol):
+    """How a container's per-test databases are made and dropped."""
+
+    def create(self, name: str) -> str:
+        """A complete, unused database for the test named ``name``; returns its handle."""
+        ...
+
+    def drop(self, handle: str) -> None:
+        """The test is done with it."""
+        ...
+
+    def forget_ready(self) -> None:
+        """The server restarts: databases made so far may be gone."""
+        ...
+
+    def retire(self) -> None:
+        """The container is kept (keep-failed): make no more, drop the unused ones."""
+        ...
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until the databases handed to :meth:`drop` are dropped; False on timeout."""
+        ...
+
+    def close(self) -> None:
+        """The container is being removed: its databases go with it."""
+        ...
+
+
+def databases_for(container: Container, provider: DSNProvider) -> Databases:
+    if _settings.current().db_pool:
+        return DatabasePool(container, provider)
+    return DirectDatabases(container, provider)
+
+
+class DirectDatabases:
+    """No pool: each database is made by dsn(t) and dropped at the test's teardown, on the test's path."""
+
+    def __init__(self, container: Container, provider: DSNProvider) -> None:
+        self._container = container
+        self._provider = provider
+
+    def create(self, name: str) -> str:
+        return self._provider.create_database(self._container, name)
+
+    def drop(self, handle: str) -> None:
+        self._provider.drop_database(self._container, handle)
+
+    def forget_ready(self) -> None:
+        pass
+
+    def retire(self) -> None:
+        pass
+
+    def settle(self, timeout: float) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class DatabasePool:
+    """Ready databases and pending drops of one server, served by one worker thread."""
+
+    def __init__(self, container: Container, provider: DSNProvider) -> None:
+        self._container = container
+        self._provider = provider
+        # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
+        self._renamer = provider if isinstance(provider, RenamesDatabases) else None
+        self._versioned = provider if isinstance(provider, VersionedDatabases) else None
+        self._cond = threading.Condition()
+        #: Ready databases: (handle, the provider's version when it was made).
+        self._ready: collections.deque[tuple[str, object]] = collections.deque()
+        self._drops: collections.deque[str] = collections.deque()
+        #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
+        self._unsure: list[str] = []
+        self._target = 1
+        self._serial = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._busy = False  # the worker is running a task
+        self._filling = False  # ... and it is making a ready database
+        self._at_limit = False  # the server holds no more; cleared by a drop
+        self._fill_paused = False  # a fill failed; the next dsn() makes its database itself
+        self._retired = False
+        self._closed = False
+        #: Background failures not yet reported.
+        self._errors: list[str] = []
+        _register(self)
+
+    # --- the test's path ------------------------------------------------------------------
+
+    def create(self, name: str) -> str:
+        self.raise_background_errors()
+        version = self._version()
+        with self._cond:
+            self._drops.extend(self._unsure)  # the server is up again: a dsn() needs it
+            self._unsure.clear()
+            if self._thread is None:  # the first database: made here, the pool fills meanwhile
+                self._start_locked()
+                handle = None
+            else:
+                handle = self._take_locked(version)
+        if handle is None:
+            log.debug("%s: no pooled database ready; making %s on the test's path", self._container.name, name)
+            return self._provider.create_database(self._container, name)
+        if self._renamer is None:
+            log.debug("%s: test %s takes pooled database %s", self._container.name, name, handle)
+            return handle
+        try:
+            renamed = self._renamer.rename_database(self._container, handle, name)
+        except TestctrError as e:
+            # A pooled database that vanished (a restart on tmpfs) must not fail the test.
+            log.debug("%s: renaming %s failed (%s); creating %s", self._container.name, handle, e, name)
+            self.drop(handle)
+            return self._provider.create_database(self._container, name)
+        log.debug("%s: pooled database %s renamed to %s", self._container.name, handle, renamed)
+        return renamed
+
+    def drop(self, handle: str) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._drops.append(handle)
+            self._cond.notify_all()
+        log.debug("%s: %s handed over for dropping", self._container.name, handle)
+
+    def raise_background_errors(self) -> None:
+        with self._cond:
+            errors, self._errors = self._errors, []
+        if errors:
+            raise TestctrError(f"in the background, on {self._container.name}: " + "; ".join(errors))
+
+    def _take_locked(self, version: object) -> str | None:
+        while True:
+            stale = [h for h, v in self._ready if v != version]
+            if stale:
+                log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
+                self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
+                self._drops.extend(stale)
+            if self._ready:
+                if len(self._ready) >= self._target > 1:
+                    self._target -= 1  # tests come slower than the pool fills: keep fewer ready
+                handle = self._ready.popleft()[0]
+                self._cond.notify_all()
+                return handle
+            if not self._filling or self._closed:
+                # Tests come faster than the pool fills: keep more ready.
+                self._target = min(self._target + 1, MAX_READY)
+                self._fill_paused = False
+                self._cond.notify_all()
+                return None
+            self._cond.wait()  # one is being made: sooner than making another
+
+    def _version(self) -> object:
+        return None if self._versioned is None else self._versioned.database_version()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _start_locked(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"testctr-dbpool-{self._container.name}", daemon=True)
+        self._busy = True  # with the sweep
+        self._thread.start()
+
+    def forget_ready(self) -> None:
+        with self._cond:
+            self._unsure.extend(h for h, _ in self._ready)
+            self._ready.clear()
+
+    def retire(self) -> None:
+        with self._cond:
+            self._retired = True
+            self._drops.extend([*self._unsure, *(h for h, _ in self._ready)])
+            self._unsure.clear()
+            self._ready.clear()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            if self._drops or self._ready:
+                log.debug(
+                    "%s removed with %d pending drop(s), %d ready database(s)",
+                    self._container.name,
+                    len(self._drops),
+                    len(self._ready),
+                )
+            self._closed = True
+            self._drops.clear()
+            self._ready.clear()
+            self._cond.notify_all()
+            keep = bool(self._errors)
+        if not keep:
+            with _pools_lock, contextlib.suppress(ValueError):
+                _pools.remove(self)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every queued drop is done (or the pool is closed); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._closed and self._thread is not None and (self._drops or self._busy):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def pending(self) -> list[str]:
+        with self._cond:
+            return list(self._drops)
+
+    def take_errors(self) -> list[str]:
+        with self._cond:
+            errors, self._errors = self._errors, []
+        return errors
+
+    # --- the worker -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._sweep()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+        while True:
+            with self._cond:
+                task = self._next_locked()
+                while task is None:
+                    if self._closed:
+                        return
+                    self._cond.wait()
+                    task = self._next_locked()
+            # Let the test that woke us finish its dsn() first: this thread
+            # would otherwise take the GIL from it for the statement's Python part.
+            time.sleep(TASK_DELAY)
+            try:
+                task()
+            finally:
+                with self._cond:
+                    self._busy = self._filling = False
+                    self._cond.notify_all()
+
+    def _next_locked(self) -> Callable[[], None] | None:
+        if self._closed:
+            return None
+        can_fill = not (self._retired or self._at_limit or self._fill_paused) and len(self._ready) < self._target
+        # An empty pool first (a test may be about to wait), then drops (they free room), then the rest.
+        if can_fill and not self._ready:
+            self._busy = self._filling = True
+            return self._fill
+        if self._drops:
+            self._busy = True
+            handle = self._drops.popleft()
+            return lambda: self._drop(handle)
+        if can_fill:
+            self._busy = self._filling = True
+            return self._fill
+        return None
+
+    def _fill(self) -> None:
+        version = self._version()
+        name = pooled_name(next(self._serial))
+        try:
+            handle = self._provider.create_database(self._container, name)
+        except DatabaseLimitReached:
+            log.debug("%s holds no more databases; the pool stops growing", self._container.name)
+            with self._cond:
+                self._at_limit = True
+            return
+        except Exception as e:
+            with self._cond:
+                self._fill_paused = True
+                removed = self._closed
+            if not removed:
+                # Not raised in a test: the next dsn() makes its database
+                # itself, and fails in its test if the server really is broken.
+                log.warning("%s: could not make pooled database %s: %s", self._container.name, name, e)
+            return
+        with self._cond:
+            if self._closed:
+                return
+            if self._retired:
+                self._drops.append(handle)
+            else:
+                self._ready.append((handle, version))
+        log.debug("%s: pooled database %s ready", self._container.name, handle)
+
+    def _drop(self, handle: str) -> None:
+        try:
+            self._provider.drop_database(self._container, handle)
+        except Exception as e:
+            with self._cond:
+                if not self._closed:  # a removed container takes its databases with it
+                    self._errors.append(f"dropping database {handle} failed: {e}")
+            log.debug("%s: dropping %s failed: %s", self._container.name, handle, e)
+            return
+        with self._cond:
+            self._at_limit = False
+        log.debug("%s: dropped %s", self._container.name, handle)
+
+    def _sweep(self) -> None:
+        """Queue the pooled databases of dead sessions on this server for dropping."""
+        if not isinstance(self._provider, ListsDatabases):
+            return
+        try:
+            names = self._provider.list_databases(self._container, PREFIX)
+        except Exception as e:
+            with self._cond:
+                if not self._closed:
+                    self._errors.append(f"listing leftover pooled databases failed: {e}")
+            return
+        dead = [name for name in names if left_by_dead_session(name)]
+        if dead:
+            log.debug("%s: dropping leftovers of dead sessions: %s", self._container.name, dead)
+            with self._cond:
+                self._drops.extend(dead)
+
+
+# --- the end of the process ---------------------------------------------------------------------
+
+_pools: list[DatabasePool] = []
+_pools_lock = threading.Lock()
+
+
+def _register(pool: DatabasePool) -> None:
+    with _pools_lock:
+        _pools.append(pool)
+
+
+def finish_all(timeout: float = EXIT_TIMEOUT) -> None:
+    """Drop what is pending on servers that outlive the process, within ``timeout``; report failures.
+
+    Runs at exit; the worker threads are daemons, so a server that does not
+    answer delays the exit by ``timeout`` at most.
+    """
+    with _pools_lock:
+        pools, _pools[:] = list(_pools), []
+    deadline = time.monotonic() + timeout
+    for pool in pools:
+        pool.retire()
+    for pool in pools:
+        if not pool.settle(max(deadline - time.monotonic(), 0)):
+            print(f"testctr: databases not dropped in time (left on the server): {pool.pending()}", file=sys.stderr)
+        for error in pool.take_errors():
+            print(f"testctr: in the background: {error}", file=sys.stderr)
+
+
+atexit.register(finish_all)

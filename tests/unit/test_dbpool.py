@@ -1,0 +1,370 @@
+"""The database pool's logic with fake providers on the in-memory backend: no engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import testctr
+from testctr import dbpool, settings
+from testctr.backends.memory import MemoryBackend
+from testctr.container import Container
+from testctr.dsn import DatabaseLimitReached
+from testctr.errors import TestctrError
+from testctr.labels import SESSION_ID
+from testctr.owners import ScriptOwner
+
+IMAGE = "app:1"
+
+
+class Server:
+    """What a fake provider's server holds, and what was done to it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.databases: dict[str, int] = {}  # name -> version it was made with
+        self.log: list[str] = []
+
+
+class FakeProvider:
+    """Creates, drops and lists names in a :class:`Server`; no rename, no version."""
+
+    max_name_length = 63
+
+    def __init__(self, limit: int = 100) -> None:
+        self.server = Server()
+        self.limit = limit
+        self.version = 0
+        self.fail_drops = False
+        self.create_delay = 0.0
+        #: Pooled databases are made only once it is set.
+        self.fill_gate = threading.Event()
+        self.fill_gate.set()
+
+    def create_database(self, container: Container, name: str) -> str:
+        time.sleep(self.create_delay)
+        if name.startswith(dbpool.PREFIX):
+            self.fill_gate.wait()
+        with self.server.lock:
+            if len(self.server.databases) >= self.limit:
+                raise DatabaseLimitReached(f"{self.limit} databases")
+            self.server.databases[name] = self.version
+            self.server.log.append(f"create {name}")
+        return name
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        if self.fail_drops:
+            raise TestctrError(f"cannot drop {handle}")
+        with self.server.lock:
+            self.server.databases.pop(handle, None)
+            self.server.log.append(f"drop {handle}")
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        return f"fake:///{handle}"
+
+    def list_databases(self, container: Container, prefix: str) -> list[str]:
+        with self.server.lock:
+            return [name for name in self.server.databases if name.startswith(prefix)]
+
+
+class RenamingProvider(FakeProvider):
+    """With rename and a template version, like PostgreSQL."""
+
+    def rename_database(self, container: Container, handle: str, name: str) -> str:
+        with self.server.lock:
+            self.server.databases[name] = self.server.databases.pop(handle)
+            self.server.log.append(f"rename {handle} {name}")
+        return name
+
+    def database_version(self) -> object:
+        return self.version
+
+
+@pytest.fixture
+def server(memory: MemoryBackend) -> Container:
+    return testctr.new(ScriptOwner("server"), IMAGE)
+
+
+def wait_until(check: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def ready(pool: dbpool.DatabasePool, n: int = 1) -> None:
+    wait_until(lambda: len(pool._ready) >= n and not pool._busy)
+
+
+def test_the_first_database_is_made_at_once_then_tests_take_ready_ones_renamed(server: Container) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    assert pool.create("t_first") == "t_first"
+    ready(pool)
+    assert pool.create("t_second") == "t_second"
+    (pooled,) = [line.split()[1] for line in provider.server.log if line.startswith("create tp_")]
+    assert pooled.startswith(f"tp_{SESSION_ID}_")
+    assert sorted(provider.server.log[:2]) == sorted(["create t_first", f"create {pooled}"])  # either first
+    assert provider.server.log[2] == f"rename {pooled} t_second"
+    pool.close()
+
+
+def test_without_rename_the_pooled_name_is_the_handle(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_first")
+    ready(pool)
+    handle = pool.create("t_second")
+    assert handle.startswith(dbpool.PREFIX) and handle in provider.server.databases
+    pool.close()
+
+
+def test_a_drop_is_only_queued_on_the_tests_path_and_done_in_the_background(server: Container) -> None:
+    provider = FakeProvider()
+    provider.create_delay = 0.05
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    started = time.perf_counter()
+    pool.drop("t_a")
+    assert time.perf_counter() - started < 0.001
+    assert pool.settle(5)
+    assert "drop t_a" in provider.server.log
+    pool.close()
+
+
+def test_a_template_change_invalidates_ready_databases(server: Container) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    ready(pool)
+    provider.version = 1
+    pool.create("t_b")
+    assert provider.server.databases["t_b"] == 1  # made with the new template, not taken from the pool
+    # The one made before the change was never handed out: it is dropped.
+    wait_until(lambda: all(v == 1 for n, v in provider.server.databases.items() if n != "t_a"))
+    pool.close()
+
+
+def test_a_test_waits_for_the_database_being_made_rather_than_making_another(server: Container) -> None:
+    provider = RenamingProvider()
+    provider.fill_gate.clear()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    wait_until(lambda: pool._filling)
+    threading.Timer(0.1, provider.fill_gate.set).start()
+    pool.create("t_b")
+    creates = [line for line in provider.server.log if line.startswith("create")]
+    assert len(creates) == 2  # t_a and the pooled one renamed to t_b
+    pool.close()
+
+
+def test_the_pool_grows_when_tests_find_it_empty_up_to_a_bound(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_0")
+    for _ in range(1000):
+        with pool._cond:
+            pool._ready.clear()
+            pool._take_locked(None)  # a test that finds the pool empty (or waits for the one being made)
+        if pool._target == dbpool.MAX_READY:
+            break
+    assert pool._target == dbpool.MAX_READY
+    ready(pool, dbpool.MAX_READY)
+    time.sleep(0.05)
+    assert len(pool._ready) == dbpool.MAX_READY
+    pool.close()
+
+
+def test_the_pool_shrinks_when_tests_find_it_full(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_0")
+    with pool._cond:
+        pool._target = 4
+        pool._cond.notify_all()
+    ready(pool, 4)
+    pool.create("t_1")
+    assert pool._target == 3
+    pool.close()
+
+
+def test_at_the_servers_limit_the_pool_stops_and_a_test_gets_the_error(server: Container) -> None:
+    provider = FakeProvider(limit=2)
+    pool = dbpool.DatabasePool(server, provider)
+    first = pool.create("t_a")
+    ready(pool)
+    second = pool.create("t_b")
+    wait_until(lambda: pool._at_limit)
+    with pytest.raises(DatabaseLimitReached):
+        pool.create("t_c")
+    pool.drop(first)
+    assert pool.settle(5)
+    ready(pool)  # room again: the pool refills
+    assert pool.create("t_c") not in (first, second)
+    pool.raise_background_errors()  # the limit is no error
+    pool.close()
+
+
+def test_a_failed_background_drop_surfaces_at_the_next_dsn(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    provider.fail_drops = True
+    pool.drop("t_a")
+    assert pool.settle(5)
+    with pytest.raises(TestctrError, match=r"in the background.*cannot drop t_a"):
+        pool.create("t_b")
+    provider.fail_drops = False
+    assert pool.create("t_b")  # reported once
+    pool.close()
+
+
+def test_a_failed_fill_falls_back_to_making_the_database_in_the_test(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    calls = 0
+    create = provider.create_database
+
+    def flaky(container: Container, name: str) -> str:
+        nonlocal calls
+        calls += 1
+        if name.startswith(dbpool.PREFIX) and calls == 2:
+            raise TestctrError("server busy")
+        return create(container, name)
+
+    provider.create_database = flaky  # type: ignore[method-assign]
+    pool.create("t_a")
+    wait_until(lambda: pool._fill_paused)
+    assert pool.create("t_b") == "t_b"  # made here
+    ready(pool)  # and the pool fills again
+    pool.close()
+
+
+def test_no_drop_is_attempted_once_the_container_is_removed(server: Container) -> None:
+    provider = FakeProvider()
+    provider.create_delay = 0.05
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    pool.close()
+    pool.drop("t_a")
+    time.sleep(0.1)
+    assert not [line for line in provider.server.log if line.startswith("drop")]
+
+
+def test_ready_databases_of_a_stopped_server_are_dropped_once_a_test_needs_it_again(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    ready(pool)
+    (pooled,) = [n for n in provider.server.databases if n.startswith(dbpool.PREFIX)]
+    pool.forget_ready()
+    time.sleep(0.05)
+    assert pooled in provider.server.databases  # not while it stops
+    assert pool.create("t_b") != pooled
+    wait_until(lambda: pooled not in provider.server.databases)
+    pool.close()
+
+
+def test_retire_drops_ready_databases_and_makes_no_more(server: Container) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_kept")
+    ready(pool)
+    pool.retire()
+    assert pool.settle(5)
+    time.sleep(0.05)
+    assert list(provider.server.databases) == ["t_kept"]
+    pool.close()
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_new_pool_drops_pooled_databases_of_dead_sessions_only(server: Container) -> None:
+    provider = FakeProvider()
+    host_tag = dbpool.pooled_name(1).split("_")[2]
+    dead = f"tp_{'0' * 12}_{host_tag}_{dead_pid()}_0_1"
+    alive = f"tp_{'1' * 12}_{host_tag}_{os.getppid()}_0_1"
+    elsewhere = f"tp_{'2' * 12}_ffff_{dead_pid()}_0_1"
+    mine = dbpool.pooled_name(99)
+    for name in (dead, alive, elsewhere, mine, "t_someone"):
+        provider.server.databases[name] = 0
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    assert pool.settle(5)
+    assert dead not in provider.server.databases
+    assert {alive, mine, "t_someone"} <= set(provider.server.databases)
+    if host_tag != "ffff":
+        assert elsewhere in provider.server.databases
+    pool.close()
+
+
+def test_left_by_dead_session_needs_our_format() -> None:
+    assert not dbpool.left_by_dead_session("tp_x")
+    assert not dbpool.left_by_dead_session("t_tests_a_0123456789")
+    assert not dbpool.left_by_dead_session(dbpool.pooled_name(1))
+
+
+def test_the_end_of_the_process_drops_what_is_pending_and_reports_failures(
+    server: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider = FakeProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    ready(pool)
+    pool.drop("t_a")
+    dbpool.finish_all(timeout=5)
+    assert provider.server.databases == {}
+    failing = FakeProvider()
+    other = dbpool.DatabasePool(server, failing)
+    other.create("t_b")
+    failing.fail_drops = True
+    other.drop("t_b")
+    dbpool.finish_all(timeout=5)
+    assert "cannot drop t_b" in capsys.readouterr().err
+
+
+def test_container_dsn_uses_the_pool_and_its_teardown_hands_over(server: Container) -> None:
+    provider = RenamingProvider()
+    db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
+    first, second = ScriptOwner("tests/a"), ScriptOwner("tests/b")
+    assert db.dsn(first).startswith("fake:///t_tests_a_")
+    assert isinstance(db._db, dbpool.DatabasePool)
+    ready(db._db)
+    assert db.dsn(second).startswith("fake:///t_tests_b_")
+    first.close()
+    second.close()
+    assert db._db.settle(5)
+    assert [n for n in provider.server.databases if n.startswith("t_")] == []
+    db.terminate()
+
+
+def test_keep_failed_hint_names_a_pooled_database_and_its_test(
+    memory: MemoryBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.configure(keep_failed=True)
+    provider = FakeProvider()
+    owner = ScriptOwner("tests/failing")
+    db = testctr.new(owner, IMAGE, testctr.with_dsn_provider(provider))
+    db.dsn(ScriptOwner("tests/first"))
+    assert isinstance(db._db, dbpool.DatabasePool)
+    ready(db._db)
+    handle = db.dsn(owner).rsplit("/", 1)[1]
+    owner.error = True
+    owner.close()
+    assert f"{handle} (of t_tests_failing_" in capsys.readouterr().err
+    assert handle in provider.server.databases
+
+
+def test_the_setting_turns_the_pool_off(server: Container) -> None:
+    settings.configure(db_pool=False)
+    assert isinstance(dbpool.databases_for(server, FakeProvider()), dbpool.DirectDatabases)
+    assert settings.Settings.from_env({"TESTCTR_DB_POOL": "0"}).db_pool is False
