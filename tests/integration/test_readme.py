@@ -26,6 +26,34 @@ PRELUDE = "import pytest\nimport testctr\n\n"
 #: Blocks not run here, by their reason: changing this list is a decision, not an accident.
 NOT_RUN = {"needs macOS", "my-app is the reader's own image"}
 
+#: Files the README's Compose example names, written beside a block that uses Compose.
+#: Official image names: the run's TESTCTR_IMAGE_MAP puts the local images in their place.
+COMPOSE_FILES = {
+    "tests/compose.yml": """\
+services:
+  db:
+    image: postgres:15
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD}
+  web:
+    image: httpd
+    ports: ["80"]
+""",
+    "compose.yml": """\
+services:
+  db:
+    image: postgres:15
+    environment:
+      POSTGRES_PASSWORD: secret
+""",
+    "compose.ci.yml": """\
+services:
+  db:
+    environment:
+      POSTGRES_DB: ci
+""",
+}
+
 
 def blocks() -> list[tuple[int, str, str | None]]:
     text = README.read_text()
@@ -58,6 +86,10 @@ def test_block_runs(line: int, code: str, tmp_path: Path) -> None:
     env = {**os.environ, "TESTCTR_RUNTIME": "docker"}
     is_test = any(isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in tree.body)
     fixtures = fixtures_defined(tree)
+    if "testctr.compose" in code:
+        for name, text in COMPOSE_FILES.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
     if is_test or fixtures:
         source = PRELUDE + code
         if not is_test:
