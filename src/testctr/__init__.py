@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from testctr.errors import TestctrError as TestctrError
     from testctr.errors import UnsupportedOption as UnsupportedOption
     from testctr.errors import WaitTimeout as WaitTimeout
+    from testctr.fixtures import dsn_fixture as dsn_fixture
+    from testctr.fixtures import fixture as fixture
     from testctr.networks import Network as Network
     from testctr.networks import network as network
     from testctr.networks import network_run as network_run
@@ -110,6 +112,10 @@ _EXPORTS = {
         "TestctrError",
         "UnsupportedOption",
         "WaitTimeout",
+    ),
+    "testctr.fixtures": (
+        "dsn_fixture",
+        "fixture",
     ),
     "testctr.networks": (
         "Network",

@@ -493,17 +493,18 @@ def with_wait(strategy: WaitStrategy) -> Option:
 
 def with_wait_for_log(pattern: str | re.Pattern[str], timeout: float | None = None, occurrences: int = 1) -> Option:
     """Wait until a log line contains ``pattern`` (a str) or matches it (a regex)."""
+    text = None
     if isinstance(pattern, str):
         if not pattern:
             raise InvalidOption("with_wait_for_log needs a non-empty pattern")
-        compiled = re.compile(re.escape(pattern))
+        compiled, text = re.compile(re.escape(pattern)), pattern
     elif isinstance(pattern, re.Pattern):
         compiled = pattern
     else:
         raise InvalidOption(f"with_wait_for_log pattern must be str or re.Pattern, got {pattern!r}")
     if isinstance(occurrences, bool) or not isinstance(occurrences, int) or not 1 <= occurrences <= MAX_COUNT:
         raise InvalidOption(f"occurrences must be an int from 1 to {MAX_COUNT}, got {shown(occurrences)}")
-    return with_wait(LogWait(compiled, _seconds(timeout, "wait timeout"), occurrences))
+    return with_wait(LogWait(compiled, _seconds(timeout, "wait timeout"), occurrences, text=text))
 
 
 def with_wait_for_exec(cmd: list[str] | tuple[str, ...], timeout: float | None = None) -> Option:

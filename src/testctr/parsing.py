@@ -384,6 +384,7 @@ def unmatched_image_map_entries(image_map: dict[str, str]) -> list[str]:
 
 
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_.-]+")
+_OUR_PREFIX = re.compile(r"^testctr(?:[_.-]+|$)")
 
 
 def container_name(test_id: str, suffix: str, max_length: int = 63) -> str:
@@ -393,6 +394,8 @@ def container_name(test_id: str, suffix: str, max_length: int = 63) -> str:
     """
     # The test's own name (after the last "::") reads best in `docker ps`.
     slug = _NAME_BAD.sub("_", test_id.rsplit("/", 1)[-1].rsplit("::", 1)[-1]).strip("_.-")
+    # A script called testctr (the `testctr run` command) would read "testctr-testctr-...".
+    slug = _OUR_PREFIX.sub("", slug)
     room = max_length - len("testctr--") - len(suffix)
     slug = slug[: max(room, 0)].rstrip("_.-")
     return f"testctr-{slug}-{suffix}" if slug else f"testctr-{suffix}"

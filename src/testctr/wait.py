@@ -145,20 +145,35 @@ class LogWait:
     line is seen within milliseconds of being written.
     """
 
-    def __init__(self, pattern: re.Pattern[str], timeout: float | None = None, occurrences: int = 1) -> None:
+    def __init__(
+        self,
+        pattern: re.Pattern[str],
+        timeout: float | None = None,
+        occurrences: int = 1,
+        *,
+        text: str | None = None,
+    ) -> None:
         self.pattern = pattern
         self.timeout = timeout
         self.occurrences = occurrences
+        #: The text the user wrote, when the pattern was made from one (shown instead of its escaped regex).
+        self.text = text
 
     def describe(self) -> str:
         times = f" {self.occurrences} times" if self.occurrences > 1 else ""
+        if self.text is not None:
+            return f"log line containing {self.text!r}{times}"
         return f"log line matching {self.pattern.pattern!r}{times}"
 
     def wait(self, container: Container, deadline: float) -> None:
         remaining = max(effective_deadline(self, deadline) - time.monotonic(), 0.0)
         # After a restart the log still holds the earlier runs' lines: only new matches count.
         earlier = sum(1 for line in container.log_before_start.splitlines() if self.pattern.search(line))
-        container.backend.wait_for_log(container.id, self.pattern, remaining, self.occurrences + earlier)
+        try:
+            container.backend.wait_for_log(container.id, self.pattern, remaining, self.occurrences + earlier)
+        except WaitTimeout as e:
+            # Backends see only the compiled regex; the message shows what the user wrote.
+            raise WaitTimeout(self.describe(), e.waited, e.logs) from None
 
 
 class ExecWait:

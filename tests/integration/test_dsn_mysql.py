@@ -20,6 +20,7 @@ import testctr
 from testctr import dbpool, settings
 from testctr.labels import SESSION_ID
 from testctr.modules import mariadb, mysql
+from testctr.modules._common import TemplateBuildFailed
 from testctr.owners import ScriptOwner
 from testctr.parsing import database_name
 
@@ -158,6 +159,67 @@ def test_no_driver_path_mysql_contract(request: pytest.FixtureRequest, my_exec: 
     assert tables(dsn) == {"t"}
 
 
+TEMPLATE_SQL = """
+CREATE TABLE teams (id INT PRIMARY KEY, name TEXT);
+CREATE TABLE players (id INT PRIMARY KEY, team INT, FOREIGN KEY (team) REFERENCES teams (id));
+INSERT INTO teams VALUES (1, 'seed');
+"""
+
+
+@pytest.fixture(scope="module")
+def templated(request: pytest.FixtureRequest) -> testctr.Container:
+    return testctr.new(
+        request,
+        "mysql:8",
+        mysql.default(),
+        mysql.with_user("app"),
+        mysql.with_template(TEMPLATE_SQL),
+        testctr.with_runtime("docker"),
+    )
+
+
+@pytest.mark.parametrize("round", range(2))
+def test_template_gives_every_test_its_own_copy(
+    request: pytest.FixtureRequest, templated: testctr.Container, round: int
+) -> None:
+    dsn = record(templated, templated.dsn(request))
+    assert tables(dsn) == {"teams", "players"}
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT name FROM teams")
+        assert cur.fetchall() == (("seed",),)  # the other round's insert is not here
+        cur.execute("INSERT INTO teams VALUES (2, 'mine')")
+        with pytest.raises(pymysql.err.IntegrityError):
+            cur.execute("INSERT INTO players VALUES (1, 99)")  # the foreign key came along
+
+
+def test_url_is_the_servers_own_database(templated: testctr.Container, maria: testctr.Container) -> None:
+    assert mysql.url(templated) == f"mysql://app:test@{templated.endpoint(3306)}/test"
+    assert mariadb.url(maria, driver="pymysql").startswith("mysql+pymysql://test:test@")
+    with connect(mysql.url(templated)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT DATABASE()")
+        assert cur.fetchone() == ("test",)
+
+
+def test_a_failing_template_fails_once_with_its_error(request: pytest.FixtureRequest) -> None:
+    calls: list[str] = []
+
+    def migrate(dsn: str) -> None:
+        calls.append(dsn)
+        raise RuntimeError("migration 0042 failed: no such column")
+
+    db = testctr.new(
+        request, "mariadb:11", mariadb.default(), mariadb.with_template(migrate), testctr.with_runtime("docker")
+    )
+    first, second = ScriptOwner("tests/first"), ScriptOwner("tests/second")
+    with pytest.raises(RuntimeError, match="migration 0042"):
+        db.dsn(first)
+    with pytest.raises(TemplateBuildFailed, match="migration 0042"):
+        db.dsn(second)
+    assert len(calls) == 1
+    first.close()
+    second.close()
+
+
 def test_a_warm_pool_hands_out_fresh_granted_databases(maria: testctr.Container) -> None:
     for i in range(3):
         owner = ScriptOwner(f"tests/warm-{i}")
@@ -207,8 +269,10 @@ def test_a_later_dsn_drops_the_pooled_databases_of_a_dead_session(request: pytes
     assert dead not in present and alive in present
 
 
-def test_zz_databases_of_earlier_tests_are_gone(maria: testctr.Container, my_exec: testctr.Container) -> None:
-    containers = {c.id: c for c in (maria, my_exec)}
+def test_zz_databases_of_earlier_tests_are_gone(
+    maria: testctr.Container, my_exec: testctr.Container, templated: testctr.Container
+) -> None:
+    containers = {c.id: c for c in (maria, my_exec, templated)}
     for container_id, db in made:
         assert db not in databases(containers[container_id]), db
     owner = ScriptOwner("tests/last")

@@ -187,6 +187,13 @@ def test_driver_variants(request: pytest.FixtureRequest, pg: testctr.Container) 
         pg.dsn(request, driver="jdbc")
 
 
+def test_url_is_the_servers_own_database(pg: testctr.Container) -> None:
+    assert postgres.url(pg) == f"postgresql://test:test@{pg.endpoint(5432)}/test"
+    assert postgres.url(pg, driver="psycopg").startswith("postgresql+psycopg://")
+    with psycopg.connect(postgres.url(pg)) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("test",)
+
+
 def test_no_driver_path_with_sql_template(request: pytest.FixtureRequest, pg_exec: testctr.Container) -> None:
     provider = pg_exec._spec.dsn_provider
     assert isinstance(provider, postgres.PostgresDSN) and provider.uses_exec()

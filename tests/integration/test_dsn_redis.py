@@ -56,6 +56,13 @@ def test_each_test_gets_its_own_database(request: pytest.FixtureRequest, server:
     theirs.close()
 
 
+def test_url_is_database_zero(server: testctr.Container) -> None:
+    assert redis.url(server) == f"redis://:pw@{server.endpoint(6379)}/0"
+    client = redis_py.Redis.from_url(redis.url(server))
+    assert client.ping()
+    client.close()
+
+
 def test_a_leftover_in_the_handed_out_database_is_flushed(request: pytest.FixtureRequest) -> None:
     # A server of its own: leftovers come before its first dsn(), as from an earlier run.
     server = testctr.new(request, "redis:7", redis.default(), testctr.with_runtime("docker"))

@@ -212,7 +212,7 @@ def test_env_must_map_names_to_strings(env: object) -> None:
 
 def test_waits_take_wait_options_only() -> None:
     waits = _waits({"db": testctr.with_wait_for_log("ready"), "web": [testctr.with_wait_for_http("/", 80)]})
-    assert [w.describe() for w in waits["db"]] == ["log line matching 'ready'"]
+    assert [w.describe() for w in waits["db"]] == ["log line containing 'ready'"]
     assert len(waits["web"]) == 1
     with pytest.raises(InvalidOption, match=r"waits\['db'\] takes wait options"):
         _waits({"db": testctr.with_env("A", "1")})

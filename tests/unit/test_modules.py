@@ -208,3 +208,55 @@ def test_data_in_memory_by_default_and_on_disk_on_request(module: Any) -> None:
     assert module.DATA_DIR not in build_spec([module.default(), module.with_data_on_disk()]).config.tmpfs
     with pytest.raises(InvalidOption, match=r"must come after .*default\(\)"):
         build_spec([module.with_data_on_disk(), module.default()])
+
+
+# --- the README's module table --------------------------------------------------------------
+
+
+def _readme_module_images() -> dict[str, str]:
+    """``{module: image}`` from the README's table: a row's modules and images pair up in order."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("| module (`testctr.modules.…`) | official image |", 1)[1].split("\n\n", 1)[0]
+    images: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        cells = row.split("|")
+        names, row_images = re.findall(r"`(\w+)`", cells[1]), re.findall(r"`([^`]+)`", cells[2])
+        assert len(names) == len(row_images), f"README module row names {names} but images {row_images}"
+        images.update(zip(names, row_images, strict=True))
+    return images
+
+
+def test_readme_table_names_every_module_with_its_image() -> None:
+    import importlib
+    import pkgutil
+
+    import testctr.modules
+
+    shipped = {}
+    for info in pkgutil.iter_modules(testctr.modules.__path__):
+        module = importlib.import_module(f"testctr.modules.{info.name}")
+        if isinstance(getattr(module, "IMAGE", None), str):
+            shipped[info.name] = module.IMAGE
+    assert {"postgres", "mysql", "redis"} <= shipped.keys()
+    assert _readme_module_images() == shipped
+
+
+def test_a_template_is_built_once_and_its_failure_reported_once() -> None:
+    from testctr.modules._common import TemplateBuild, TemplateBuildFailed
+
+    runs: list[int] = []
+
+    def failing() -> None:
+        runs.append(1)
+        raise RuntimeError("migration 7 failed\ntraceback...")
+
+    build = TemplateBuild()
+    with pytest.raises(RuntimeError, match="migration 7"):
+        build.ensure(failing)
+    with pytest.raises(TemplateBuildFailed, match=r"earlier test: RuntimeError: migration 7 failed$"):
+        build.ensure(failing)
+    assert runs == [1]
+    ok = TemplateBuild()
+    ok.ensure(lambda: runs.append(2))
+    ok.ensure(lambda: runs.append(3))
+    assert runs == [1, 2] and ok.built

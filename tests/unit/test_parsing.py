@@ -292,6 +292,9 @@ def test_container_name_always_valid(test_id: str, suffix: str) -> None:
 def test_container_name_readable() -> None:
     assert container_name("tests/test_x.py::test_cache[a-b]", "abc123") == "testctr-test_cache_a-b-abc123"
     assert container_name("tests/test_x.py::TestA::test_b", "abc123") == "testctr-test_b-abc123"
+    # `testctr run`: the script is called testctr, and the name says so once.
+    assert container_name("testctr", "abc123") == "testctr-abc123"
+    assert container_name("testctr-tool", "abc123") == "testctr-tool-abc123"
 
 
 @given(st.text(max_size=300), st.text(max_size=300))

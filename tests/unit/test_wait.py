@@ -129,6 +129,14 @@ def test_log_wait_times_out_at_its_own_timeout(memory: MemoryBackend, owner: Scr
     assert fast(t0)
 
 
+def test_log_wait_timeout_shows_the_text_as_written(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.script(IMAGE, logs=[(0, "booting")])
+    with pytest.raises(WaitTimeout) as e:
+        start(owner, testctr.with_wait_for_log("ready (v1.2)", timeout=0.1), timeout=LONG)
+    assert e.value.strategy == "log line containing 'ready (v1.2)'"
+    assert "\\" not in str(e.value)
+
+
 # --- exec --------------------------------------------------------------------------------------------------
 
 
@@ -488,6 +496,7 @@ def test_a_running_container_without_a_host_binding_is_reported_as_such(
 def test_every_built_in_strategy_describes_itself() -> None:
     assert RunningWait().describe() == "the container to be running"
     assert LogWait(re.compile("ready"), occurrences=2).describe() == "log line matching 'ready' 2 times"
+    assert LogWait(re.compile(r"a\.b"), text="a.b").describe() == "log line containing 'a.b'"
     assert PortWait("80/tcp").describe() == "port 80/tcp to listen"
 
 

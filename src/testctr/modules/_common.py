@@ -250,6 +250,36 @@ def append_file_lines(path: str, lines: list[str], *, first: bool = False) -> Op
     return Option(f"config_lines({path!r})", apply)
 
 
+class TemplateBuildFailed(TestctrError):
+    """The template of ``with_template`` failed to build in an earlier test of this container."""
+
+
+class TemplateBuild:
+    """A template database built at most once per container, its failure remembered.
+
+    A migration that fails would fail again, slowly, for every test: the first
+    test gets its error, the later ones a short reference to it at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.built = False
+        self._failure: str | None = None
+
+    def ensure(self, build: Callable[[], None]) -> None:
+        with self._lock:
+            if self.built:
+                return
+            if self._failure is not None:
+                raise TemplateBuildFailed(f"the template database failed to build in an earlier test: {self._failure}")
+            try:
+                build()
+            except Exception as e:
+                self._failure = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+                raise
+            self.built = True
+
+
 class ConnectionCache:
     """A provider's admin connections (one provider per container), one per concurrent user.
 

@@ -28,6 +28,8 @@ with_database = _OPTIONS.with_database
 with_init_script = _OPTIONS.with_init_script
 with_config = _OPTIONS.with_config
 with_dsn_client = _OPTIONS.with_dsn_client
+with_template = _OPTIONS.with_template
+url = _OPTIONS.url
 
 
 __all__ = [
@@ -35,11 +37,13 @@ __all__ = [
     "IMAGE",
     "MariaDBDSN",
     "default",
+    "url",
     "with_config",
     "with_data_on_disk",
     "with_database",
     "with_dsn_client",
     "with_init_script",
     "with_password",
+    "with_template",
     "with_user",
 ]

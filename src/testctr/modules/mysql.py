@@ -3,6 +3,7 @@
     db = testctr.new(request, mysql.IMAGE, mysql.default())
     dsn = db.dsn(request)                    # mysql://test:test@127.0.0.1:PORT/t_test_x_<hash>
     db.dsn(request, driver="pymysql")       # mysql+pymysql://... (SQLAlchemy)
+    mysql.url(db)                            # mysql://test:test@127.0.0.1:PORT/test: the server's own database
 
 ``default()`` publishes 3306, waits for the real server (the entrypoint's init
 server listens on no port), sets root password, user, password and database
@@ -22,7 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from testctr.backend.types import ContainerConfig
@@ -31,6 +32,7 @@ from testctr.modules._common import (
     BoundProvider,
     ConnectionCache,
     DatabaseAdminError,
+    TemplateBuild,
     admin_client_option,
     check_exec,
     config_key,
@@ -42,10 +44,13 @@ from testctr.modules._common import (
     init_script,
     is_missing_binary,
     nonempty,
-    url,
+    provider_of,
     use_provider,
 )
-from testctr.option import Option, options, with_args, with_env, with_port, with_wait_for_log
+from testctr.modules._common import (
+    url as format_url,
+)
+from testctr.option import Option, Spec, options, with_args, with_env, with_port, with_wait_for_log
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -61,6 +66,12 @@ DATA_DIR = "/var/lib/mysql"
 ER_DB_CREATE_EXISTS = 1007
 #: "There is no such grant defined for user".
 ER_NONEXISTING_GRANT = 1141
+#: Where the template of :func:`with_template` is built, once per container.
+TEMPLATE_DATABASE = "testctr_template"
+#: Its dump inside the container, loaded into every test's database.
+TEMPLATE_DUMP = "/tmp/testctr_template.sql"
+
+Template = str | Callable[[str], None]
 
 _SCHEMES = {
     None: "mysql",
@@ -111,6 +122,8 @@ class MySQLDSN(BoundProvider):
         super().__init__(config)
         self._conn = ConnectionCache()
         self._client: str | None = None
+        self.template: Template | None = None
+        self._template = TemplateBuild()
 
     def _env(self, name: str, default: str = "") -> str:
         return first_env(self._config.env, f"MARIADB_{name}", f"MYSQL_{name}", default=default)
@@ -128,6 +141,11 @@ class MySQLDSN(BoundProvider):
         return self._env("PASSWORD") if self.user != "root" else self.root_password
 
     @property
+    def database(self) -> str:
+        """The database the image creates at start."""
+        return self._env("DATABASE")
+
+    @property
     def user_host(self) -> str:
         return self._config.env.get("MARIADB_USER_HOST") or "%"
 
@@ -142,15 +160,20 @@ class MySQLDSN(BoundProvider):
             )
         # A leftover of an earlier run with this name is replaced, never reused.
         drop = f"DROP DATABASE IF EXISTS {db}"
+        if self.template is not None:
+            # Built (or its failure reported) once per container, before any test's database.
+            self._template.ensure(lambda: self._build_template(container))
         if self.uses_exec():
             self.admin(container, [drop, *statements])  # one exec either way
-            return name
-        try:
-            self.admin(container, statements)  # no DROP round trip in the usual case: no leftover
-        except DatabaseAdminError as e:
-            if getattr(e.__cause__, "args", (None,))[0] != ER_DB_CREATE_EXISTS:
-                raise
-            self.admin(container, [drop, *statements])
+        else:
+            try:
+                self.admin(container, statements)  # no DROP round trip in the usual case: no leftover
+            except DatabaseAdminError as e:
+                if getattr(e.__cause__, "args", (None,))[0] != ER_DB_CREATE_EXISTS:
+                    raise
+                self.admin(container, [drop, *statements])
+        if self.template is not None:
+            self._load_template(container, name)
         return name
 
     def drop_database(self, container: Container, handle: str) -> None:
@@ -177,7 +200,47 @@ class MySQLDSN(BoundProvider):
         if scheme is None:
             known = ", ".join(repr(k) for k in _SCHEMES if k is not None)
             raise InvalidOption(f"mysql dsn: unknown driver {driver!r} (known: None, {known})")
-        return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+        return format_url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+
+    # --- template -------------------------------------------------------------------------
+    #
+    # MySQL has no CREATE DATABASE ... TEMPLATE. The template database is built
+    # once, dumped once inside the container, and the dump is loaded into each
+    # test's database: replaying a migration tool per test costs seconds, a
+    # dump's load tens of milliseconds.
+
+    def _build_template(self, container: Container) -> None:
+        tpl = quote_ident(TEMPLATE_DATABASE)
+        statements = [f"DROP DATABASE IF EXISTS {tpl}", f"CREATE DATABASE {tpl}"]
+        if self.user != "root":
+            account = f"{quote_string(self.user)}@{quote_string(self.user_host)}"
+            statements.append(f"GRANT ALL ON {grant_target(TEMPLATE_DATABASE)}.* TO {account}")
+        self.admin(container, statements)
+        if isinstance(self.template, str):
+            self._client_exec(container, ["-D", TEMPLATE_DATABASE, "-e", self.template], "template SQL")
+        elif self.template is not None:
+            self.template(self.format_dsn(container, TEMPLATE_DATABASE))
+        # Positional parameters: names never pass through the shell's parser.
+        dump = (
+            'd=$(command -v mariadb-dump || command -v mysqldump) && "$d" --protocol=socket -hlocalhost -uroot '
+            '--no-create-db --skip-comments --routines --triggers "$1" > "$2"'
+        )
+        result = container.exec(
+            ["sh", "-c", dump, "sh", TEMPLATE_DATABASE, TEMPLATE_DUMP], env={"MYSQL_PWD": self.root_password}
+        )
+        check_exec(result, f"dumping the template database in {container.name}")
+
+    def _load_template(self, container: Container, name: str) -> None:
+        load = '"$0" --protocol=socket -hlocalhost -uroot -D "$1" < "$2"'
+        for client in [self._client] if self._client else list(self.clients):
+            argv = ["sh", "-c", load, client, name, TEMPLATE_DUMP]
+            result = container.exec(argv, env={"MYSQL_PWD": self.root_password})
+            if is_missing_binary(result):
+                continue
+            self._client = client
+            check_exec(result, f"loading the template into {name} in {container.name}")
+            return
+        raise DatabaseAdminError(f"{container.name} has no MySQL client (tried {', '.join(self.clients)})")
 
     # --- admin statements -----------------------------------------------------------------
 
@@ -195,14 +258,18 @@ class MySQLDSN(BoundProvider):
 
     def _admin_exec(self, container: Container, statements: list[str]) -> str:
         sql = "".join(s + ";\n" for s in statements)
+        return self._client_exec(container, ["-N", "-B", "-e", sql], statements[-1][:80])
+
+    def _client_exec(self, container: Container, args: list[str], what: str) -> str:
+        """Run the server's client inside the container as root over the socket."""
         env = {"MYSQL_PWD": self.root_password}
         for client in [self._client] if self._client else list(self.clients):
-            argv = [client, "--protocol=socket", "-hlocalhost", "-uroot", "-N", "-B", "-e", sql]
+            argv = [client, "--protocol=socket", "-hlocalhost", "-uroot", *args]
             result = container.exec(argv, env=env, timeout=120)
             if is_missing_binary(result):
                 continue
             self._client = client
-            return check_exec(result, f"{client} in {container.name} ({statements[-1][:80]})")
+            return check_exec(result, f"{client} in {container.name} ({what})")
         raise DatabaseAdminError(f"{container.name} has no MySQL client (tried {', '.join(self.clients)})")
 
     def _admin_driver(self, container: Container, statements: list[str]) -> list[str]:
@@ -305,6 +372,35 @@ class ServerOptions:
         what = f"{self.module} config"
         return with_args(*(f"--{config_key(k, what)}={config_value(v, what)}" for k, v in settings.items()))
 
+    def with_template(self, template: Template) -> Option:
+        """Build a template database once per container; every test's database starts as a copy.
+
+        ``template`` is SQL (run in the template database by the server's client
+        inside the container) or a callable given the template's DSN (run your
+        migrations there). MySQL cannot clone a database: the template is dumped
+        once and the dump loaded into each test's database. A template that
+        fails fails the first test with its error and every later one at once.
+        """
+        module, provider = self.module, self.provider
+        if not (isinstance(template, str) and template.strip() and "\x00" not in template) and not callable(template):
+            raise InvalidOption(
+                f"{module}.with_template needs SQL text (without NUL bytes) or a callable(dsn), got {template!r}"
+            )
+
+        def apply(spec: Spec) -> None:
+            provider_of(spec, provider).template = template
+
+        return Option(f"{module}.with_template(...)", apply)
+
+    def url(self, container: Container, driver: str | None = None) -> str:
+        """The server's own database (the image's DATABASE variable) as a URL, for scripts and frameworks.
+
+        ``driver`` gives the same forms as ``dsn(t, driver=...)``; unlike ``dsn(t)``
+        the database is not the test's own: everything using it shares it.
+        """
+        provider = self.provider(container.config)
+        return provider.format_dsn(container, provider.database, driver)
+
     def with_dsn_client(self, mode: str) -> Option:
         """How dsn() reaches the server: ``"driver"`` (PyMySQL), ``"exec"`` (the client inside), ``"auto"``."""
         return admin_client_option(self.provider, self.module, mode)
@@ -319,17 +415,21 @@ with_database = _OPTIONS.with_database
 with_init_script = _OPTIONS.with_init_script
 with_config = _OPTIONS.with_config
 with_dsn_client = _OPTIONS.with_dsn_client
+with_template = _OPTIONS.with_template
+url = _OPTIONS.url
 
 
 __all__ = [
     "IMAGE",
     "MySQLDSN",
     "default",
+    "url",
     "with_config",
     "with_data_on_disk",
     "with_database",
     "with_dsn_client",
     "with_init_script",
     "with_password",
+    "with_template",
     "with_user",
 ]

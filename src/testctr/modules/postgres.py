@@ -3,6 +3,7 @@
     pg = testctr.new(request, postgres.IMAGE, postgres.default())
     dsn = pg.dsn(request)                    # postgresql://test:test@127.0.0.1:PORT/t_test_x_<hash>
     pg.dsn(request, driver="psycopg")       # postgresql+psycopg://... (SQLAlchemy)
+    postgres.url(pg)                         # postgresql://test:test@127.0.0.1:PORT/test: the server's own database
 
 ``default()`` publishes 5432, waits for the server (the entrypoint's temporary
 init server does not count), sets user, password and database ``test``, turns
@@ -35,6 +36,7 @@ from testctr.modules._common import (
     BoundProvider,
     ConnectionCache,
     DatabaseAdminError,
+    TemplateBuild,
     admin_client_option,
     args_first,
     check_exec,
@@ -46,8 +48,10 @@ from testctr.modules._common import (
     init_script,
     nonempty,
     provider_of,
-    url,
     use_provider,
+)
+from testctr.modules._common import (
+    url as format_url,
 )
 from testctr.option import Option, Spec, options, with_args, with_env, with_port, with_wait_for_log
 
@@ -126,7 +130,8 @@ class PostgresDSN(BoundProvider):
         super().__init__(config)
         self._conn = ConnectionCache()
         self._template: Template | None = None
-        self._template_built = ""  # the name of the template built (or found) on this server
+        # Built once per template and per server life; a failed build fails later tests at once.
+        self._template_build = TemplateBuild()
         self._template_version = 0
         self._template_builds = 0
         # A test's dsn() and the database pool may both need the template first.
@@ -140,7 +145,7 @@ class PostgresDSN(BoundProvider):
     def template(self, template: Template | None) -> None:
         with self._template_lock:
             self._template = template
-            self._template_built = ""
+            self._template_build = TemplateBuild()
             self._template_version += 1
 
     # --- settings, read when needed so every option counts, in any order ---------------
@@ -170,7 +175,7 @@ class PostgresDSN(BoundProvider):
                     raise
                 with self._template_lock:
                     if self._template_builds == build:  # no other thread has rebuilt it meanwhile
-                        self._template_built = ""
+                        self._template_build = TemplateBuild()
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def drop_database(self, container: Container, handle: str) -> None:
@@ -214,7 +219,7 @@ class PostgresDSN(BoundProvider):
         if scheme is None:
             known = ", ".join(repr(k) for k in [*_SCHEMES, *KEYWORD_FORMS] if k is not None)
             raise InvalidOption(f"postgres dsn: unknown driver {driver!r} (known: None, {known})")
-        return url(scheme, self.user, self.password, container.endpoint(PORT), handle)
+        return format_url(scheme, self.user, self.password, container.endpoint(PORT), handle)
 
     # --- admin statements -----------------------------------------------------------------
 
@@ -289,10 +294,13 @@ class PostgresDSN(BoundProvider):
             if self._template is None:
                 return self.base_template
             name = template_name(self._template, self.base_template)
-            if self._template_built != name:
-                self._build_template_locked(container, self._template, name)
-                self._template_built = name
+            template = self._template
+
+            def build() -> None:
+                self._build_template_locked(container, template, name)
                 self._template_builds += 1
+
+            self._template_build.ensure(build)
             return name
 
     def _build_template_locked(self, container: Container, template: Template, name: str) -> None:
@@ -386,6 +394,16 @@ def with_config(settings: Mapping[str, object]) -> Option:
     return with_args(*flags)
 
 
+def url(container: Container, driver: str | None = None) -> str:
+    """The server's own database (POSTGRES_DB) as a URL, for scripts, frameworks and shared data.
+
+    ``driver`` gives the same forms as ``dsn(t, driver=...)``; unlike ``dsn(t)``
+    the database is not the test's own: everything using it shares it.
+    """
+    provider = PostgresDSN(container.config)
+    return provider.format_dsn(container, container.config.env.get("POSTGRES_DB") or provider.user, driver)
+
+
 def with_template(template: Template) -> Option:
     """Build a template database once per container; every test's database is cloned from it.
 
@@ -413,6 +431,7 @@ __all__ = [
     "IMAGE",
     "PostgresDSN",
     "default",
+    "url",
     "with_config",
     "with_data_on_disk",
     "with_database",

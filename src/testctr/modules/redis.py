@@ -1,4 +1,4 @@
-"""Redis: the official ``redis`` image (``redis:7``), with a logical database per test.
+"""Redis: the official ``redis`` image (``redis:7-alpine``), with a logical database per test.
 
     r = testctr.new(request, redis.IMAGE, redis.default())
     url = r.dsn(request)                     # redis://127.0.0.1:PORT/3
@@ -30,15 +30,17 @@ from testctr.modules._common import (
     config_key,
     config_value,
     nonempty,
-    url,
     use_provider,
+)
+from testctr.modules._common import (
+    url as format_url,
 )
 from testctr.option import Option, options, with_args, with_port, with_wait_for_log
 
 if TYPE_CHECKING:
     from testctr.container import Container
 
-IMAGE = "redis:7"
+IMAGE = "redis:7-alpine"
 PORT = "6379/tcp"
 
 
@@ -108,7 +110,7 @@ class RedisDSN(BoundProvider):
     def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
         if driver not in (None, "redis"):
             raise InvalidOption(f"redis dsn: unknown driver {driver!r} (known: None, 'redis')")
-        return url("redis", "", self.password, container.endpoint(PORT), handle)
+        return format_url("redis", "", self.password, container.endpoint(PORT), handle)
 
     # --- server commands ------------------------------------------------------------------
 
@@ -171,6 +173,11 @@ def default() -> Option:
     )
 
 
+def url(container: Container, driver: str | None = None) -> str:
+    """The server's database 0 as a URL (``redis://[:PASSWORD@]HOST:PORT/0``): shared, never flushed by testctr."""
+    return RedisDSN(container.config).format_dsn(container, "0", driver)
+
+
 def with_password(password: str) -> Option:
     """``--requirepass``: clients (and dsn()) must authenticate."""
     return with_args("--requirepass", nonempty(password, "redis password"))
@@ -197,6 +204,7 @@ __all__ = [
     "RedisDSN",
     "RedisDatabasesExhausted",
     "default",
+    "url",
     "with_config",
     "with_dsn_client",
     "with_password",
