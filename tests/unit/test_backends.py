@@ -92,3 +92,16 @@ def test_the_contract_imports_no_backend() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert loaded.stdout.split() == []
+
+
+def test_registry_imports_sdks_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, testctr, testctr.backends; "
+        "names = testctr.backends.names(); "
+        "assert 'docker-api' in names and 'testcontainers' in names, names; "
+        "assert 'docker' not in sys.modules and 'testcontainers' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from testctr import labels
-from testctr.labels import Project, find_project_root
+from testctr.labels import SESSION_ID, Project, container_labels, find_project_root, session_alive
 
 
 def test_two_checkouts_with_one_basename_are_two_projects(tmp_path: Path) -> None:
@@ -46,3 +46,17 @@ def test_labels_carry_the_project_name_and_id() -> None:
     made = labels.owner_labels("l", "t")
     project = labels.current_project()
     assert made["l.project"] == project.name and made["l.project-id"] == project.id
+
+
+def test_labels_and_session_liveness() -> None:
+    labels = container_labels("testctr", "tests/t.py::test_a", "redis:7")
+    assert labels["testctr"] == "true" and labels["testctr.session"] == SESSION_ID
+    assert session_alive(labels, "testctr")
+    other_session_same_pid = {**labels, "testctr.session": "other"}
+    assert session_alive(other_session_same_pid, "testctr")  # this process is alive
+    dead = {**labels, "testctr.session": "other", "testctr.pid": "999999999"}
+    assert not session_alive(dead, "testctr")
+    reused_pid = {**labels, "testctr.session": "other", "testctr.pid-start": "1"}
+    assert not session_alive(reused_pid, "testctr")
+    elsewhere = {**dead, "testctr.host": "another-machine"}
+    assert session_alive(elsewhere, "testctr")  # cannot know: never removed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from testctr.errors import InvalidOption
@@ -29,3 +31,19 @@ def test_report_lines_default_and_from_the_environment() -> None:
 def test_report_lines_must_be_a_positive_whole_number(value: str) -> None:
     with pytest.raises(InvalidOption, match="TESTCTR_REPORT_LINES"):
         Settings.from_env({"TESTCTR_REPORT_LINES": value})
+
+
+def test_settings_from_env() -> None:
+    s = Settings.from_env(
+        {
+            "TESTCTR_KEEP_FAILED": "true",
+            "TESTCTR_CLEANUP_AGE": "10m",
+            "TESTCTR_MAX_CONCURRENT": "3",
+            "TESTCTR_IMAGE_MAP": "a=b",
+            "TESTCTR_RUNTIME": "podman",
+        }
+    )
+    assert s.keep_failed and s.cleanup_age == 600 and s.max_concurrent == 3 and s.image_map == {"a": "b"}
+    assert s.runtime == "podman" and not s.verbose
+    assert Settings.from_env({}) == Settings()
+    assert os.environ.get("TESTCTR_IMAGE_MAP")  # set by tests/conftest.py

@@ -1,52 +1,15 @@
-"""The registry, the CLI backend's argument builder and inspect parser, labels, settings."""
+"""The CLI backend's pure parts: argument building, mounts, runtime endpoints (no engine)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from testctr import BackendNotFound
-from testctr.backend import Registry
 from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment, PortSpec
-from testctr.backends.cli import CLIBackend, Runtime, create_args, mount_spec
-from testctr.labels import SESSION_ID, container_labels, session_alive
-from testctr.settings import Settings
+from testctr.backends.cli import Runtime, create_args, mount_spec
 
 DATA = Path(__file__).parent / "data"
-
-
-def test_registry() -> None:
-    reg = Registry()
-    backend = CLIBackend()
-    reg.register("one", backend)
-    with pytest.raises(ValueError, match="already registered"):
-        reg.register("one", backend)
-    with pytest.raises(TypeError):
-        reg.register("bad", object())  # type: ignore[arg-type]
-    calls = []
-
-    def factory() -> CLIBackend:
-        calls.append(1)
-        return backend
-
-    reg.register_factory("lazy", factory)
-    assert calls == []
-    assert reg.get("lazy") is backend and reg.get("lazy") is backend and calls == [1]
-    present = {"on": False}
-    reg.register_factory("mac-only", factory, available=lambda: present["on"])
-    assert reg.names() == ["lazy", "one"] and "mac-only" in reg.all_names()
-    with pytest.raises(BackendNotFound, match="lazy, one"):
-        reg.get("mac-only")
-    present["on"] = True
-    assert reg.get("mac-only") is backend
-
-
-def test_registry_deferred_loaders_run_on_miss() -> None:
-    reg = Registry()
-    reg.defer(lambda r: r.register("plugin", CLIBackend()))
-    assert isinstance(reg.get("plugin"), CLIBackend)
 
 
 def test_create_args_full() -> None:
@@ -119,36 +82,6 @@ def test_runtime_endpoint_names_what_chose_the_engine(monkeypatch: pytest.Monkey
     assert docker.endpoint().context == "colima" and podman.endpoint().context is None
     monkeypatch.setenv("CONTAINER_HOST", "ssh://me@box")
     assert podman.endpoint().chosen_by == "CONTAINER_HOST" and podman.engine_url == "ssh://me@box"
-
-
-def test_labels_and_session_liveness() -> None:
-    labels = container_labels("testctr", "tests/t.py::test_a", "redis:7")
-    assert labels["testctr"] == "true" and labels["testctr.session"] == SESSION_ID
-    assert session_alive(labels, "testctr")
-    other_session_same_pid = {**labels, "testctr.session": "other"}
-    assert session_alive(other_session_same_pid, "testctr")  # this process is alive
-    dead = {**labels, "testctr.session": "other", "testctr.pid": "999999999"}
-    assert not session_alive(dead, "testctr")
-    reused_pid = {**labels, "testctr.session": "other", "testctr.pid-start": "1"}
-    assert not session_alive(reused_pid, "testctr")
-    elsewhere = {**dead, "testctr.host": "another-machine"}
-    assert session_alive(elsewhere, "testctr")  # cannot know: never removed
-
-
-def test_settings_from_env() -> None:
-    s = Settings.from_env(
-        {
-            "TESTCTR_KEEP_FAILED": "true",
-            "TESTCTR_CLEANUP_AGE": "10m",
-            "TESTCTR_MAX_CONCURRENT": "3",
-            "TESTCTR_IMAGE_MAP": "a=b",
-            "TESTCTR_RUNTIME": "podman",
-        }
-    )
-    assert s.keep_failed and s.cleanup_age == 600 and s.max_concurrent == 3 and s.image_map == {"a": "b"}
-    assert s.runtime == "podman" and not s.verbose
-    assert Settings.from_env({}) == Settings()
-    assert os.environ.get("TESTCTR_IMAGE_MAP")  # set by tests/conftest.py
 
 
 def test_run_args_start_in_one_call() -> None:

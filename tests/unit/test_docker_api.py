@@ -1,8 +1,7 @@
-"""Pure parts of the docker-api backend and of the conformance matrix (no engine)."""
+"""Pure parts of the docker-api backend (no engine)."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
@@ -98,39 +97,6 @@ def test_for_runtime_refuses_other_clis() -> None:
 
     with pytest.raises(EngineUnavailable, match="docker, podman or an engine URL"):
         docker_api.DockerAPIBackend().for_runtime("nerdctl")
-
-
-def test_matrix_renders_and_round_trips(tmp_path: pathlib.Path) -> None:
-    from testctr.conformance.matrix import ClauseResult, Column, main, render
-
-    a = Column("cli/docker", {"lifecycle": ClauseResult(3), "options": ClauseResult(5, 0, ["with_privileged"])})
-    b = Column("x/y", {"lifecycle": ClauseResult(2, 1)})
-    lines = render([a, b])
-    assert lines[0].split() == ["clause", "cli/docker", "x/y"]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[1:11]}
-    assert rows["lifecycle"] == ["ok", "FAIL(1)"]
-    assert rows["options"] == ["ok*", "-"]
-    assert rows["ports"] == ["-", "-"]
-    assert any("with_privileged" in line for line in lines)
-    assert Column.from_json(json.loads(json.dumps(a.to_json()))).to_json() == a.to_json()
-    path = tmp_path / "a.json"
-    path.write_text(json.dumps(b.to_json()))
-    assert main([str(path)]) == 1, "a failed clause fails the combined matrix"
-    path.write_text(json.dumps(a.to_json()))
-    assert main([str(path)]) == 0
-
-
-def test_registry_imports_sdks_lazily() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, testctr, testctr.backends; "
-        "names = testctr.backends.names(); "
-        "assert 'docker-api' in names and 'testcontainers' in names, names; "
-        "assert 'docker' not in sys.modules and 'testcontainers' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_unavailable_engine_fix_names_what_chose_it(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
