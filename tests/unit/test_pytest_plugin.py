@@ -361,17 +361,24 @@ def test_threads_may_start_containers(pytester: pytest.Pytester, memory: MemoryB
     assert names(memory) == []
 
 
-def test_importing_the_plugin_loads_nothing_of_testctr(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pytest imports the plugin in every run of every project that has testctr installed.
-    import runpy
+def test_importing_the_plugin_loads_nothing_of_testctr() -> None:
+    # pytest imports the plugin in every run of every project that has testctr installed. In a
+    # process of its own: dropping testctr's modules from this one would let a background thread
+    # import second copies of them.
+    import subprocess
     import sys
 
     import testctr.pytest_plugin
 
-    for name in [n for n in sys.modules if n.startswith("testctr.")]:
-        monkeypatch.delitem(sys.modules, name)
-    runpy.run_path(testctr.pytest_plugin.__file__, run_name="plugin_import_probe")
-    assert [n for n in sys.modules if n.startswith("testctr.")] == []
+    probe = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='plugin_import_probe'); "
+        "print([n for n in sys.modules if n.startswith('testctr')])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, testctr.pytest_plugin.__file__], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_failure_in_teardown_attaches_no_logs(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
