@@ -25,7 +25,8 @@ import testctr
 from testctr import backends
 from testctr.backend import Registry
 from testctr.backends import apple as apple_module
-from testctr.backends.apple import AppleBackend, AppleConfig, ports
+from testctr.backends import free_ports as ports
+from testctr.backends.apple import AppleBackend, AppleConfig
 from testctr.backends.auto import choose
 from testctr.conformance._support import SLEEPER, sleeper_command
 

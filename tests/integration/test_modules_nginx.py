@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -58,7 +59,10 @@ def test_reverse_proxy_to_a_peer_container(request: pytest.FixtureRequest) -> No
     )
     assert fetch(nginx.url(front, "/api/hello.txt")) == (200, b"from the backend")
     assert fetch(nginx.url(front, "/index.html")) == (200, b"front page")
-    # The request went through: the backend logged it.
+    # The request went through: the backend logged it (a log line may come a moment after the answer).
+    deadline = time.monotonic() + 10
+    while "GET /v1/hello.txt" not in backend.logs() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "GET /v1/hello.txt" in backend.logs()
 
 

@@ -83,7 +83,7 @@ def fixtures_defined(tree: ast.Module) -> list[str]:
 @pytest.mark.parametrize(("line", "code"), [(line, code) for line, code, why in blocks() if not why])
 def test_block_runs(line: int, code: str, tmp_path: Path) -> None:
     tree = ast.parse(code)
-    env = {**os.environ, "TESTCTR_RUNTIME": "docker"}
+    env = {**os.environ, "TESTCTR_RUNTIME": "docker", "TESTCTR_REUSE": "false"}  # reuse would outlive the test
     is_test = any(isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in tree.body)
     fixtures = fixtures_defined(tree)
     if "testctr.compose" in code:
