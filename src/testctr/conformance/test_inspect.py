@@ -1,4 +1,4 @@
-"""Clause inspect: labels round-trip, internal IP present, created time parses.
+"""Clause inspect: labels round-trip (a key has one meaning), internal IP present, created time parses.
 
 A label value with ``=`` in it either round-trips or is refused with
 UnsupportedOption("with_label") (Apple's ``container`` cannot express one);
@@ -85,3 +85,12 @@ def test_created_time_parses(request: pytest.FixtureRequest, box: testctr.Contai
     now = dt.datetime.now(dt.timezone.utc)
     # Generous bounds: the engine's clock may be another machine's.
     assert now - dt.timedelta(hours=1) < created < now + dt.timedelta(minutes=10)
+
+
+def test_a_label_key_has_one_meaning(box: testctr.Container) -> None:
+    # A key holding '=' meant "key a, value b=c" on some engines and "key a=b" on others:
+    # testctr refuses it before any backend sees it, so no backend can differ.
+    with pytest.raises(testctr.InvalidOption, match="="):
+        testctr.with_label("org.example.a=b", "c")
+    keys = set(box.inspect().labels)
+    assert "org.example.plain" in keys and not any("=" in key for key in keys)
