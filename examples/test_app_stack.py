@@ -5,9 +5,9 @@ Redis, which it finds by the names ``db`` and ``cache``: the addresses it would
 use in production are the ones it uses here. The tests seed both servers from
 the host through their published ports, then call the app through its own.
 
-The stack is built two ways, and every test runs against each:
-- ``containers_stack``: a network of the module and three containers on it, with aliases;
-- ``compose_stack``: the Compose file app-stack.compose.yml, brought up by the engine's Compose.
+The stack is built two ways, and every test runs against each (one stack at a time):
+- ``on_a_network``: a network and three containers on it, with aliases;
+- ``from_compose``: the Compose file app-stack.compose.yml, brought up by the engine's Compose.
 
     pytest examples/test_app_stack.py
 """
@@ -40,8 +40,7 @@ class Stack:
     cache: testctr.Container
 
 
-@pytest.fixture(scope="module")
-def containers_stack(request: pytest.FixtureRequest) -> Stack:
+def on_a_network(request: pytest.FixtureRequest) -> Stack:
     # Made before the containers that join it, so it is removed after them.
     net = testctr.network(request)
     # postgres.default(): user, password and database "test", port 5432 published, a readiness wait.
@@ -61,16 +60,16 @@ def containers_stack(request: pytest.FixtureRequest) -> Stack:
     return Stack(app, db, cache)
 
 
-@pytest.fixture(scope="module")
-def compose_stack(request: pytest.FixtureRequest) -> Stack:
+def from_compose(request: pytest.FixtureRequest) -> Stack:
     # Only the app needs a wait: its /health answers once both servers take connections.
     project = testctr.compose(request, COMPOSE_FILE, waits={"app": testctr.with_wait_for_http("/health", 8000)})
     return Stack(project.service("app"), project.service("db"), project.service("cache"))
 
 
-@pytest.fixture(scope="module", params=["containers", "compose"])
+@pytest.fixture(scope="module", params=[on_a_network, from_compose], ids=["network", "compose"])
 def stack(request: pytest.FixtureRequest) -> Stack:
-    built: Stack = request.getfixturevalue(f"{request.param}_stack")
+    # Everything the builder starts belongs to this fixture: removed before the next one builds.
+    built: Stack = request.param(request)
     return built
 
 
