@@ -545,7 +545,7 @@ class Container:
             if self._db is not None:
                 self._db.retire()
             return
-        if _settings.current().keep_failed and owner.failed():
+        if _settings.current().keep_failed and owner.failed_using(self):
             self._keep(owner)
             return
         self.terminate()
