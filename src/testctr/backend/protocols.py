@@ -169,6 +169,13 @@ class ImageEnsurer(Protocol):
 
 
 @runtime_checkable
+class ImageLister(Protocol):
+    def list_images(self) -> list[str]:
+        """The references (``repository:tag``) of the images the engine holds locally."""
+        ...
+
+
+@runtime_checkable
 class ImageRemover(Protocol):
     def remove_image(self, image: str) -> None:
         """Remove a local image (one made by :meth:`Backend.commit`, say)."""

@@ -541,6 +541,10 @@ class CLIBackend:
     def remove_image(self, image: str) -> None:
         self._check(self._run("rmi", "--", image))
 
+    def list_images(self) -> list[str]:
+        result = self._check(self._run("images", "--format", "{{.Repository}}:{{.Tag}}"))
+        return [line for line in result.out.split() if "<none>" not in line]
+
     def health_status(self, container_id: str) -> str | None:
         health = self.inspect_container(container_id).state.health
         if health == "starting" and not self.rt.runs_healthchecks:

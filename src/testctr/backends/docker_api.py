@@ -731,6 +731,10 @@ class DockerAPIBackend:
 
     # --- optional capabilities ------------------------------------------------------------------
 
+    def list_images(self) -> list[str]:
+        images = self._call("images", self.api.images)
+        return [tag for image in images for tag in image.get("RepoTags") or () if "<none>" not in tag]
+
     def remove_image(self, image: str) -> None:
         try:
             self.api.remove_image(image)

@@ -517,6 +517,10 @@ class MemoryBackend:
             self._get(container_id)
         return _Stream(self, container_id)
 
+    def list_images(self) -> list[str]:
+        with self._lock:
+            return sorted(self.images)
+
     def ensure_image(self, image: str, platform: str | None = None) -> None:
         with self._lock:
             if image in self._missing:
