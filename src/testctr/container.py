@@ -44,6 +44,8 @@ from testctr.errors import (
     ContainerNotRunning,
     ContainerStartError,
     ExecError,
+    ImageNotFound,
+    ImagePullError,
     InvalidOption,
     PortNotPublished,
     TestctrError,
@@ -52,6 +54,7 @@ from testctr.errors import (
     oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
+from testctr.image_typos import add_typo_hint
 from testctr.labels import container_labels, start_ticks
 from testctr.liveness import is_local, port_held
 from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
@@ -545,7 +548,7 @@ class Container:
             if self._db is not None:
                 self._db.retire()
             return
-        if _settings.current().keep_failed and owner.failed():
+        if _settings.current().keep_failed and owner.failed_using(self):
             self._keep(owner)
             return
         self.terminate()
@@ -690,7 +693,9 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
                 container_id = runner.run_container(image, config)
             else:
                 container_id = backend.create_container(image, config)
-        except BaseException:
+        except BaseException as e:
+            if isinstance(e, (ImageNotFound, ImagePullError)):
+                add_typo_hint(backend, image, e)
             # A create that failed half way, timed out or was interrupted may
             # still have made the container; its name is all we know it by.
             with contextlib.suppress(TestctrError):

@@ -62,12 +62,18 @@ class EngineUnavailable(TestctrError):
     """No container runtime was found, or its engine does not answer."""
 
 
-class ImageNotFound(TestctrError):
+class _ImageError(TestctrError):
+    def add_hint(self, hint: str) -> None:
+        """Add a line to the message (e.g. a local image whose name is close)."""
+        self.args = (f"{self.args[0] if self.args else ''}\n{hint}", *self.args[1:])
+
+
+class ImageNotFound(_ImageError):
     """The image exists neither locally nor in its registry."""
 
 
-class ImagePullError(TestctrError):
-    """The image could not be pulled for another reason (network, auth, ...)."""
+class ImagePullError(_ImageError):
+    """The image could not be pulled for another reason (registry unreachable, auth, ...)."""
 
 
 class _ShowsLogs(TestctrError):

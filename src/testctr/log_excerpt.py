@@ -12,7 +12,7 @@ import re
 import tempfile
 import threading
 
-from testctr.backend.protocols import Backend, LogTail, LogWriter
+from testctr.backend.protocols import Backend, LogSince, LogTail, LogWriter
 
 #: Longest a copy of the whole log may take; the file then says it was cut.
 WRITE_TIMEOUT = 60.0
@@ -26,6 +26,16 @@ def last_lines(backend: Backend, container_id: str, lines: int) -> str:
     else:
         text = backend.get_container_logs(container_id)
     return "\n".join(text.splitlines()[-lines:])
+
+
+def lines_since(backend: Backend, container_id: str, since: float, lines: int) -> tuple[str, bool] | None:
+    """The last ``lines`` lines the container logged since ``since`` (seconds since the epoch),
+    and whether it logged more than those; None when the backend cannot tell when a line came."""
+    if not isinstance(backend, LogSince):
+        return None
+    # One line more than shown: the report then says whether it is cut.
+    got = backend.log_since(container_id, since, lines + 1).splitlines()
+    return "\n".join(got[-lines:]), len(got) > lines
 
 
 def write_log(backend: Backend, container_id: str, path: str) -> None:

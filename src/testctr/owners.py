@@ -25,6 +25,14 @@ class Owner(Protocol):
 
     def failed(self) -> bool: ...
 
+    def failed_using(self, container: Container) -> bool:
+        """Whether keep-failed keeps ``container``: a test that used it failed.
+
+        For a test's own containers that is :meth:`failed`; a wider-scoped
+        owner (a session fixture) answers for the tests that used this one only.
+        """
+        ...
+
     def started(self, container: Container) -> None:
         """``container`` serves this test from now on (until :meth:`ended`)."""
         ...
@@ -79,7 +87,9 @@ class _PytestRunState(Protocol):
 
     def failed_within(self, nodeid: str) -> bool: ...
 
-    def track(self, test_id: str, container: Container) -> None: ...
+    def failed_using(self, container: Container) -> bool: ...
+
+    def track(self, test_id: str, container: Container, fixture: str | None = None) -> None: ...
 
     def forget(self, test_id: str, container: Container) -> None: ...
 
@@ -107,12 +117,13 @@ class _ToPytest:
     container logs to its report and shows hints and warnings in the terminal
     summary."""
 
-    def __init__(self, state: _PytestRunState, nodeid: str) -> None:
+    def __init__(self, state: _PytestRunState, nodeid: str, fixture: str | None = None) -> None:
         self._state = state
         self._nodeid = nodeid
+        self._fixture = fixture
 
     def started(self, container: Container) -> None:
-        self._state.track(self._nodeid, container)
+        self._state.track(self._nodeid, container, self._fixture)
 
     def ended(self, container: Container) -> None:
         self._state.forget(self._nodeid, container)
@@ -131,6 +142,12 @@ class _Delivers:
     """The Owner methods that say where containers, hints and warnings go."""
 
     _delivery: _ToTheTerminal | _ToPytest = _ToTheTerminal()
+
+    def failed(self) -> bool:
+        raise NotImplementedError
+
+    def failed_using(self, container: Container) -> bool:
+        return self.failed()
 
     def started(self, container: Container) -> None:
         self._delivery.started(container)
@@ -159,9 +176,11 @@ class PytestOwner(_Delivers):
         self._request = request
         self.test_id: str = request.node.nodeid or "session"
         self._prefix: str = request.node.nodeid
+        # A fixture's request (SubRequest) has its scope and name; the test's own, "function" and None.
+        self._wider = getattr(request, "scope", "function") != "function"
         self._state = _pytest_run_state(request.config)
         if self._state is not None:
-            self._delivery = _ToPytest(self._state, self.test_id)
+            self._delivery = _ToPytest(self._state, self.test_id, getattr(request, "fixturename", None))
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._request.addfinalizer(fn)
@@ -169,6 +188,11 @@ class PytestOwner(_Delivers):
     def failed(self) -> bool:
         # Without the plugin no report says what failed.
         return self._state is not None and self._state.failed_within(self._prefix)
+
+    def failed_using(self, container: Container) -> bool:
+        if not self._wider:
+            return self.failed()
+        return self._state is not None and self._state.failed_using(container)
 
     def log_base(self) -> str | None:
         return pytest_basetemp(self._request.config)

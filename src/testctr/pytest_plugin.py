@@ -10,10 +10,12 @@ see each other, and the library works the same without pytest.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import threading
-from collections.abc import Generator, Iterable
+import time
+from collections.abc import Collection, Generator, Iterable, Sequence
 from typing import Any
 
 import pytest
@@ -69,6 +71,26 @@ def _env_name(option: str) -> str:
     return "TESTCTR_" + option.upper().replace("-", "_")
 
 
+@dataclasses.dataclass
+class _Tracked:
+    container: Any
+    #: The fixture that made it; None: the test itself (or a unittest case).
+    fixture: str | None
+
+
+@dataclasses.dataclass
+class _RunningTest:
+    """The test being set up or run in this process (one at a time: xdist runs a process per worker)."""
+
+    nodeid: str
+    #: When its setup began, in seconds since the epoch: what wider-scoped containers logged after it is its.
+    started: float
+    #: Engine ids of the containers made during its setup and call.
+    made: set[str] = dataclasses.field(default_factory=set)
+    #: Off once its teardown begins: containers made after that are not its.
+    recording: bool = True
+
+
 class RunState:
     """What the plugin knows about one pytest run, and the hooks that use it.
 
@@ -83,7 +105,10 @@ class RunState:
         self.configured_settings = configured_settings
         self._lock = threading.Lock()
         self._failed: set[str] = set()
-        self._containers: dict[str, list[Any]] = {}
+        self._containers: dict[str, list[_Tracked]] = {}
+        self._running: _RunningTest | None = None
+        #: Engine ids of the wider-scoped containers that a failed test used: keep-failed keeps those.
+        self._used_by_failed: set[str] = set()
         # Messages made in this process since its last teardown report.
         self._pending: list[tuple[str, str]] = []
         #: What the terminal summary shows, collected from every process's reports.
@@ -105,21 +130,65 @@ class RunState:
                 not nodeid or n.startswith(nodeid + "::") or n.startswith(nodeid + "/") for n in self._failed
             )
 
-    def track(self, test_id: str, container: Any) -> None:
+    def track(self, test_id: str, container: Any, fixture: str | None = None) -> None:
+        """``container`` serves ``test_id`` (a test, or a wider node: "session"), made by ``fixture``."""
         with self._lock:
-            self._containers.setdefault(test_id, []).append(container)
+            self._containers.setdefault(test_id, []).append(_Tracked(container, fixture))
+            if self._running is not None and self._running.recording:
+                self._running.made.add(container.id)
 
     def forget(self, test_id: str, container: Any) -> None:
         with self._lock:
             siblings = self._containers.get(test_id, [])
-            if container in siblings:
-                siblings.remove(container)
+            siblings[:] = [t for t in siblings if t.container is not container]
             if not siblings:
                 self._containers.pop(test_id, None)
 
     def containers_of(self, test_id: str) -> list[Any]:
         with self._lock:
-            return list(self._containers.get(test_id, ()))
+            return [t.container for t in self._containers.get(test_id, ())]
+
+    def failed_using(self, container: Any) -> bool:
+        """Whether a failed test used the wider-scoped ``container``."""
+        with self._lock:
+            return container.id in self._used_by_failed
+
+    def test_started(self, nodeid: str, at: float) -> None:
+        with self._lock:
+            self._running = _RunningTest(nodeid, at)
+
+    def test_tearing_down(self) -> None:
+        with self._lock:
+            if self._running is not None:
+                self._running.recording = False
+
+    def used_by(self, nodeid: str, chain: Sequence[str], fixtures: Collection[str]) -> tuple[list[Any], list[Any]]:
+        """The containers test ``nodeid`` used: its own, and the wider-scoped ones.
+
+        ``chain``: the node ids from the session down to the test ("" the
+        session); ``fixtures``: the test's fixture closure. A wider-scoped
+        container counts when the fixture that made it is in the closure, or
+        when it was made while the test was set up or ran (a fixture asked
+        for by ``request.getfixturevalue``, a helper given the session's request).
+        """
+        with self._lock:
+            running = self._running
+            made = running.made if running is not None and running.nodeid == nodeid else set()
+            own = [t.container for t in self._containers.get(nodeid, ())]
+            wider = [
+                t.container
+                for node in dict.fromkeys(n or "session" for n in chain)
+                if node != nodeid
+                for t in self._containers.get(node, ())
+                if t.fixture in fixtures or t.container.id in made
+            ]
+            return own, wider
+
+    def started_at(self, nodeid: str) -> float | None:
+        """When test ``nodeid``'s setup began (None: not the test running now)."""
+        with self._lock:
+            running = self._running
+            return running.started if running is not None and running.nodeid == nodeid else None
 
     def keep(self, hint: str) -> None:
         with self._lock:
@@ -163,6 +232,15 @@ class RunState:
         if reporter is not None:
             reporter.write_line(message, yellow=True)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # Before any fixture: a session fixture's first start is this test's.
+        self.test_started(item.nodeid, time.time())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self.test_tearing_down()
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, Any]:
         report: pytest.TestReport = yield
@@ -173,24 +251,51 @@ class RunState:
         if not report.failed:
             return report
         self.record_failure(item.nodeid)
+        own, wider = self.used_by(item.nodeid, [n.nodeid for n in item.listchain()], getattr(item, "fixturenames", ()))
+        with self._lock:
+            self._used_by_failed.update(c.id for c in wider)
         if report.when == "teardown":
-            return report  # the containers are gone
-        containers = [c for node in item.listchain() for c in self.containers_of(node.nodeid or "session")]
-        if containers:
-            from testctr.errors import TestctrError
-            from testctr.owners import pytest_basetemp
-
-            base = pytest_basetemp(item.config)
-            for container in containers:
-                # The last lines only: a flooding container must not put megabytes into the report.
-                title = f"testctr logs: {container.name} ({container.image})"
-                try:
-                    logs, path = container.log_report(base)
-                    title += f", last lines; full log: {path}"
-                except (TestctrError, OSError) as e:
-                    logs = f"(could not read logs: {e})"
-                report.sections.append((title, logs))
+            return report  # its own containers are gone
+        if own or wider:
+            report.sections.extend(self._log_sections(item, own, wider))
         return report
+
+    def _log_sections(self, item: pytest.Item, own: list[Any], wider: list[Any]) -> list[tuple[str, str]]:
+        """A failed test's own containers' last lines (and whole logs in files), and what
+        the wider-scoped ones it used logged since its setup began."""
+        from testctr import settings
+        from testctr.errors import TestctrError
+        from testctr.log_excerpt import last_lines, lines_since
+        from testctr.owners import pytest_basetemp
+
+        sections = []
+        base = pytest_basetemp(item.config)
+        for container in own:
+            # The last lines only: a flooding container must not put megabytes into the report.
+            title = f"testctr logs: {container.name} ({container.image})"
+            try:
+                logs, path = container.log_report(base)
+                title += f", last lines; full log: {path}"
+            except (TestctrError, OSError) as e:
+                logs = f"(could not read logs: {e})"
+            sections.append((title, logs))
+        started = self.started_at(item.nodeid) or time.time()
+        lines = settings.current().report_lines
+        for container in wider:
+            title = f"testctr logs: {container.name} ({container.image})"
+            try:
+                during = lines_since(container.backend, container.id, started, lines)
+                if during is None:
+                    logs = last_lines(container.backend, container.id, lines)
+                    title += ", last lines (its backend cannot tell which came during this test)"
+                else:
+                    logs, cut = during
+                    title += f", the last {lines} lines it logged during this test" if cut else ", during this test"
+                    logs = logs or "(nothing)"
+            except TestctrError as e:
+                logs = f"(could not read logs: {e})"
+            sections.append((title, logs))
+        return sections
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # On the xdist controller, the reports of every worker come here.

@@ -297,3 +297,67 @@ def test_unittest_case_under_pytest_keep_failed(pytester: pytest.Pytester, runti
         assert "containers kept for failed tests" in result.stdout.str()
     finally:
         subprocess.run([runtime, "rm", "-f", failed_id], capture_output=True, timeout=60, check=False)
+
+
+SESSION_INNER = f"""
+import time
+import pytest
+import testctr
+
+def start(request, name):
+    c = testctr.new(request, "busybox", testctr.with_runtime({{runtime!r}}),
+                    testctr.with_command(*{sleeper_command("echo init-of-" + "{{name}}")!r}),
+                    testctr.with_wait_for_log("init-of-"))
+    print(name.upper() + "=" + c.id)
+    return c
+
+def log(c, line):
+    # Into the log of PID 1, as if the service wrote it.
+    c.exec(["sh", "-c", "echo " + line + " > /proc/1/fd/1"])
+    deadline = time.monotonic() + 10
+    while line not in c.logs():
+        assert time.monotonic() < deadline, "the line never reached the log"
+        time.sleep(0.05)
+
+@pytest.fixture(scope="session")
+def used(request):
+    return start(request, "used")
+
+@pytest.fixture(scope="session")
+def unused(request):
+    return start(request, "unused")
+
+def test_0_starts_both(used, unused):
+    pass
+
+def test_1_other(unused):
+    log(unused, "unused-during-a-test")
+
+def test_2_fails(used):
+    log(used, "used-during-the-failed-test")
+    assert False, "deliberate"
+"""
+
+
+def test_failed_test_reports_and_keeps_the_session_containers_it_used_only(
+    pytester: pytest.Pytester, runtime: str, inner_env: None
+) -> None:
+    pytester.makepyfile(SESSION_INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    output = result.stdout.str()
+    ids = dict(re.findall(r"\b(USED|UNUSED)=([0-9a-f]{64})", output))
+    assert set(ids) == {"USED", "UNUSED"}, output
+    try:
+        result.assert_outcomes(passed=2, failed=1)
+        report = output.rsplit("AssertionError: deliberate", 1)[1]
+        assert re.search(r"testctr logs: testctr-session-\w+ \([^)]*busybox[^)]*\), during this test", report), report
+        assert "used-during-the-failed-test" in report
+        # Not what it logged at its start, before the test; nothing of the container the test did not use.
+        assert "init-of-" not in report and "unused-during-a-test" not in report
+        assert report.count("testctr logs: ") == 1
+        assert containers(runtime, f"id={ids['USED']}"), "the used container was not kept"
+        assert not containers(runtime, f"id={ids['UNUSED']}"), "an unused container was kept"
+        assert "remove: " in report and " -v " in report  # the hint removes anonymous volumes too
+    finally:
+        for cid in ids.values():
+            subprocess.run([runtime, "rm", "-f", "-v", cid], capture_output=True, timeout=60, check=False)

@@ -123,23 +123,40 @@ def test_tag_missing_from_the_registry_is_image_not_found(
         message = str(info.value)
         assert image in message
         assert "manifest unknown" in message  # the engine's own reason
+        assert f"its registry {REGISTRY} has no such image" in message
+        assert "typo" not in message
         assert_no_progress(message)
     assert_no_progress(capfd.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("127.0.0.1:1/x:1", "connection refused"),  # nothing listens on port 1
+        ("registry.invalid/x:1", "no such host"),  # .invalid never resolves
+    ],
+)
 def test_unreachable_registry_is_a_pull_error_saying_what_to_do(
-    opts: tuple[testctr.Option, ...], capfd: pytest.CaptureFixture[str]
+    image: str, reason: str, opts: tuple[testctr.Option, ...], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    image = "127.0.0.1:1/x:1"  # nothing listens on port 1
     with pytest.raises(testctr.ImagePullError) as info, testctr.run(image, *opts):
         pass
     message = str(info.value)
     assert not isinstance(info.value, testctr.ImageNotFound)
     assert image in message
-    assert "connection refused" in message  # the engine's own reason
-    assert "fix: check the registry is reachable" in message
+    assert reason in message  # the engine's own reason
+    assert f"its registry {image.partition('/')[0]} cannot be reached" in message
+    assert "fix: check the network and the registry's address" in message
+    assert "typo" not in message
     assert_no_progress(message)
     assert_no_progress(capfd.readouterr().err)
+
+
+def test_a_typo_of_a_local_image_says_which(registry_up: None, opts: tuple[testctr.Option, ...]) -> None:
+    typo = LOCAL_IMAGE.replace("busybox", "busybx")
+    with pytest.raises((testctr.ImagePullError, testctr.ImageNotFound)) as info, testctr.run(typo, *opts):
+        pass
+    assert str(info.value).endswith(f"hint: {typo} looks like a typo of the local image {LOCAL_IMAGE}")
 
 
 def test_ensure_image_leaves_a_present_image_alone(registry_up: None, backend_name: str, runtime: str) -> None:

@@ -25,6 +25,7 @@ from testctr.backends.docker_family import (
     first_file_in_tar,
     parse_inspect,
     pull_error,
+    registry_of,
     remote_host_of,
     unreachable_fix,
 )
@@ -202,21 +203,62 @@ def test_image_commands_asks_once_and_only_when_needed() -> None:
     assert asked == ["img"]
 
 
+#: What Docker 28 and Podman 4.3 answer (CLI and API alike) when a pull fails, by what the user must fix.
+NOT_IN_REGISTRY = [
+    "Error response from daemon: manifest for 127.0.0.1:5000/testctr/nope:latest not found: manifest unknown: "
+    "manifest unknown",
+    "Error: initializing source docker://127.0.0.1:5000/testctr/busybox:nope: reading manifest nope in "
+    "127.0.0.1:5000/testctr/busybox: manifest unknown: manifest unknown",
+    "pull access denied for x, repository does not exist or may require 'docker login'",
+    "repository docker.io/library/nope not found: name unknown",
+]
+REGISTRY_UNREACHABLE = [
+    'Error response from daemon: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+    "Error: initializing source docker://127.0.0.1:1/foo:latest: pinging container registry 127.0.0.1:1: "
+    'Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+    'Error response from daemon: Get "https://nonexistent.invalid/v2/": dial tcp: lookup nonexistent.invalid '
+    "on 10.255.255.53:53: no such host",
+    "Error: initializing source docker://testctr.local/busybx:latest: pinging container registry testctr.local: "
+    'Get "https://testctr.local/v2/": dial tcp: lookup testctr.local: no such host',
+    "Error: initializing source docker://127.0.0.1:5000/testctr/nope:latest: pinging container registry "
+    '127.0.0.1:5000: Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client',
+    'Get "https://r.example/v2/": x509: certificate signed by unknown authority',
+    'Get "https://r.example/v2/": net/http: TLS handshake timeout',
+    'Get "https://r.example/v2/": dial tcp 10.0.0.9:443: connect: network is unreachable',
+]
+
+
+@pytest.mark.parametrize("text", NOT_IN_REGISTRY)
+def test_pull_error_says_the_registry_has_no_such_image(text: str) -> None:
+    error = pull_error("127.0.0.1:5000/x:1", text)
+    assert type(error) is ImageNotFound and text in str(error)
+    assert "its registry 127.0.0.1:5000 has no such image" in str(error) and "check the name and the tag" in str(error)
+
+
+@pytest.mark.parametrize("text", REGISTRY_UNREACHABLE)
+def test_pull_error_says_the_registry_cannot_be_reached(text: str) -> None:
+    error = pull_error("x:1", text)
+    assert type(error) is ImagePullError and text in str(error)
+    assert "its registry docker.io cannot be reached" in str(error) and "TESTCTR_IMAGE_MAP" in str(error)
+
+
+def test_any_other_pull_failure_is_a_pull_error_with_the_engines_words() -> None:
+    error = pull_error("x:1", "toomanyrequests: rate limit")
+    assert type(error) is ImagePullError and "toomanyrequests: rate limit" in str(error)
+    assert "cannot be reached" not in str(error) and "TESTCTR_IMAGE_MAP" in str(error)
+
+
 @pytest.mark.parametrize(
-    ("text", "kind"),
+    ("image", "registry"),
     [
-        ("manifest unknown: manifest unknown", ImageNotFound),
-        ("pull access denied for x, repository does not exist or may require 'docker login'", ImageNotFound),
-        ("repository docker.io/library/nope not found: name unknown", ImageNotFound),
-        ('Get "https://r.local/v2/": dial tcp: lookup r.local: no such host', ImagePullError),
-        ("toomanyrequests: rate limit", ImagePullError),
+        ("redis:7", "docker.io"),
+        ("team/app", "docker.io"),
+        ("localhost:5000/a", "localhost:5000"),
+        ("ghcr.io/a/b", "ghcr.io"),
     ],
 )
-def test_pull_error_classification(text: str, kind: type) -> None:
-    error = pull_error("x:1", text)
-    assert type(error) is kind and text in str(error)
-    if kind is ImagePullError:
-        assert "TESTCTR_IMAGE_MAP" in str(error)
+def test_registry_of_an_image(image: str, registry: str) -> None:
+    assert registry_of(image) == registry
 
 
 def test_explain_prefers_the_engine_words() -> None:

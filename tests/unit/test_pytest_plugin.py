@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testctr import backends, housekeeping, labels, settings
+from testctr.backends.memory import MemoryBackend as ScriptedBackend
 from testctr.errors import EngineUnavailable
 from testctr.pytest_plugin import RunState
 from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
@@ -482,3 +483,145 @@ def test_the_xdist_controller_removes_what_its_workers_shared(memory: MemoryBack
     assert "id-testctr-shared-1" in memory.containers
     controller.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace()))  # type: ignore[arg-type]
     assert "id-testctr-shared-1" not in memory.containers
+
+
+# --- which containers a failed test used ---------------------------------------------------------
+
+SESSION_CONTAINERS = """
+import pytest
+import testctr
+
+@pytest.fixture(scope="session")
+def used(request):
+    return testctr.new(request, "svc")
+
+@pytest.fixture(scope="session")
+def unused(request):
+    return testctr.new(request, "svc")
+
+def test_0_starts_both(used, unused):
+    pass
+
+def test_1_other(unused):
+    unused.backend.emit(unused.id, "unused-during-1")
+
+def test_2_fails(request, used):
+    used.backend.emit(used.id, "used-during-2")
+    testctr.new(request, "own")
+    assert False, "deliberate"
+"""
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBackend]:
+    """The in-memory backend that logs by a script and filters its log by time."""
+    backend = ScriptedBackend()
+    backend.script("svc", logs=[(0.0, "svc-init")])
+    backend.script("own", logs=[(0.0, "own-init")])
+    name = f"memory-{os.urandom(3).hex()}"
+    backends.register(name, backend)
+    monkeypatch.setenv("TESTCTR_BACKEND", name)
+    yield backend
+    backends.default_registry.unregister(name)
+
+
+def sections(result: pytest.RunResult) -> list[str]:
+    return re.findall(r"-+ testctr logs: (.*?) -+", result.stdout.str())
+
+
+def test_a_failed_test_reports_its_own_log_and_what_the_session_containers_it_used_logged_meanwhile(
+    pytester: pytest.Pytester, scripted: ScriptedBackend
+) -> None:
+    pytester.makepyfile(SESSION_CONTAINERS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, failed=1)
+    output = result.stdout.str()
+    own, during = sections(result)
+    assert own.startswith("testctr-test_2_fails-") and "full log: " in own
+    assert during.startswith("testctr-session-") and during.endswith(", during this test")
+    assert "own-init" in output and "used-during-2" in output
+    # Neither what the used container logged before the test, nor the unused container.
+    assert "svc-init" not in output and "unused-during-1" not in output
+
+
+def test_keep_failed_keeps_the_session_containers_the_failed_test_used_only(
+    pytester: pytest.Pytester, scripted: ScriptedBackend
+) -> None:
+    pytester.makepyfile(SESSION_CONTAINERS)
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(passed=2, failed=1)
+    kept = [c for c in scripted.calls if c[0] == "remove_container"]
+    summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
+    assert len(re.findall(r"kept container testctr-test_2_fails-\w+ \(own\)", summary)) == 1
+    assert len(re.findall(r"kept container testctr-session-\w+ \(svc\)", summary)) == 1
+    assert len(kept) == 1  # the unused session container only
+
+
+def test_a_container_made_while_the_test_ran_counts_as_used(
+    pytester: pytest.Pytester, scripted: ScriptedBackend
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import testctr
+
+        @pytest.fixture(scope="session")
+        def asked_late(request):
+            return testctr.new(request, "svc")
+
+        def test_fails(request):
+            c = request.getfixturevalue("asked_late")
+            c.backend.emit(c.id, "late-line")
+            assert False
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    (during,) = sections(result)
+    assert during.endswith(", during this test")
+    assert "late-line" in result.stdout.str() and "svc-init" in result.stdout.str()  # made during the test
+
+
+def test_without_time_filtering_the_last_lines_are_shown_and_said_so(
+    pytester: pytest.Pytester, memory: MemoryBackend
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import testctr
+
+        @pytest.fixture(scope="session")
+        def svc(request):
+            return testctr.new(request, "img")
+
+        def test_fails(svc):
+            assert False
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    (during,) = sections(result)
+    assert during.endswith("last lines (its backend cannot tell which came during this test)")
+
+
+class _Made:
+    def __init__(self, container_id: str) -> None:
+        self.id = container_id
+
+
+def test_used_by_takes_own_containers_and_wider_ones_by_fixture_or_by_when_made() -> None:
+    state = RunState()
+    early, by_fixture, late, other = _Made("early"), _Made("fixture"), _Made("late"), _Made("other")
+    state.track("session", early, "early")
+    state.track("m.py", other, "other")
+    state.test_started("m.py::test", 0.0)
+    state.track("m.py", by_fixture, "wanted")
+    state.track("session", late, "late")
+    own = _Made("own")
+    state.track("m.py::test", own)
+    state.test_tearing_down()
+    state.track("session", _Made("at-teardown"), "teardown")
+    chain = ["", "m.py", "m.py::test"]
+    assert state.used_by("m.py::test", chain, {"wanted", "early"}) == ([own], [early, late, by_fixture])
+    # Another test: nothing was made while it ran.
+    assert state.used_by("m.py::other", ["", "m.py", "m.py::other"], {"late"}) == ([], [late])

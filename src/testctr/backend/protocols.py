@@ -140,6 +140,17 @@ class LogTail(Protocol):
 
 
 @runtime_checkable
+class LogSince(Protocol):
+    def log_since(self, container_id: str, since: float, lines: int) -> str:
+        """The last ``lines`` lines of what the container logged at or after ``since``.
+
+        ``since`` is in seconds since the epoch, by this machine's clock (an
+        engine on another machine whose clock differs shifts the cut).
+        """
+        ...
+
+
+@runtime_checkable
 class LogWriter(Protocol):
     def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
         """Write the log, up to now, into ``out`` as it is read, holding little of it in memory.
@@ -154,6 +165,13 @@ class LogWriter(Protocol):
 class ImageEnsurer(Protocol):
     def ensure_image(self, image: str, platform: str | None = None) -> None:
         """Pull ``image`` unless present. Raises ImageNotFound / ImagePullError."""
+        ...
+
+
+@runtime_checkable
+class ImageLister(Protocol):
+    def list_images(self) -> list[str]:
+        """The references (``repository:tag``) of the images the engine holds locally."""
         ...
 
 

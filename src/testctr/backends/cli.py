@@ -473,6 +473,11 @@ class CLIBackend:
         result = self._run("logs", "--tail", str(lines), "--", container_id, merge_stderr=True)
         return self._check(result, container_id).out
 
+    def log_since(self, container_id: str, since: float, lines: int) -> str:
+        # Docker, Podman and nerdctl take seconds since the epoch, fractions included.
+        argv = ["logs", "--since", f"{since:.6f}", "--tail", str(lines), "--", container_id]
+        return self._check(self._run(*argv, merge_stderr=True), container_id).out
+
     def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
         # --until now: a container that goes on printing is not chased.
         until = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -535,6 +540,10 @@ class CLIBackend:
 
     def remove_image(self, image: str) -> None:
         self._check(self._run("rmi", "--", image))
+
+    def list_images(self) -> list[str]:
+        result = self._check(self._run("images", "--format", "{{.Repository}}:{{.Tag}}"))
+        return [line for line in result.out.split() if "<none>" not in line]
 
     def health_status(self, container_id: str) -> str | None:
         health = self.inspect_container(container_id).state.health

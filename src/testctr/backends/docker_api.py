@@ -655,6 +655,19 @@ class DockerAPIBackend:
         )
         return bytes(data).decode("utf-8", "replace")
 
+    def log_since(self, container_id: str, since: float, lines: int) -> str:
+        data = self._call(
+            "logs",
+            self.api.logs,
+            container_id,
+            stdout=True,
+            stderr=True,
+            since=since,
+            tail=lines,
+            container_id=container_id,
+        )
+        return bytes(data).decode("utf-8", "replace")
+
     def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         # until now: a container that goes on printing is not chased.
@@ -717,6 +730,10 @@ class DockerAPIBackend:
         )
 
     # --- optional capabilities ------------------------------------------------------------------
+
+    def list_images(self) -> list[str]:
+        images = self._call("images", self.api.images)
+        return [tag for image in images for tag in image.get("RepoTags") or () if "<none>" not in tag]
 
     def remove_image(self, image: str) -> None:
         try:

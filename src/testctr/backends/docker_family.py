@@ -27,16 +27,26 @@ from typing import Any
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
 from testctr.backends.free_ports import allocate_port
 from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
-from testctr.parsing import parse_timestamp
+from testctr.parsing import has_registry_host, parse_timestamp
 
 LOOPBACK = "127.0.0.1"
 #: Where dockerd listens unless told otherwise.
 DOCKER_SOCKET = "unix:///var/run/docker.sock"
 
 #: The image is missing from its registry (or hidden from us), not the registry from us.
-_PULL_NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|pull access denied", re.I)
-#: What an engine answers when it cannot reach a registry: not the image's fault.
-_REGISTRY_UNREACHABLE = re.compile(r"dial tcp|lookup .* on|no such host|i/o timeout|connection refused", re.I)
+#: Docker: "manifest for R not found: manifest unknown", "pull access denied for R, repository does
+#: not exist"; Podman: "reading manifest T in R: manifest unknown", "name unknown".
+_PULL_NOT_FOUND = re.compile(r"manifest unknown|name unknown|not found|does not exist|pull access denied", re.I)
+#: What an engine answers when it cannot reach a registry: not the image's fault. Offline or
+#: refused ("dial tcp H: connect: connection refused", "network is unreachable"), DNS ("dial tcp:
+#: lookup H on S: no such host", "lookup H: no such host"), TLS ("x509: ...", "tls: ...",
+#: Podman's "http: server gave HTTP response to HTTPS client"), a registry that does not answer.
+_REGISTRY_UNREACHABLE = re.compile(
+    r"dial tcp|lookup \S+|no such host|i/o timeout|connection refused|network is unreachable|no route to host|"
+    r"x509:|tls:|certificate|HTTP response to HTTPS client|handshake timeout|context deadline exceeded|"
+    r"Client\.Timeout|temporary failure in name resolution",
+    re.I,
+)
 
 # --- engine address ------------------------------------------------------------------------------
 
@@ -293,13 +303,32 @@ class ImageCommands:
 _MIRRORS = "TESTCTR_IMAGE_MAP / TESTCTR_IMAGE_PREFIX map image names to a mirror"
 
 
+def registry_of(image: str) -> str:
+    """The registry ``image`` is pulled from (Docker Hub when it names none)."""
+    return image.partition("/")[0] if has_registry_host(image) else "docker.io"
+
+
 def image_not_found(image: str, engine_text: str) -> ImageNotFound:
-    return ImageNotFound(f"image {image} not found locally or in its registry: {engine_text}")
+    return ImageNotFound(
+        f"image {image} is not present locally and its registry {registry_of(image)} has no such image "
+        f"(or will not let us pull it): {engine_text}\n"
+        f"fix: check the name and the tag; a private registry needs a login; {_MIRRORS}"
+    )
 
 
 def pull_error(image: str, engine_text: str) -> ImageNotFound | ImagePullError:
-    """The error for a pull the engine refused with ``engine_text``."""
-    if _PULL_NOT_FOUND.search(engine_text) and not _REGISTRY_UNREACHABLE.search(engine_text):
+    """The error for a pull the engine refused with ``engine_text``.
+
+    Three cases a user fixes differently: the registry has no such image,
+    the registry cannot be reached (offline, DNS, refused, TLS), anything else.
+    """
+    if _REGISTRY_UNREACHABLE.search(engine_text):
+        return ImagePullError(
+            f"image {image} is not present locally and its registry {registry_of(image)} cannot be reached "
+            f"(offline, DNS, refused connection or TLS): {engine_text}\n"
+            f"fix: check the network and the registry's address, or build/load the image locally; {_MIRRORS}"
+        )
+    if _PULL_NOT_FOUND.search(engine_text):
         return image_not_found(image, engine_text)
     return ImagePullError(
         f"image {image} is not present locally and pulling it failed: {engine_text}\n"

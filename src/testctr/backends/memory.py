@@ -416,6 +416,19 @@ class MemoryBackend:
             raise failure.exc
         return "".join(line + "\n" for line in lines)
 
+    def log_since(self, container_id: str, since: float, lines: int) -> str:
+        failure = self._call("log_since", container_id)
+        now = time.monotonic()
+        # Lines are due by the monotonic clock; ``since`` is by the wall clock.
+        start = since - time.time() + now
+        with self._lock:
+            c = self._get(container_id)
+            end = now if c.exit_at is None else min(now, c.exit_at)
+            due = [line for at, line in c.lines if start <= at <= end]
+        if failure is not None:
+            raise failure.exc
+        return "".join(line + "\n" for line in due[-lines:] if lines > 0)
+
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         failure = self._call("wait_for_log", container_id)
         deadline = time.monotonic() + timeout
@@ -503,6 +516,10 @@ class MemoryBackend:
         with self._lock:
             self._get(container_id)
         return _Stream(self, container_id)
+
+    def list_images(self) -> list[str]:
+        with self._lock:
+            return sorted(self.images)
 
     def ensure_image(self, image: str, platform: str | None = None) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 import testctr
-from testctr.backend.protocols import Backend, ImageRemover
+from testctr.backend.protocols import Backend, ImageLister, ImageRemover
 from testctr.conformance._support import BUSYBOX, SLEEPER, record_unsupported
 
 pytestmark = [pytest.mark.clause("commit"), pytest.mark.engine]
@@ -43,3 +43,5 @@ def test_commit_then_run_the_committed_image(request: pytest.FixtureRequest, bac
     copy = testctr.new(request, image, testctr.with_command(*SLEEPER), testctr.with_wait_for_log("ready"))
     assert copy.exec_simple("cat", "/committed.txt") == content
     assert copy.id != source.id
+    if isinstance(backend, ImageLister):  # what the missing-image hint compares a typo with
+        assert image in backend.list_images()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 
 import testctr
-from testctr.backend.protocols import Backend, LogStreamer
+from testctr.backend.protocols import Backend, LogSince, LogStreamer
 from testctr.conformance._support import BUSYBOX, RawContainers, record_unsupported, sleeper_command
 
 pytestmark = [pytest.mark.clause("logs"), pytest.mark.engine]
@@ -53,6 +54,22 @@ def test_wait_for_log_fails_fast_when_the_container_exits(backend: Backend, raw:
     backend.start_container(cid)
     with pytest.raises(testctr.ContainerStartError):
         backend.wait_for_log(cid, re.compile("never-printed"), 60)
+
+
+def test_log_since_holds_only_what_came_after_the_time(
+    request: pytest.FixtureRequest, backend: Backend, raw: RawContainers
+) -> None:
+    if not isinstance(backend, LogSince):
+        record_unsupported(request, "logs since a time (failure reports show the last lines)")
+        return
+    cid = raw.create(BUSYBOX, command=["sh", "-c", "echo before; sleep 2; echo after-1; echo after-2; sleep 3600"])
+    backend.start_container(cid)
+    backend.wait_for_log(cid, re.compile("^before$"), 60)
+    time.sleep(0.5)  # the engine stamps a line when it reads it, a little after it was written
+    since = time.time()
+    backend.wait_for_log(cid, re.compile("^after-2$"), 60)
+    assert backend.log_since(cid, since, 10).splitlines() == ["after-1", "after-2"]
+    assert backend.log_since(cid, since, 1).splitlines() == ["after-2"]
 
 
 def _collect(stream: object, until: re.Pattern[str] | None, timeout: float) -> list[str]:
