@@ -8,6 +8,8 @@ A network belongs to its test like a container does and is removed when the
 test ends, after the test's containers: pytest finalizers and unittest
 cleanups run last-registered first, and a network is made before the
 containers that join it. In scripts, ``with testctr.network_run() as net:``.
+The reaper watches it from before its creation until its removal (or keep), as
+it does containers: a killed run's networks go too, after its containers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from testctr.errors import InvalidOption, NetworkNotFound, TestctrError, Unsuppo
 from testctr.labels import owner_labels
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import container_name, network_name
+from testctr.reaper import protocol as _reaper_protocol
+from testctr.reaper import release, watch
 
 
 def name_of(network: Network | str) -> str:
@@ -32,9 +36,10 @@ def name_of(network: Network | str) -> str:
 class Network:
     """A network made by :func:`network` or :func:`network_run`; pass it to :func:`testctr.with_network`."""
 
-    def __init__(self, backend: NetworkManager, backend_name: str, network_id: str, name: str) -> None:
+    def __init__(self, backend: NetworkManager, backend_name: str, runtime: str, network_id: str, name: str) -> None:
         self.backend = backend
         self.backend_name = backend_name
+        self.runtime = runtime
         self.id = network_id
         self.name = name
         self._removed = False
@@ -50,6 +55,7 @@ class Network:
             # By name: Podman 4 removes a network named by its id even while containers use it.
             self.backend.remove_network(self.name)
         self._removed = True
+        _release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
         if self._removed:
@@ -67,6 +73,7 @@ class Network:
             self._keep(owner, "still used by kept containers, of test")
 
     def _keep(self, owner: Owner, why: str) -> None:
+        _release(self.backend_name, self.runtime, self.name)
         owner.kept(f"testctr: kept network {self.name} {why} {owner.test_id}\n    remove: testctr clean")
 
 
@@ -82,16 +89,27 @@ def _create(owner: Owner, name: str | None, internal: bool, backend: str | None,
     manager = _manager(chosen, backend_name)
     name = name or container_name(owner.test_id, "net-" + os.urandom(3).hex())
     labels = owner_labels(_settings.current().label, owner.test_id)
+    _watch(backend_name, chosen.runtime, name)  # before the create: a kill during it leaks nothing
     try:
         network_id = manager.create_network(name, labels, internal)
     except BaseException:
         # An interrupted create may still have made it; its name is all we know it by.
         with contextlib.suppress(TestctrError):
-            manager.remove_network(name)
+            with contextlib.suppress(NetworkNotFound):
+                manager.remove_network(name)
+            _release(backend_name, chosen.runtime, name)
         raise
-    net = Network(manager, backend_name, network_id, name)
+    net = Network(manager, backend_name, chosen.runtime, network_id, name)
     owner.add_cleanup(lambda: net._cleanup(owner))
     return net
+
+
+def _watch(backend_name: str, runtime: str, name: str) -> None:
+    watch(backend_name, runtime, name, kind=_reaper_protocol.NETWORK)
+
+
+def _release(backend_name: str, runtime: str, name: str) -> None:
+    release(backend_name, runtime, name, kind=_reaper_protocol.NETWORK)
 
 
 def _manager(backend: Backend, backend_name: str) -> NetworkManager:

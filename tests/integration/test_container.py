@@ -9,11 +9,13 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import testctr
+from testctr.backends import docker_family, free_ports
 from testctr.conformance._support import SLEEPER, sleeper_command
 
 pytestmark = pytest.mark.engine
@@ -322,6 +324,48 @@ def test_stop_start_restart_keep_the_port_and_wait_until_ready(request: pytest.F
     c.restart(timeout=5)
     assert c.logs().count("Ready to accept connections") == 3
     assert c.endpoint(6379) == endpoint and redis_ping(endpoint) == b"+PONG\r\n"
+
+
+@pytest.fixture
+def squatter() -> Iterator[int]:
+    """A host port another process holds: bound and listening on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("backend", ["cli", "docker-api"])
+def test_a_chosen_host_port_taken_before_the_start_is_chosen_again(
+    request: pytest.FixtureRequest, runtime: str, backend: str, squatter: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[int] = []
+
+    def racy(protocol: str = "tcp") -> int:
+        # The first choice is the squatter's port, as if it took it right after we chose it.
+        port = squatter if not handed else free_ports.allocate_port(protocol)
+        handed.append(port)
+        return port
+
+    monkeypatch.setattr(docker_family, "allocate_port", racy)  # where pin_host_ports looks it up
+    c = busybox(request, runtime, testctr.with_backend(backend), testctr.with_port("80"))
+    assert handed[0] == squatter and len(handed) == 2
+    assert c.port(80) == handed[1] != squatter and c.inspect().state.running
+    assert subprocess.run(
+        [runtime, "ps", "-aq", "--filter", f"name={c.name}"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.split() == [c.id[:12]]  # the attempt on the taken port is gone
+
+
+@pytest.mark.parametrize("backend", ["cli", "docker-api"])
+def test_a_host_port_the_user_asked_for_that_is_taken_fails_at_once(
+    request: pytest.FixtureRequest, runtime: str, backend: str, squatter: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(protocol: str = "tcp") -> int:
+        raise AssertionError("a port the user asked for is never swapped")
+
+    monkeypatch.setattr(docker_family, "allocate_port", never)
+    with pytest.raises(testctr.ContainerStartError, match=f"fix: host port {squatter} is in use by another process"):
+        busybox(request, runtime, testctr.with_backend(backend), testctr.with_port(f"127.0.0.1:{squatter}:80"))
 
 
 def test_commit(request: pytest.FixtureRequest, runtime: str) -> None:

@@ -49,6 +49,38 @@ def test_two(request):
 """
 
 
+NETWORK_SCRIPT = """
+import sys, time
+import testctr
+from testctr import reaper
+
+runtime = sys.argv[1]
+sleep = testctr.with_command("sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait")
+with testctr.network_run(runtime=runtime) as net:
+    with testctr.run("busybox", testctr.with_runtime(runtime), testctr.with_network(net), sleep):
+        print(reaper.watchdog_pid(), flush=True)
+        time.sleep(600)
+"""
+
+COMPOSE_FILE = """\
+services:
+  sleeper:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+"""
+
+COMPOSE_SCRIPT = """
+import sys, time
+import testctr
+from testctr import reaper, settings
+
+settings.configure(runtime=sys.argv[1])
+with testctr.compose_run(sys.argv[2], project_name=sys.argv[3]):
+    print(reaper.watchdog_pid(), flush=True)
+    time.sleep(600)
+"""
+
+
 @pytest.fixture
 def label() -> str:
     """A label prefix of this test's own: its containers, and only them."""
@@ -57,6 +89,13 @@ def label() -> str:
 
 def containers(runtime: str, label: str, *filters: str) -> list[str]:
     argv = [runtime, "ps", "-aq", "--filter", f"label={label}"]
+    for f in filters:
+        argv += ["--filter", f]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout.split()
+
+
+def networks(runtime: str, *filters: str) -> list[str]:
+    argv = [runtime, "network", "ls", "-q"]
     for f in filters:
         argv += ["--filter", f]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout.split()
@@ -94,6 +133,15 @@ def remove_leftovers(label: str, runtime: str) -> Iterator[None]:
         subprocess.run([runtime, "rm", "-f", *ids], capture_output=True, timeout=60)
 
 
+@pytest.fixture
+def remove_leftover_networks(label: str, runtime: str, remove_leftovers: None) -> Iterator[None]:
+    """After the containers: a network in use cannot be removed."""
+    yield
+    ids = networks(runtime, f"label={label}")
+    if ids:
+        subprocess.run([runtime, "network", "rm", *ids], capture_output=True, timeout=60)
+
+
 def env(label: str, **more: str) -> dict[str, str]:
     return {**os.environ, "TESTCTR_LABEL": label, **more}
 
@@ -129,6 +177,65 @@ def test_nothing_is_left_however_a_script_ends(
     process.wait(timeout=30)
     wait_until(lambda: not containers(runtime, label), REAP_LIMIT)
     wait_until(pid_gone(watchdog), REAP_LIMIT)
+
+
+def test_a_killed_scripts_network_goes_after_its_container(
+    tmp_path: Path, runtime: str, label: str, remove_leftover_networks: None
+) -> None:
+    script = tmp_path / "network.py"
+    script.write_text(NETWORK_SCRIPT)
+    process = subprocess.Popen(
+        [sys.executable, str(script), runtime],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env(label),
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, f"the script ended early with {process.wait(timeout=60)}"
+    assert len(containers(runtime, label)) == 1 and len(networks(runtime, f"label={label}")) == 1
+    process.kill()
+    process.wait(timeout=30)
+    wait_until(lambda: not containers(runtime, label) and not networks(runtime, f"label={label}"), REAP_LIMIT)
+    wait_until(pid_gone(int(line)), REAP_LIMIT)
+
+
+def test_a_killed_scripts_compose_project_goes_down(
+    tmp_path: Path, runtime: str, label: str, remove_leftover_networks: None
+) -> None:
+    project = f"testctr-reaper-{os.urandom(3).hex()}"
+    (tmp_path / "compose.yml").write_text(COMPOSE_FILE)
+    (tmp_path / "compose_run.py").write_text(COMPOSE_SCRIPT)
+    process = subprocess.Popen(
+        [sys.executable, str(tmp_path / "compose_run.py"), runtime, str(tmp_path / "compose.yml"), project],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(label),
+        start_new_session=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    line = process.stdout.readline()
+    try:
+        assert line, f"the script ended early with {process.wait(timeout=60)}: {process.stderr.read()}"
+        project_networks = f"name={project}_"
+        assert len(containers(runtime, label)) == 1 and networks(runtime, project_networks)
+        process.kill()
+        process.wait(timeout=30)
+        wait_until(lambda: not containers(runtime, label) and not networks(runtime, project_networks), REAP_LIMIT)
+        wait_until(pid_gone(int(line)), REAP_LIMIT)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait(timeout=30)
+        # Before the fixtures' turn: the project's network goes only after its containers.
+        leftovers = containers(runtime, label)
+        if leftovers:
+            subprocess.run([runtime, "rm", "-f", *leftovers], capture_output=True, timeout=60)
+        for leftover in networks(runtime, f"name={project}_"):
+            subprocess.run([runtime, "network", "rm", leftover], capture_output=True, timeout=60)
 
 
 def test_reaper_false_starts_none_and_sigterm_still_cleans_up(

@@ -58,31 +58,31 @@ def test_a_backend_without_networks_is_refused_with_its_reason() -> None:
 
 def test_remove_is_idempotent_and_a_vanished_network_is_removed() -> None:
     manager = FakeManager()
-    net = Network(manager, "fake", "id-n", "n")
+    net = Network(manager, "fake", "fake", "id-n", "n")
     net.remove()
     net.remove()
     assert manager.removed == ["n"]
-    Network(FakeManager(NetworkNotFound("gone")), "fake", "id-m", "m").remove()
+    Network(FakeManager(NetworkNotFound("gone")), "fake", "fake", "id-m", "m").remove()
 
 
 def test_cleanup_removes_unless_keep_failed_keeps_a_failed_tests_network(keep_failed: None) -> None:
     manager = FakeManager()
-    Network(manager, "fake", "id-a", "a")._cleanup(failed_owner())
+    Network(manager, "fake", "fake", "id-a", "a")._cleanup(failed_owner())
     assert manager.removed == []
-    Network(manager, "fake", "id-b", "b")._cleanup(ScriptOwner("test_y"))
+    Network(manager, "fake", "fake", "id-b", "b")._cleanup(ScriptOwner("test_y"))
     assert manager.removed == ["b"]
 
 
 def test_a_network_kept_containers_still_use_is_kept(keep_failed: None, capsys: pytest.CaptureFixture[str]) -> None:
-    Network(FakeManager(TestctrError("in use")), "fake", "id-a", "a")._cleanup(ScriptOwner("test_y"))
+    Network(FakeManager(TestctrError("in use")), "fake", "fake", "id-a", "a")._cleanup(ScriptOwner("test_y"))
     assert "kept network a" in capsys.readouterr().err
 
 
 def test_without_keep_failed_a_failed_removal_is_an_error() -> None:
     with pytest.raises(TestctrError, match="in use"):
-        Network(FakeManager(TestctrError("in use")), "fake", "id-a", "a")._cleanup(ScriptOwner("t"))
+        Network(FakeManager(TestctrError("in use")), "fake", "fake", "id-a", "a")._cleanup(ScriptOwner("t"))
 
 
 def test_name_of_takes_a_network_or_a_name() -> None:
-    assert name_of(Network(FakeManager(), "fake", "id-a", "a")) == "a"
+    assert name_of(Network(FakeManager(), "fake", "fake", "id-a", "a")) == "a"
     assert name_of("plain") == "plain"

@@ -8,12 +8,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
 from testctr import reaper, settings
-from testctr.errors import ContainerNotFound, EngineUnavailable, InvalidOption
+from testctr.backend.protocols import NetworkManager
+from testctr.backend.types import ContainerConfig, NetworkAttachment, NetworkInfo
+from testctr.backends.memory import MemoryBackend
+from testctr.errors import ContainerNotFound, EngineUnavailable, InvalidOption, NetworkNotFound, TestctrError
 from testctr.reaper import protocol, sigterm, watchdog
 from testctr.reaper.protocol import Event
 
@@ -107,9 +111,15 @@ def test_remover_makes_each_backend_once_and_ignores_unknown_kinds() -> None:
     resolve = FakeResolve(backend)
     remover = watchdog.Remover(resolve)  # type: ignore[arg-type]
     remover.remove(WATCH_A)
-    remover.remove(Event("watch", "network", "cli", "docker", "n"))
+    remover.remove(Event("watch", "volume", "cli", "docker", "n"))
     remover.remove(WATCH_A)  # gone already: not an error
     assert backend.removed == ["testctr-a"] and resolve.calls == [("cli", "docker")]
+
+
+def test_a_backend_without_networks_is_not_asked_to_remove_one() -> None:
+    backend = FakeBackend({"n"})  # no NetworkManager: it cannot have made the network
+    watchdog.Remover(FakeResolve(backend)).remove(Event("watch", "network", "cli", "docker", "n"))  # type: ignore[arg-type]
+    assert backend.removed == []
 
 
 def test_reap_removes_in_parallel_and_reports_each_problem() -> None:
@@ -128,6 +138,108 @@ def test_reap_removes_in_parallel_and_reports_each_problem() -> None:
 def test_reap_gives_up_on_a_removal_that_hangs() -> None:
     problems = watchdog.reap([WATCH_A], lambda event: time.sleep(5), timeout=0.2)
     assert problems == ["container testctr-a: no answer within 0s"]
+
+
+# --- networks: after the containers ----------------------------------------------------------------
+
+
+class NetworkedMemory(MemoryBackend):
+    """MemoryBackend with networks that, like an engine, refuses to remove one a container is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.networks: set[str] = set()
+        self.on: dict[str, list[str]] = {}  # network -> names of the containers created on it
+        self.refusals = 0
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool = False) -> str:
+        self.networks.add(name)
+        return "id-" + name
+
+    def create_container(self, image: str, config: ContainerConfig) -> str:
+        for attachment in config.networks:
+            self.on.setdefault(attachment.name, []).append(config.name)
+        return super().create_container(image, config)
+
+    def remove_network(self, network: str) -> None:
+        if network not in self.networks:
+            raise NetworkNotFound(network)
+        if any(self.exists(name) for name in self.on.get(network, [])):
+            self.refusals += 1
+            raise TestctrError(f"network {network} has active endpoints")
+        self.networks.discard(network)
+
+    def list_networks(self, label: str) -> list[NetworkInfo]:
+        return []
+
+
+def networked(*container_names: str) -> NetworkedMemory:
+    """A network ``testctr-net`` with the containers ``container_names`` on it."""
+    backend = NetworkedMemory()
+    backend.create_network("testctr-net", {})
+    for name in container_names:
+        backend.create_container("busybox", ContainerConfig(name=name, networks=[NetworkAttachment("testctr-net")]))
+    return backend
+
+
+def memory_events(*refs: str, kind: str = "container") -> list[Event]:
+    return [Event("watch", kind, "memory", "memory", ref) for ref in refs]
+
+
+def test_the_watchdog_removes_networks_after_the_containers_on_them() -> None:
+    backend = networked("testctr-a", "testctr-b")
+    backend.slow("remove_container", 0.3)  # a slow engine: the network must still wait for it
+    assert isinstance(backend, NetworkManager)
+    # The network was watched first (it is made before its containers), and is still removed last.
+    events = memory_events("testctr-net", kind="network") + memory_events("testctr-a", "testctr-b")
+    problems = watchdog.reap(events, watchdog.Remover(lambda name, runtime: backend).remove)  # type: ignore[arg-type,return-value]
+    assert problems == []
+    assert not backend.exists("testctr-a") and not backend.exists("testctr-b")
+    assert backend.networks == set() and backend.refusals == 0
+
+
+def test_a_network_still_in_use_is_tried_again_then_reported() -> None:
+    backend = networked("testctr-a")  # a container the watchdog was not told of keeps it in use
+    started = time.monotonic()
+    with pytest.raises(TestctrError, match="active endpoints"):
+        watchdog.remove_network(backend, "testctr-net", retry=0.5, interval=0.1)
+    assert 0.4 < time.monotonic() - started < 2.0 and backend.refusals >= 4
+    watchdog.remove_network(backend, "no-such-net")  # never made: nothing to do
+
+
+def test_a_network_is_removed_once_its_last_container_lets_go() -> None:
+    backend = networked("testctr-a")
+    threading.Timer(0.3, backend.remove_container, args=("testctr-a",)).start()
+    watchdog.remove_network(backend, "testctr-net", retry=5.0, interval=0.1)
+    assert backend.networks == set() and backend.refusals >= 1
+
+
+# --- Compose projects: their tool's down ------------------------------------------------------------
+
+
+def test_a_compose_ref_reads_back_and_anything_else_is_left_alone() -> None:
+    ref = protocol.compose_ref(["docker", "compose", "--project-name=p", "down"], {"TAG": "1"})
+    assert protocol.parse_compose_ref(ref) == (["docker", "compose", "--project-name=p", "down"], {"TAG": "1"})
+    for bad in ["testctr-a", "[]", '{"argv": [], "env": {}}', '{"argv": ["x"], "env": {"A": 1}}']:
+        assert protocol.parse_compose_ref(bad) is None
+
+
+def test_the_watchdog_runs_a_compose_projects_down_with_its_variables(tmp_path: Path) -> None:
+    out = tmp_path / "down"
+    script = "import os, sys; open(sys.argv[1], 'w').write(os.environ['TAG'] + ' ' + sys.argv[2])"
+    ref = protocol.compose_ref([sys.executable, "-c", script, str(out), "down"], {"TAG": "v1"})
+    problems = watchdog.reap(
+        [Event("watch", "compose", "cli", "docker", ref)], watchdog.Remover(FakeResolve(FakeBackend(set()))).remove
+    )  # type: ignore[arg-type]
+    assert problems == [] and out.read_text() == "v1 down"
+
+
+def test_a_failed_compose_down_is_a_problem() -> None:
+    ref = protocol.compose_ref([sys.executable, "-c", "import sys; sys.exit('no such project')"], {})
+    problems = watchdog.reap(
+        [Event("watch", "compose", "cli", "docker", ref)], watchdog.Remover(FakeResolve(FakeBackend(set()))).remove
+    )  # type: ignore[arg-type]
+    assert len(problems) == 1 and "exited with 1: no such project" in problems[0]
 
 
 def write(fd: int, *events: Event) -> None:

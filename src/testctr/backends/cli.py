@@ -54,6 +54,7 @@ from testctr.backends.docker_family import (
     pull_error,
     pull_timeout_error,
     remove_args,
+    run_with_fresh_ports,
     unreachable_fix,
 )
 from testctr.errors import (
@@ -341,12 +342,18 @@ class CLIBackend:
         return self._create(image, config, start=False)
 
     def run_container(self, image: str, config: ContainerConfig) -> str:
-        # Extra networks are attached between create and start.
-        if config.networks[1:]:
-            container_id = self._create(image, config, start=False)
+        def run(pinned: ContainerConfig) -> str:
+            # Extra networks are attached between create and start.
+            if not pinned.networks[1:]:
+                return self._create(image, pinned, start=True)
+            container_id = self._create(image, pinned, start=False)
             self.start_container(container_id)
             return container_id
-        return self._create(image, config, start=True)
+
+        def discard(name: str) -> None:
+            self._run(*remove_args(self.rt.name), "--", name)
+
+        return run_with_fresh_ports(config, self.rt.engine_url, run, discard)
 
     def _create(self, image: str, config: ContainerConfig, start: bool) -> str:
         if config.backend_config is not None:

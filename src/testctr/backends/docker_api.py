@@ -68,6 +68,7 @@ from testctr.backends.docker_family import (
     pin_host_ports,
     pull_error,
     pull_timeout_error,
+    run_with_fresh_ports,
     unreachable_fix,
 )
 from testctr.errors import (
@@ -535,6 +536,18 @@ class DockerAPIBackend:
         container_id = str(created["Id"])
         self._connect_extra_networks(container_id, config)
         return container_id
+
+    def run_container(self, image: str, config: ContainerConfig) -> str:
+        def run(pinned: ContainerConfig) -> str:
+            container_id = self.create_container(image, pinned)
+            self.start_container(container_id)
+            return container_id
+
+        def discard(name: str) -> None:
+            with contextlib.suppress(TestctrError):
+                self.remove_container(name)
+
+        return run_with_fresh_ports(config, self.engine_url, run, discard)
 
     def _connect_extra_networks(self, container_id: str, config: ContainerConfig) -> None:
         """Networks after the first are attached between create and start."""

@@ -25,8 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
-from testctr.backends.free_ports import allocate_port
-from testctr.errors import EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption, TestctrError
+from testctr.backends.free_ports import PORT_ATTEMPTS, allocate_port
+from testctr.errors import (
+    ContainerStartError,
+    EngineUnavailable,
+    ImageNotFound,
+    ImagePullError,
+    InvalidOption,
+    TestctrError,
+)
 from testctr.parsing import has_registry_host, parse_timestamp
 
 LOOPBACK = "127.0.0.1"
@@ -98,6 +105,56 @@ def pin_host_ports(config: ContainerConfig, engine_url: str) -> ContainerConfig:
         for p in config.ports
     ]
     return dataclasses.replace(config, ports=ports)
+
+
+#: A published host port the engine could not bind, and which: dockerd's userland proxy and
+#: Podman say "listen tcp4 127.0.0.1:PORT: bind: address already in use"; dockerd, for a port
+#: another of its containers holds, "Bind for 127.0.0.1:PORT failed: port is already allocated".
+_PORT_TAKEN = re.compile(
+    r"(?:listen (?:tcp|udp)[46]? |Bind for )\S*:(\d+)(?::|\s+failed:).*?(?:address already in use|already allocated)",
+    re.I | re.S,
+)
+
+
+def taken_host_port(engine_text: str) -> int | None:
+    """The host port ``engine_text`` says another process holds, else None."""
+    found = _PORT_TAKEN.search(engine_text)
+    return int(found.group(1)) if found else None
+
+
+def run_with_fresh_ports(
+    config: ContainerConfig,
+    engine_url: str,
+    run: Callable[[ContainerConfig], str],
+    discard: Callable[[str], None],
+) -> str:
+    """``run(config)`` with its free host ports chosen (see :func:`pin_host_ports`); the container's id.
+
+    Between choosing a free port and the engine binding it at the start,
+    another process may take it: then the half-made container is discarded
+    (by name) and run again with fresh ports, up to ``PORT_ATTEMPTS`` times.
+    A host port the user asked for is never swapped: that failure is raised
+    at once, with what to do about it.
+    """
+    for attempt in range(PORT_ATTEMPTS):
+        pinned = pin_host_ports(config, engine_url)
+        chosen = {p.host_port for p, asked in zip(pinned.ports, config.ports, strict=True) if asked.host_port is None}
+        try:
+            return run(pinned)
+        except ContainerStartError as e:
+            taken = taken_host_port(e.message)
+            if taken is None:
+                raise
+            if taken not in chosen:
+                raise ContainerStartError(
+                    f"{e.message}\nfix: host port {taken} is in use by another process: stop it, or publish "
+                    'the port without a host port (e.g. with_port("80")) and use container.port() to find it',
+                    logs=e.logs,
+                ) from None
+            if attempt + 1 == PORT_ATTEMPTS:
+                raise
+            discard(config.name)
+    raise AssertionError("unreachable")
 
 
 def docker_context(environ: Mapping[str, str]) -> str | None:

@@ -24,6 +24,8 @@ from testctr.labels import container_labels
 from testctr.option import Option, Spec, build_spec
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
 from testctr.parsing import parse_port_spec, substitute_image
+from testctr.reaper import protocol as _reaper_protocol
+from testctr.reaper import release, watch
 from testctr.stack.override import Service, check_project_name, override, parse_config, project_name_for, service_image
 from testctr.stack.tool import ComposeTool, find_tool, tool_message
 from testctr.wait import HealthyWait, WaitStrategy
@@ -77,6 +79,7 @@ class Compose:
         self.project = project
         self.files = files
         self._profiles = profiles
+        self._given_env = dict(env)
         self._env = {**os.environ, **env}
         self._services = dict(services)
         self._containers: dict[str, Container] = {}
@@ -110,6 +113,21 @@ class Compose:
     def down_command(self) -> str:
         """What a person types to take the project down (the user's files suffice)."""
         return shlex.join([*shlex.split(self.tool.typed), *self._global_args(False), *_DOWN])
+
+    def _watch(self) -> None:
+        """Have the reaper take the project down if this process dies before :meth:`_release`.
+
+        Its containers, networks and volumes are the Compose tool's, made by
+        one ``up``: only that tool's ``down`` knows them all.
+        """
+        watch(self.backend_name, self.backend.runtime, self._reaper_ref(), kind=_reaper_protocol.COMPOSE)
+
+    def _release(self) -> None:
+        release(self.backend_name, self.backend.runtime, self._reaper_ref(), kind=_reaper_protocol.COMPOSE)
+
+    def _reaper_ref(self) -> str:
+        argv = [*self.tool.argv, *self._global_args(False), *_DOWN]
+        return _reaper_protocol.compose_ref(argv, self._given_env)
 
     def _config(self) -> dict[str, Service]:
         """The services, from the tool's ``config``: once per process for the same input."""
@@ -191,6 +209,7 @@ class Compose:
                 )
             self._down = True
             self._forget_override()
+            self._release()
 
     def _forget_override(self) -> None:
         if self._override:
@@ -201,6 +220,7 @@ class Compose:
     def _keep(self, owner: Owner) -> None:
         self._down = True
         self._forget_override()
+        self._release()
         owner.kept(
             f"testctr: kept Compose project {self.project} ({', '.join(self._containers)}) "
             f"of failed test {owner.test_id}\n    remove: {self.down_command()}"
@@ -366,7 +386,8 @@ def _start(
 
     timeout = s.startup_timeout
     deadline = time.monotonic() + timeout
-    # Registered before `up`: whatever `up` made goes down with the test.
+    # Registered before `up`: whatever `up` made goes down with the test, or with the reaper.
+    stack._watch()
     owner.add_cleanup(lambda: stack._cleanup(owner))
     try:
         with _gate.slot(deadline):
