@@ -16,7 +16,7 @@ import testctr.container  # noqa: F401
 from testctr import backends, housekeeping, labels, settings
 from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
-from testctr.errors import EngineUnavailable
+from testctr.errors import EngineUnavailable, TestctrError
 from testctr.pytest_plugin import RunState
 
 pytest_plugins = ["pytester"]
@@ -447,3 +447,25 @@ def test_the_xdist_controller_removes_what_its_workers_shared(memory: MemoryBack
     assert memory.exists("testctr-shared-1")
     controller.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace()))  # type: ignore[arg-type]
     assert not memory.exists("testctr-shared-1")
+
+
+def test_containers_shared_in_a_run_are_removed_at_its_end(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    for name in ["a-stuck", "c-shared"]:
+        memory.create_container("img", ContainerConfig(name=name))
+    memory.fail("remove_container", TestctrError("engine down"))  # the first removal: a-stuck's
+    pytester.makepyfile(
+        """
+        import os
+        from testctr.pytest_plugin import RUN_STATE
+
+        def test_shares(request):
+            state = request.config.pluginmanager.get_plugin(RUN_STATE)
+            for name in ["a-stuck", "b-gone", "c-shared"]:
+                state.share(os.environ["TESTCTR_BACKEND"], "memory", name)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "testctr: could not remove the shared container a-stuck: engine down" in result.stdout.str()
+    assert "b-gone" not in result.stdout.str()  # already gone is what removal wanted
+    assert memory.names() == ["a-stuck"]
