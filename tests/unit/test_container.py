@@ -374,11 +374,11 @@ def test_a_restart_forgets_the_cached_ports(memory: MemoryBackend, owner: Script
 def test_a_restart_waits_for_a_new_ready_line_not_the_earlier_runs_one(
     memory: MemoryBackend, owner: ScriptOwner
 ) -> None:
-    memory.script(IMAGE, logs=[(0.4, "ready")])
+    memory.script(IMAGE, logs=[(0.2, "ready")])
     c = testctr.new(owner, IMAGE, testctr.with_wait_for_log("ready"))
     began = time.monotonic()
     c.restart(timeout=1)
-    assert time.monotonic() - began >= 0.4
+    assert time.monotonic() - began >= 0.2
     assert c.logs().count("ready") == 2
 
 
@@ -573,11 +573,11 @@ def test_keep_failed_stops_streaming(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings.configure(keep_failed=True)
-    memory.script(IMAGE, logs=[(0.6, "late")])
+    memory.script(IMAGE, logs=[(0.3, "late")])
     c = testctr.new(owner, IMAGE, testctr.with_logs())
     owner.error = True
     owner.close()
-    time.sleep(0.7)  # past the late line
+    time.sleep(0.35)  # past the late line
     assert "late" not in capsys.readouterr().err
     assert memory.exists(c.id)
 
