@@ -51,8 +51,12 @@ os.environ.setdefault("TESTCTR_IMAGE_MAP", IMAGE_MAP)
 settings.configure(image_map=parse_image_map(os.environ["TESTCTR_IMAGE_MAP"]))
 
 # Property tests check what comes out, not how fast: on a loaded 2-core CI machine
-# hypothesis's per-example deadline would only add flakiness.
-hypothesis_settings.register_profile("testctr", deadline=None)
+# hypothesis's per-example deadline would only add flakiness. Every run tries 25
+# examples per property: the ~110 validation targets took a minute of the unit tier at
+# 200. Each run draws new ones (no example database), so runs add up.
+# `--hypothesis-profile=thorough` tries 1,000: for a nightly job, or after changing validation.
+hypothesis_settings.register_profile("testctr", deadline=None, max_examples=25)
+hypothesis_settings.register_profile("thorough", hypothesis_settings.get_profile("testctr"), max_examples=1000)
 hypothesis_settings.load_profile("testctr")
 
 RUNTIMES = os.environ.get("TESTCTR_TEST_RUNTIMES", "docker,podman").split(",")

@@ -7,16 +7,14 @@ orchestration run on :class:`MemoryBackend`.
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from testctr import settings
+from testctr import settings, wait
 from testctr.backend.protocols import Backend
-from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import default_registry
-from testctr.backends.memory import MemoryBackend
+from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 
 UseBackend = Callable[[Backend], None]
 
@@ -26,6 +24,16 @@ def _restore_settings() -> Iterator[None]:
     before = dataclasses.asdict(settings.current())
     yield
     settings.configure(**before)
+
+
+@pytest.fixture(autouse=True)
+def _short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default wait's settle time, a fifth of an engine's: every start sleeps it out.
+
+    The in-memory backend reports an exit the moment it is due, so a shorter settle
+    catches what the real one does; tests of it read ``wait.SETTLE``.
+    """
+    monkeypatch.setattr(wait, "SETTLE", 0.02)
 
 
 @pytest.fixture
@@ -59,62 +67,20 @@ def memory(use_backend: UseBackend) -> MemoryBackend:
     return backend
 
 
-class BareBackend:
-    """Only :class:`Backend`, none of the optional capabilities, over a MemoryBackend."""
-
-    def __init__(self, inner: MemoryBackend) -> None:
-        self.inner = inner
-        self.runtime = inner.runtime
-
-    def create_container(self, image: str, config: ContainerConfig) -> str:
-        return self.inner.create_container(image, config)
-
-    def start_container(self, container_id: str) -> None:
-        self.inner.start_container(container_id)
-
-    def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
-        self.inner.stop_container(container_id, timeout)
-
-    def remove_container(self, container_id: str) -> None:
-        self.inner.remove_container(container_id)
-
-    def inspect_container(self, container_id: str) -> ContainerInfo:
-        return self.inner.inspect_container(container_id)
-
-    def exec_in_container(
-        self,
-        container_id: str,
-        cmd: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-        timeout: float | None = None,
-    ) -> ExecResult:
-        return self.inner.exec_in_container(container_id, cmd, timeout=timeout)
-
-    def get_container_logs(self, container_id: str) -> str:
-        return self.inner.get_container_logs(container_id)
-
-    def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
-        self.inner.wait_for_log(container_id, pattern, timeout, occurrences)
-
-    def internal_ip(self, container_id: str) -> str:
-        return self.inner.internal_ip(container_id)
-
-    def commit(self, container_id: str, image: str) -> None:
-        self.inner.commit(container_id, image)
-
-    def host(self) -> str:
-        return self.inner.host()
-
-    def version(self) -> str:
-        return self.inner.version()
+@pytest.fixture
+def bare(use_backend: UseBackend) -> BareMemoryBackend:
+    """A fresh in-memory backend with no optional capability."""
+    backend = BareMemoryBackend()
+    use_backend(backend)
+    return backend
 
 
 @pytest.fixture
-def bare(use_backend: UseBackend) -> MemoryBackend:
-    """Containers run on a backend with no optional capability; returns the memory behind it."""
-    inner = MemoryBackend()
-    use_backend(BareBackend(inner))
-    return inner
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester whose runs leave pytest-django out, as this run does (pyproject's addopts).
+
+    pytester drops the modules an inner run imported first, so each run would import
+    and assertion-rewrite pytest-django anew: a third of the plugin tests' time.
+    """
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:django")
+    return pytester

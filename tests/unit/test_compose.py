@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import testctr
-from testctr.backends.memory import MemoryBackend
+from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.errors import ContainerStartError, EngineUnavailable, InvalidOption, TestctrError, UnsupportedOption
 from testctr.owners import ScriptOwner
 from testctr.stack.override import (
@@ -260,7 +260,7 @@ def test_bad_input_fails_before_any_tool_is_looked_for(memory: MemoryBackend, tm
     owner.close()
 
 
-def test_a_backend_that_cannot_list_containers_cannot_compose(bare: MemoryBackend, tmp_path: Path) -> None:
+def test_a_backend_that_cannot_list_containers_cannot_compose(bare: BareMemoryBackend, tmp_path: Path) -> None:
     (tmp_path / "c.yml").write_text("services: {}\n")
     with pytest.raises(UnsupportedOption, match="compose"):
         testctr.compose(ScriptOwner("t"), tmp_path / "c.yml")

@@ -14,7 +14,7 @@ import testctr
 from testctr import settings
 from testctr.backend.protocols import Backend
 from testctr.backend.types import ContainerConfig, ContainerInfo
-from testctr.backends.memory import MemoryBackend, exec_result
+from testctr.backends.memory import BareMemoryBackend, MemoryBackend, exec_result
 from testctr.container import Container
 from testctr.errors import (
     ContainerNotRunning,
@@ -374,11 +374,11 @@ def test_a_restart_forgets_the_cached_ports(memory: MemoryBackend, owner: Script
 def test_a_restart_waits_for_a_new_ready_line_not_the_earlier_runs_one(
     memory: MemoryBackend, owner: ScriptOwner
 ) -> None:
-    memory.script(IMAGE, logs=[(0.4, "ready")])
+    memory.script(IMAGE, logs=[(0.2, "ready")])
     c = testctr.new(owner, IMAGE, testctr.with_wait_for_log("ready"))
     began = time.monotonic()
     c.restart(timeout=1)
-    assert time.monotonic() - began >= 0.4
+    assert time.monotonic() - began >= 0.2
     assert c.logs().count("ready") == 2
 
 
@@ -445,7 +445,7 @@ def test_state_accessors(memory: MemoryBackend, owner: ScriptOwner) -> None:
     assert c.health() == "healthy"
 
 
-def test_health_comes_from_inspect_without_a_health_reporter(bare: MemoryBackend, owner: ScriptOwner) -> None:
+def test_health_comes_from_inspect_without_a_health_reporter(bare: BareMemoryBackend, owner: ScriptOwner) -> None:
     bare.script(IMAGE, health=["starting"])
     c = testctr.new(owner, IMAGE)
     assert c.health() == "starting"
@@ -500,7 +500,7 @@ def test_update_resources_rejects_bad_arguments(
         c.update_resources(mem, cpus)  # type: ignore[arg-type]
 
 
-def test_a_backend_without_capabilities_says_so(bare: MemoryBackend, owner: ScriptOwner) -> None:
+def test_a_backend_without_capabilities_says_so(bare: BareMemoryBackend, owner: ScriptOwner) -> None:
     c = testctr.new(owner, IMAGE)
     assert [m for m, _ in bare.calls][:2] == ["create_container", "start_container"]  # no one-call run
     for action in (lambda: c.copy_to(b"x", "/x"), lambda: c.copy_from("/x"), lambda: c.update_resources(cpus=1)):
@@ -573,11 +573,11 @@ def test_keep_failed_stops_streaming(
     memory: MemoryBackend, owner: ScriptOwner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings.configure(keep_failed=True)
-    memory.script(IMAGE, logs=[(0.6, "late")])
+    memory.script(IMAGE, logs=[(0.3, "late")])
     c = testctr.new(owner, IMAGE, testctr.with_logs())
     owner.error = True
     owner.close()
-    time.sleep(0.7)  # past the late line
+    time.sleep(0.35)  # past the late line
     assert "late" not in capsys.readouterr().err
     assert memory.exists(c.id)
 

@@ -1,4 +1,4 @@
-"""The core's capability checks and keep-failed hints, on a small in-memory backend."""
+"""The core's capability checks and keep-failed hints, on the in-memory backend without capabilities."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ import pytest
 import testctr
 from testctr import backends, housekeeping, settings
 from testctr.backend.protocols import HealthReporter, ResourceUpdater
-from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
+from testctr.backends.memory import BareMemoryBackend
 
 
-class ExplainingBackend(MemoryBackend):
+class ExplainingBackend(BareMemoryBackend):
     def unsupported_reason(self, capability: type) -> str | None:
         return {ResourceUpdater: "limits are fixed at boot", HealthReporter: "no HEALTHCHECK support"}.get(capability)
+
+
+class DebuggableBackend(BareMemoryBackend):
+    """Offers commands to read the logs and remove a container, none for a shell."""
+
+    def debug_commands(self, container_name: str) -> dict[str, str]:
+        return {"logs": f"mem logs {container_name}", "remove": f"mem rm {container_name}"}
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +31,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check
 
 
-def _use(backend: MemoryBackend) -> Iterator[str]:
+def _use(backend: BareMemoryBackend) -> Iterator[str]:
     name = f"memory-{os.urandom(3).hex()}"
     backends.register(name, backend)
     yield name
@@ -32,57 +39,57 @@ def _use(backend: MemoryBackend) -> Iterator[str]:
 
 
 @pytest.fixture
-def plain() -> Iterator[tuple[str, MemoryBackend]]:
-    backend = MemoryBackend()
+def plain() -> Iterator[tuple[str, BareMemoryBackend]]:
+    backend = BareMemoryBackend()
     for name in _use(backend):
         yield name, backend
 
 
 @pytest.fixture
-def explaining() -> Iterator[tuple[str, MemoryBackend]]:
+def explaining() -> Iterator[tuple[str, BareMemoryBackend]]:
     backend = ExplainingBackend()
     for name in _use(backend):
         yield name, backend
 
 
-def test_update_resources_on_a_backend_without_it_says_what_to_do(plain: tuple[str, MemoryBackend]) -> None:
+def test_update_resources_on_a_backend_without_it_says_what_to_do(plain: tuple[str, BareMemoryBackend]) -> None:
     with testctr.run("img", testctr.with_backend(plain[0])) as c:
         with pytest.raises(testctr.UnsupportedOption, match="set them at creation with with_memory_limit"):
             c.update_resources(memory="512m")
 
 
-def test_update_resources_carries_the_backends_own_reason(explaining: tuple[str, MemoryBackend]) -> None:
+def test_update_resources_carries_the_backends_own_reason(explaining: tuple[str, BareMemoryBackend]) -> None:
     with testctr.run("img", testctr.with_backend(explaining[0])) as c:
         with pytest.raises(testctr.UnsupportedOption, match="limits are fixed at boot"):
             c.update_resources(cpus=2)
 
 
 def test_wait_for_healthy_on_a_backend_that_explains_why_it_cannot_fails_before_creating(
-    explaining: tuple[str, MemoryBackend],
+    explaining: tuple[str, BareMemoryBackend],
 ) -> None:
     name, backend = explaining
     with pytest.raises(testctr.UnsupportedOption, match=r"with_wait_for_healthy.*no HEALTHCHECK support"):
         with testctr.run("img", testctr.with_backend(name), testctr.with_wait_for_healthy()):
             pass
-    assert backend.containers == {}
+    assert backend.names() == []
 
 
-def test_health_comes_from_inspect_without_a_health_reporter(plain: tuple[str, MemoryBackend]) -> None:
+def test_health_comes_from_inspect_without_a_health_reporter(plain: tuple[str, BareMemoryBackend]) -> None:
     name, backend = plain
-    backend.health = "healthy"
+    backend.script("img", health=["healthy"])
     with testctr.run("img", testctr.with_backend(name), testctr.with_wait_for_healthy()) as c:
         assert c.health() == "healthy"
 
 
 def test_a_script_prints_the_hint_of_a_kept_container(
-    plain: tuple[str, MemoryBackend], capsys: pytest.CaptureFixture[str]
+    plain: tuple[str, BareMemoryBackend], capsys: pytest.CaptureFixture[str]
 ) -> None:
     name, backend = plain
     settings.configure(keep_failed=True)
     with pytest.raises(RuntimeError):
         with testctr.run("img", testctr.with_backend(name)) as c:
             raise RuntimeError("the script failed")
-    assert list(backend.containers) == [c.id]
+    assert backend.names() == [c.name]
     assert f"kept container {c.name} (img)" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ import pytest
 import testctr
 import testctr.fixtures  # imported here: pytester's in-process run drops modules it first imported)
 from testctr import backends, housekeeping, settings
-from tests.unit.memory_backend import MemoryBackend
+from testctr.backends.memory import MemoryBackend
 
 pytest_plugins = ["pytester"]
 
@@ -80,7 +80,7 @@ def test_fixtures_share_a_server_and_give_each_test_a_database(
     pytester.makepyfile(test_app=TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-    assert memory.containers == {}  # both servers removed when their scopes ended
+    assert memory.names() == []  # both servers removed when their scopes ended
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 import testctr
 from testctr import housekeeping, settings
 from testctr.backend.types import ContainerConfig
-from testctr.backends.memory import MemoryBackend
+from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.errors import EngineUnavailable
 from testctr.housekeeping import find_leftovers, list_testctr_containers, remove, warn_about_leftovers_once
 from testctr.labels import Project, container_labels, current_project
@@ -22,7 +22,9 @@ LABEL = "testctr"
 DEAD_PID = str(2**30)
 
 
-def leftover(backend: MemoryBackend, name: str, *, created: str = "2020-01-01T00:00:00Z", pid: str = DEAD_PID) -> str:
+def leftover(
+    backend: BareMemoryBackend, name: str, *, created: str = "2020-01-01T00:00:00Z", pid: str = DEAD_PID
+) -> str:
     """A container as a crashed run on this host left it."""
     labels = container_labels(LABEL, f"tests/test_old.py::{name}", "app:1")
     labels.update({f"{LABEL}.session": "an-old-session", f"{LABEL}.pid": pid, f"{LABEL}.created": created})
@@ -60,7 +62,7 @@ def test_remove_counts_what_it_removed_and_skips_what_is_gone(memory: MemoryBack
     assert list_testctr_containers(LABEL) == []
 
 
-def test_a_backend_that_cannot_list_has_no_leftovers(bare: MemoryBackend) -> None:
+def test_a_backend_that_cannot_list_has_no_leftovers(bare: BareMemoryBackend) -> None:
     leftover(bare, "old")
     assert list_testctr_containers(LABEL) == []
 

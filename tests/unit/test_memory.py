@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 import time
 
 import pytest
 
+from testctr.backend import protocols
 from testctr.backend.protocols import (
     Backend,
     ContainerLister,
@@ -20,7 +22,7 @@ from testctr.backend.protocols import (
     ResourceUpdater,
 )
 from testctr.backend.types import ContainerConfig, PortSpec
-from testctr.backends.memory import STOPPED_EXIT_CODE, MemoryBackend, exec_result
+from testctr.backends.memory import STOPPED_EXIT_CODE, BareMemoryBackend, MemoryBackend, exec_result
 from testctr.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -39,7 +41,7 @@ def backend() -> MemoryBackend:
     return MemoryBackend()
 
 
-def started(backend: MemoryBackend, name: str = "c", **config: object) -> str:
+def started(backend: BareMemoryBackend, name: str = "c", **config: object) -> str:
     container_id = backend.create_container(IMAGE, ContainerConfig(name=name, **config))  # type: ignore[arg-type]
     backend.start_container(container_id)
     return container_id
@@ -60,6 +62,24 @@ def test_it_has_every_capability_the_core_uses(backend: MemoryBackend) -> None:
         assert isinstance(backend, protocol), protocol
     assert set(backend.debug_commands("c")) == {"logs", "shell", "remove"}
     assert backend.version() == "memory" and backend.host() == "127.0.0.1"
+
+
+def test_the_bare_backend_keeps_the_contract_and_claims_no_capability() -> None:
+    bare = BareMemoryBackend()
+    capabilities = [
+        p
+        for _, p in inspect.getmembers(protocols, inspect.isclass)
+        if getattr(p, "_is_runtime_protocol", False) and p is not Backend
+    ]
+    assert ContainerLister in capabilities and DebugCommands in capabilities
+    assert isinstance(bare, Backend)
+    assert [p.__name__ for p in capabilities if isinstance(bare, p)] == []
+    bare.script(IMAGE, health=["starting", "healthy"])
+    container_id = started(bare)
+    assert bare.inspect_container(container_id).state.health == "starting"  # inspect's answer is all it has
+    assert bare.names() == ["c"]
+    bare.remove_container(container_id)
+    assert bare.names() == []
 
 
 def test_unknown_ids_are_container_not_found(backend: MemoryBackend) -> None:

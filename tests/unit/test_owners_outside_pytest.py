@@ -12,17 +12,16 @@ SCRIPT = """
 import sys
 import threading
 
-sys.path.insert(0, {here!r})
-from memory_backend import MemoryBackend
-
 import testctr
 from testctr import labels
 from testctr import backends
+from testctr.backend.types import ContainerConfig
+from testctr.backends.memory import MemoryBackend
 
 backend = MemoryBackend()
-backend.add("old-one", {{"testctr": "true", "testctr.created": "2020-01-01T00:00:00Z",
-                         "testctr.host": labels._HOST, "testctr.pid": "999999999",
-                         "testctr.project-id": labels.current_project().id}}, running=False)
+backend.create_container("img", ContainerConfig(name="old-one", labels={
+    "testctr": "true", "testctr.created": "2020-01-01T00:00:00Z", "testctr.host": labels._HOST,
+    "testctr.pid": "999999999", "testctr.project-id": labels.current_project().id}))
 backends.register("memory", backend)
 with testctr.run("img"):
     pass
@@ -35,7 +34,7 @@ print("last line of the script", file=sys.stderr)
 
 def test_a_scripts_leftover_warning_comes_when_it_exits(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(SCRIPT.format(here=str(Path(__file__).parent))))
+    script.write_text(textwrap.dedent(SCRIPT))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESTCTR_")}
     env["TESTCTR_BACKEND"] = "memory"  # the leftover check looks where the settings say
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)

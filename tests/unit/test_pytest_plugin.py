@@ -1,4 +1,4 @@
-"""The pytest plugin, run in process on pytester with a small in-memory backend."""
+"""The pytest plugin, run in process on pytester with the in-memory backend."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+# Imported here, not first in an inner run: pytester drops the modules an in-process run imported
+# first, and an Option made by a second copy of testctr.option is not the core's Option.
+import testctr.container  # noqa: F401
 from testctr import backends, housekeeping, labels, settings
+from testctr.backend.types import ContainerConfig
+from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.backends.memory import MemoryBackend as ScriptedBackend
-from testctr.errors import EngineUnavailable
+from testctr.errors import EngineUnavailable, TestctrError
 from testctr.pytest_plugin import RunState
-from tests.unit.memory_backend import DebuggableBackend, MemoryBackend
 
 pytest_plugins = ["pytester"]
+
+AnyMemory = TypeVar("AnyMemory", bound=BareMemoryBackend)
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +40,11 @@ def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
 
 
 @pytest.fixture
-def debuggable(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
-    yield from _registered(monkeypatch, DebuggableBackend())
+def bare(monkeypatch: pytest.MonkeyPatch) -> Iterator[BareMemoryBackend]:
+    yield from _registered(monkeypatch, BareMemoryBackend())
 
 
-def _registered(monkeypatch: pytest.MonkeyPatch, backend: MemoryBackend) -> Iterator[MemoryBackend]:
+def _registered(monkeypatch: pytest.MonkeyPatch, backend: AnyMemory) -> Iterator[AnyMemory]:
     name = f"memory-{os.urandom(3).hex()}"
     backends.register(name, backend)
     monkeypatch.setenv("TESTCTR_BACKEND", name)
@@ -125,20 +132,6 @@ def test_bad_command_line_value_names_the_option(pytester: pytest.Pytester) -> N
     assert "--testctr-cleanup-age" in result.stderr.str() and "invalid duration" in result.stderr.str()
 
 
-def test_a_run_without_options_or_variables_loads_no_settings(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import sys
-
-        def test_nothing_loaded():
-            assert "testctr.settings" not in sys.modules
-            assert "testctr.container" not in sys.modules
-        """
-    )
-    # The conformance suite's own plugin loads the library at startup: only this plugin is checked.
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:testctr-conformance").assert_outcomes(passed=1)
-
-
 CONTAINERS = """
 import pytest
 import testctr
@@ -156,32 +149,29 @@ def test_passes(request):
 """
 
 
-def names(backend: MemoryBackend) -> list[str]:
-    return sorted(info.name for info in backend.containers.values())
-
-
 def test_failed_tests_get_their_containers_logs(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    memory.script("img", logs=[(0.0, "img says hello")])
     pytester.makepyfile(CONTAINERS)
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     output = result.stdout.str()
     # The test's own container and the module's, not the passing test's.
     assert len(re.findall(r"testctr logs: testctr-test_fails-\w+ \(img\)", output)) == 1
-    assert len(re.findall(r"log of testctr-test_fails-\w+", output)) == 1
+    assert output.count("img says hello") == 2
     assert re.search(r"testctr logs: testctr-test_\w+\.py-\w+ \(img\)", output)
     assert "testctr logs: testctr-test_passes" not in output
     assert "kept" not in output
-    assert names(memory) == []
+    assert memory.names() == []
 
 
 def test_keep_failed_keeps_and_lists_only_failed_tests_containers(
-    pytester: pytest.Pytester, memory: MemoryBackend
+    pytester: pytest.Pytester, bare: BareMemoryBackend
 ) -> None:
     pytester.makepyfile(CONTAINERS)
     result = pytester.runpytest("--testctr-keep-failed")
     result.assert_outcomes(passed=1, failed=1)
     summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
-    kept = names(memory)
+    kept = bare.names()
     # The failed test's own container, and the module's (a test inside it failed).
     assert len(kept) == 2 and not any(name.startswith("testctr-test_passes") for name in kept)
     for name in kept:
@@ -189,17 +179,15 @@ def test_keep_failed_keeps_and_lists_only_failed_tests_containers(
     assert summary.count("    remove: testctr clean") == 2  # the backend has no commands to offer
 
 
-def test_keep_failed_hint_uses_the_backends_debug_commands(
-    pytester: pytest.Pytester, debuggable: MemoryBackend
-) -> None:
+def test_keep_failed_hint_uses_the_backends_debug_commands(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
     pytester.makepyfile(CONTAINERS)
     result = pytester.runpytest("--testctr-keep-failed", "-k", "fails")
     result.assert_outcomes(failed=1, deselected=1)
     output = result.stdout.str()
-    (name,) = [n for n in names(debuggable) if n.startswith("testctr-test_fails")]
-    assert f"    logs: mem logs {name}" in output
-    assert f"    remove: mem rm {name}   (or: testctr clean)" in output
-    assert "shell:" not in output
+    (name,) = [n for n in memory.names() if n.startswith("testctr-test_fails")]
+    assert f"    logs: memory logs {name}" in output
+    assert f"    shell: memory exec {name} sh" in output
+    assert f"    remove: memory rm {name}   (or: testctr clean)" in output
 
 
 def test_containers_kept_at_a_failed_start_are_listed(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
@@ -208,34 +196,31 @@ def test_containers_kept_at_a_failed_start_are_listed(pytester: pytest.Pytester,
         import testctr
 
         def test_start_fails(request):
-            testctr.new(request, "img", testctr.with_wait_for_exec(["true"], timeout=0.05))
+            testctr.new(request, "img", testctr.with_wait_for_exec(["false"], timeout=0.05))
         """
     )
     result = pytester.runpytest("--testctr-keep-failed")
     result.assert_outcomes(failed=1)
-    (name,) = names(memory)
+    (name,) = memory.names()
     assert f"kept container {name} (img) of failed test test_start.py::test_start_fails" in result.stdout.str()
 
 
 def _leftover(backend: MemoryBackend, name: str, project_root: Path) -> None:
     """A container a crashed run of the project at ``project_root`` left."""
-    backend.add(
-        name,
-        {
-            "testctr": "true",
-            "testctr.created": "2020-01-01T00:00:00Z",
-            "testctr.host": labels._HOST,
-            "testctr.pid": "999999999",
-            "testctr.project-id": labels.Project(str(project_root)).id,
-        },
-        running=False,
-    )
+    old_labels = {
+        "testctr": "true",
+        "testctr.created": "2020-01-01T00:00:00Z",
+        "testctr.host": labels._HOST,
+        "testctr.pid": "999999999",
+        "testctr.project-id": labels.Project(str(project_root)).id,
+    }
+    backend.create_container("img", ContainerConfig(name=name, labels=old_labels))
 
 
 def test_cleanup_old_removes_leftovers_of_dead_sessions(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
     _leftover(memory, "old-one", pytester.path)
     _leftover(memory, "other-projects", pytester.path / "elsewhere")
-    memory.add("live-one", labels.container_labels("testctr", "t", "img"))
+    memory.run_container("img", ContainerConfig(name="live-one", labels=labels.container_labels("testctr", "t", "img")))
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--testctr-cleanup-old")
     result.assert_outcomes(passed=1)
@@ -243,11 +228,11 @@ def test_cleanup_old_removes_leftovers_of_dead_sessions(pytester: pytest.Pyteste
         "testctr: removed 1 leftover container(s) and 0 network(s) of this project's dead sessions"
         in result.stdout.str()
     )
-    assert sorted(names(memory)) == ["live-one", "other-projects"]
+    assert sorted(memory.names()) == ["live-one", "other-projects"]
 
 
 def test_cleanup_old_reports_an_engine_it_cannot_reach(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
-    memory.list_error = EngineUnavailable("engine down")
+    memory.fail("list_containers", EngineUnavailable("engine down"))
     pytester.makeini("[pytest]\ntestctr_cleanup_old = yes\n")
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest()
@@ -259,7 +244,7 @@ def test_cleanup_old_off_touches_nothing(pytester: pytest.Pytester, memory: Memo
     _leftover(memory, "old-one", pytester.path)
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest("--no-testctr-cleanup-old").assert_outcomes(passed=1)
-    assert names(memory) == ["old-one"]
+    assert memory.names() == ["old-one"]
 
 
 def test_leftover_warning_comes_in_the_terminal_summary(
@@ -359,27 +344,7 @@ def test_threads_may_start_containers(pytester: pytest.Pytester, memory: MemoryB
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     assert result.stdout.str().count("testctr logs: testctr-test_threads") == 4
-    assert names(memory) == []
-
-
-def test_importing_the_plugin_loads_nothing_of_testctr() -> None:
-    # pytest imports the plugin in every run of every project that has testctr installed. In a
-    # process of its own: dropping testctr's modules from this one would let a background thread
-    # import second copies of them.
-    import subprocess
-    import sys
-
-    import testctr.pytest_plugin
-
-    probe = (
-        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='plugin_import_probe'); "
-        "print([n for n in sys.modules if n.startswith('testctr')])"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, testctr.pytest_plugin.__file__], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert memory.names() == []
 
 
 def test_a_failure_in_teardown_attaches_no_logs(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
@@ -401,7 +366,7 @@ def test_a_failure_in_teardown_attaches_no_logs(pytester: pytest.Pytester, memor
     result.assert_outcomes(passed=1, errors=1)
     output = result.stdout.str()
     assert "teardown broke" in output and "testctr logs" not in output
-    assert names(memory) == []  # the test itself passed when its container's cleanup ran
+    assert memory.names() == []  # the test itself passed when its container's cleanup ran
 
 
 def test_logs_that_cannot_be_read_say_why(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
@@ -430,7 +395,7 @@ def test_containers_work_with_the_plugin_disabled(pytester: pytest.Pytester, mem
     )
     result = pytester.runpytest("-p", "no:testctr")
     result.assert_outcomes(passed=1)
-    assert names(memory) == []
+    assert memory.names() == []
 
 
 def test_xdist_workers_leave_cleanup_old_to_the_controller(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
@@ -446,7 +411,7 @@ def test_xdist_workers_leave_cleanup_old_to_the_controller(pytester: pytest.Pyte
     )
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest("--testctr-cleanup-old").assert_outcomes(passed=1)
-    assert names(memory) == ["old-one"]
+    assert memory.names() == ["old-one"]
 
 
 def test_a_unittest_case_run_by_pytest_lists_its_kept_containers(
@@ -465,7 +430,7 @@ def test_a_unittest_case_run_by_pytest_lists_its_kept_containers(
     )
     result = pytester.runpytest("--testctr-keep-failed")
     result.assert_outcomes(failed=1)
-    (name,) = names(memory)
+    (name,) = memory.names()
     summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
     assert f"kept container {name} (img) of failed test test_case.T.test_fails" in summary
 
@@ -474,15 +439,15 @@ def test_the_xdist_controller_removes_what_its_workers_shared(memory: MemoryBack
     import json
     from types import SimpleNamespace
 
-    memory.add("testctr-shared-1", {})
+    memory.create_container("img", ContainerConfig(name="testctr-shared-1"))
     shared = [("testctr_shared", json.dumps([os.environ["TESTCTR_BACKEND"], "memory", "testctr-shared-1"]))]
     worker, controller = RunState(), RunState()
     for state in (worker, controller):
         state.pytest_runtest_logreport(SimpleNamespace(user_properties=shared))  # type: ignore[arg-type]
     worker.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(workerinput={})))  # type: ignore[arg-type]
-    assert "id-testctr-shared-1" in memory.containers
+    assert memory.exists("testctr-shared-1")
     controller.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace()))  # type: ignore[arg-type]
-    assert "id-testctr-shared-1" not in memory.containers
+    assert not memory.exists("testctr-shared-1")
 
 
 # --- which containers a failed test used ---------------------------------------------------------
@@ -583,7 +548,7 @@ def test_a_container_made_while_the_test_ran_counts_as_used(
 
 
 def test_without_time_filtering_the_last_lines_are_shown_and_said_so(
-    pytester: pytest.Pytester, memory: MemoryBackend
+    pytester: pytest.Pytester, bare: BareMemoryBackend
 ) -> None:
     pytester.makepyfile(
         """
@@ -625,3 +590,25 @@ def test_used_by_takes_own_containers_and_wider_ones_by_fixture_or_by_when_made(
     assert state.used_by("m.py::test", chain, {"wanted", "early"}) == ([own], [early, late, by_fixture])
     # Another test: nothing was made while it ran.
     assert state.used_by("m.py::other", ["", "m.py", "m.py::other"], {"late"}) == ([], [late])
+
+
+def test_containers_shared_in_a_run_are_removed_at_its_end(pytester: pytest.Pytester, memory: MemoryBackend) -> None:
+    for name in ["a-stuck", "c-shared"]:
+        memory.create_container("img", ContainerConfig(name=name))
+    memory.fail("remove_container", TestctrError("engine down"))  # the first removal: a-stuck's
+    pytester.makepyfile(
+        """
+        import os
+        from testctr.pytest_plugin import RUN_STATE
+
+        def test_shares(request):
+            state = request.config.pluginmanager.get_plugin(RUN_STATE)
+            for name in ["a-stuck", "b-gone", "c-shared"]:
+                state.share(os.environ["TESTCTR_BACKEND"], "memory", name)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "testctr: could not remove the shared container a-stuck: engine down" in result.stdout.str()
+    assert "b-gone" not in result.stdout.str()  # already gone is what removal wanted
+    assert memory.names() == ["a-stuck"]

@@ -33,7 +33,7 @@ from testctr.modules import __all__ as MODULE_NAMES
 from testctr.option import Option, Spec, build_spec
 from testctr.settings import PARSERS, Settings
 
-EXAMPLES = 200
+# As many examples per target as the run's hypothesis profile says (tests/conftest.py).
 # database=None throughout: no example database to read and write for each of the ~110
 # targets keeps the file fast; a failure prints the seed that reproduces it.
 #: A generous bound per call: validation is microseconds; this catches hangs and regex blow-ups.
@@ -206,7 +206,7 @@ def _call(fn: Callable[..., object], args: list[object], kwargs: dict[str, objec
 
 
 @pytest.mark.parametrize("name", sorted(OPTION_TARGETS))
-@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_options_reject_bad_values_with_invalid_option(name: str, data: st.DataObject) -> None:
     fn = OPTION_TARGETS[name]
@@ -223,7 +223,7 @@ def test_options_reject_bad_values_with_invalid_option(name: str, data: st.DataO
 
 
 @pytest.mark.parametrize("name", sorted(PARSER_TARGETS))
-@settings(max_examples=EXAMPLES, deadline=None, database=None)
+@settings(database=None)
 @given(data=st.data())
 def test_parsers_raise_only_invalid_option(name: str, data: st.DataObject) -> None:
     fn = PARSER_TARGETS[name]
@@ -232,7 +232,7 @@ def test_parsers_raise_only_invalid_option(name: str, data: st.DataObject) -> No
 
 
 @pytest.mark.parametrize("field", sorted(PARSERS))
-@settings(max_examples=EXAMPLES, deadline=None, database=None)
+@settings(database=None)
 @given(text=_strings)
 def test_settings_are_checked_and_name_their_variable(field: str, text: str) -> None:
     variable = f"TESTCTR_{field.upper()}"
@@ -270,7 +270,7 @@ CONTAINER_TARGETS = {
 
 
 @pytest.mark.parametrize("name", sorted(CONTAINER_TARGETS))
-@settings(max_examples=EXAMPLES, deadline=None, database=None)
+@settings(database=None)
 @given(data=st.data())
 def test_container_methods_check_before_the_engine(name: str, data: st.DataObject) -> None:
     fn = CONTAINER_TARGETS[name]
@@ -283,7 +283,7 @@ def test_container_methods_check_before_the_engine(name: str, data: st.DataObjec
         assert not any(isinstance(v, float) and not math.isfinite(v) for v in [*sent[0], *sent[1].values()]), sent
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None)
+@settings(database=None)
 @given(image=_strings)
 def test_a_bad_image_fails_before_any_backend_is_resolved(image: str) -> None:
     try:

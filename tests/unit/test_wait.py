@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import testctr
+from testctr import wait
 from testctr.backend.protocols import Backend
 from testctr.backend.types import ContainerInfo, ExecResult
 from testctr.backends.memory import MemoryBackend, exec_result
@@ -31,7 +32,6 @@ from testctr.errors import (
 )
 from testctr.owners import ScriptOwner
 from testctr.wait import (
-    SETTLE,
     LogWait,
     PortWait,
     RunningWait,
@@ -78,7 +78,7 @@ def test_running_sees_an_exit_soon_after_the_start(
     memory: MemoryBackend, owner: ScriptOwner, ports: tuple[testctr.Option, ...]
 ) -> None:
     # Still running when the first state is read; gone moments later (a server refusing its config).
-    memory.script(IMAGE, logs=[(0, "missing password")], exit_code=1, exit_after=SETTLE / 2)
+    memory.script(IMAGE, logs=[(0, "missing password")], exit_code=1, exit_after=wait.SETTLE / 2)
     with pytest.raises(ContainerStartError, match=r"exit code 1") as e:
         start(owner, *ports)
     assert "missing password" in e.value.logs
@@ -87,7 +87,7 @@ def test_running_sees_an_exit_soon_after_the_start(
 def test_running_costs_at_most_the_settle_time_and_one_inspect(memory: MemoryBackend, owner: ScriptOwner) -> None:
     began = time.monotonic()
     c = start(owner)
-    assert SETTLE <= time.monotonic() - began < SETTLE + 1.0
+    assert wait.SETTLE <= time.monotonic() - began < wait.SETTLE + 1.0
     assert [m for m, _ in memory.calls if m == "inspect_container"] == ["inspect_container"]
     assert c.inspect().state.running
 

@@ -6,8 +6,10 @@ handlers, failing or slow calls), so the core's orchestration — failure paths,
 deadlines, cleanup — can be unit tested in milliseconds without an engine. It
 follows the contract's docstrings, but it is never a replacement for tests
 against real engines: it proves that the core uses the contract correctly,
-not that a backend implements it. It is not a built-in backend; tests
-register it themselves::
+not that a backend implements it. :class:`BareMemoryBackend` is the same
+backend with the contract alone, none of the optional capabilities: the
+core's paths for a backend that lacks them. Neither is a built-in backend;
+tests register them themselves::
 
     backend = MemoryBackend()
     backend.script("app", logs=[(0.0, "booting"), (0.1, "ready")], exit_code=1, exit_after=0.5)
@@ -138,13 +140,17 @@ class _Stream:
         self._closed.set()
 
 
-class MemoryBackend:
-    """The whole :class:`testctr.backend.Backend` contract and the capabilities the core uses, in memory.
+class BareMemoryBackend:
+    """The :class:`testctr.backend.Backend` contract in memory, and no optional capability.
+
+    Protocols are checked by method, so this class has none of the
+    capabilities' methods: ``isinstance(BareMemoryBackend(), HealthReporter)``
+    is False, as for a real backend that cannot report health.
 
     Script it with :meth:`script`, :meth:`fail`, :meth:`slow`, :meth:`on_exec`,
     :meth:`missing_image`; drive running containers with :meth:`emit` and
     :meth:`exit`; look at what happened in :attr:`calls` (method, first
-    argument), :meth:`exists`, :meth:`command`, :meth:`file_mode` and :meth:`resources`.
+    argument), :meth:`exists`, :meth:`names` and :meth:`command`.
     """
 
     runtime = "memory"
@@ -185,7 +191,7 @@ class MemoryBackend:
         exc, after=True)`` is a create that made the container, then failed.
         """
         if not callable(getattr(self, method, None)):
-            raise ValueError(f"MemoryBackend has no method {method!r}")
+            raise ValueError(f"{type(self).__name__} has no method {method!r}")
         with self._lock:
             self._failures[method].extend(_Failure(exc, after) for _ in range(times))
 
@@ -232,6 +238,11 @@ class MemoryBackend:
         with self._lock:
             return any(not c.removed and ref in (c.id, c.config.name) for c in self._containers.values())
 
+    def names(self) -> list[str]:
+        """The names of the containers that exist (not removed), sorted."""
+        with self._lock:
+            return sorted(c.config.name for c in self._containers.values() if not c.removed)
+
     # --- the call machinery -----------------------------------------------------------------
 
     def _call(self, method: str, ref: str, limit: float | None = None) -> _Failure | None:
@@ -270,7 +281,7 @@ class MemoryBackend:
         return container_id
 
     def _create(self, image: str, config: ContainerConfig) -> str:
-        self.ensure_image(image, config.platform)
+        self._pull(image)
         with self._lock:
             if self.exists(config.name):
                 raise ContainerStartError(f"the container name {config.name!r} is already in use")
@@ -416,19 +427,6 @@ class MemoryBackend:
             raise failure.exc
         return "".join(line + "\n" for line in lines)
 
-    def log_since(self, container_id: str, since: float, lines: int) -> str:
-        failure = self._call("log_since", container_id)
-        now = time.monotonic()
-        # Lines are due by the monotonic clock; ``since`` is by the wall clock.
-        start = since - time.time() + now
-        with self._lock:
-            c = self._get(container_id)
-            end = now if c.exit_at is None else min(now, c.exit_at)
-            due = [line for at, line in c.lines if start <= at <= end]
-        if failure is not None:
-            raise failure.exc
-        return "".join(line + "\n" for line in due[-lines:] if lines > 0)
-
     def wait_for_log(self, container_id: str, pattern: re.Pattern[str], timeout: float, occurrences: int = 1) -> None:
         failure = self._call("wait_for_log", container_id)
         deadline = time.monotonic() + timeout
@@ -479,7 +477,20 @@ class MemoryBackend:
             raise failure.exc
         return "memory"
 
-    # --- capabilities -----------------------------------------------------------------------
+    def _pull(self, image: str) -> None:
+        """Make ``image`` present, as an engine does at a create (or an ensure_image)."""
+        with self._lock:
+            if image in self._missing:
+                raise ImageNotFound(f"image {image} not found")
+            self.images.add(image)
+
+
+class MemoryBackend(BareMemoryBackend):
+    """:class:`BareMemoryBackend` with every capability the core uses.
+
+    Besides the bare backend's helpers, :meth:`file_mode` and
+    :meth:`resources` show what copies and resource updates did.
+    """
 
     def run_container(self, image: str, config: ContainerConfig) -> str:
         failure = self._call("run_container", image)
@@ -517,15 +528,25 @@ class MemoryBackend:
             self._get(container_id)
         return _Stream(self, container_id)
 
+    def log_since(self, container_id: str, since: float, lines: int) -> str:
+        failure = self._call("log_since", container_id)
+        now = time.monotonic()
+        # Lines are due by the monotonic clock; ``since`` is by the wall clock.
+        start = since - time.time() + now
+        with self._lock:
+            c = self._get(container_id)
+            end = now if c.exit_at is None else min(now, c.exit_at)
+            due = [line for at, line in c.lines if start <= at <= end]
+        if failure is not None:
+            raise failure.exc
+        return "".join(line + "\n" for line in due[-lines:] if lines > 0)
+
     def list_images(self) -> list[str]:
         with self._lock:
             return sorted(self.images)
 
     def ensure_image(self, image: str, platform: str | None = None) -> None:
-        with self._lock:
-            if image in self._missing:
-                raise ImageNotFound(f"image {image} not found")
-            self.images.add(image)
+        self._pull(image)
 
     def update_resources(
         self, container_id: str, *, memory_bytes: int | None = None, cpus: float | None = None
