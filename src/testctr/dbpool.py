@@ -25,7 +25,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from testctr import settings as _settings
@@ -43,8 +43,10 @@ PREFIX = "tp_"
 #: The most ready databases a pool keeps; it starts at one, grows when a test finds
 #: none and shrinks when a test finds it full.
 MAX_READY = 8
-#: The worker's pause before each task, in seconds.
+#: The workers' pause before each task, in seconds.
 TASK_DELAY = 0.002
+#: The most threads dropping one server's databases at once (a backlog is dropped in parallel).
+MAX_DROPPERS = 4
 #: How long the end of the process waits for pending drops, over all servers.
 EXIT_TIMEOUT = 10.0
 
@@ -148,9 +150,11 @@ class DatabasePool:
         self._unsure: list[str] = []
         self._target = 1
         self._serial = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._busy = False  # the worker is running a task
-        self._filling = False  # ... and it is making a ready database
+        self._thread: threading.Thread | None = None  # the filler, once started
+        self._filling = False  # the filler is making a ready database
+        self._sweeping = False  # the first dropper is looking for dead sessions' databases
+        self._droppers = 0  # threads dropping databases
+        self._dropping = 0  # ... that are dropping one now
         self._at_limit = False  # the server holds no more; cleared by a drop
         self._fill_paused = False  # a fill failed; the next dsn() makes its database itself
         self._retired = False
@@ -165,8 +169,9 @@ class DatabasePool:
         self.raise_background_errors()
         version = self._version()
         with self._cond:
-            self._drops.extend(self._unsure)  # the server is up again: a dsn() needs it
-            self._unsure.clear()
+            if self._unsure:  # the server is up again: a dsn() needs it
+                self._queue_drops_locked(self._unsure)
+                self._unsure = []
             if self._thread is None:  # the first database: made here, the pool fills meanwhile
                 self._start_locked()
                 handle = None
@@ -192,8 +197,7 @@ class DatabasePool:
         with self._cond:
             if self._closed:
                 return
-            self._drops.append(handle)
-            self._cond.notify_all()
+            self._queue_drops_locked([handle])
         log.debug("%s: %s handed over for dropping", self._container.name, handle)
 
     def raise_background_errors(self) -> None:
@@ -203,23 +207,27 @@ class DatabasePool:
             raise TestctrError(f"in the background, on {self._container.name}: " + "; ".join(errors))
 
     def _take_locked(self, version: object) -> str | None:
+        found_empty = False
         while True:
             stale = [h for h, v in self._ready if v != version]
             if stale:
                 log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
                 self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
-                self._drops.extend(stale)
+                self._queue_drops_locked(stale)
             if self._ready:
-                if len(self._ready) >= self._target > 1:
+                if not found_empty and len(self._ready) >= self._target > 1:
                     self._target -= 1  # tests come slower than the pool fills: keep fewer ready
                 handle = self._ready.popleft()[0]
                 self._cond.notify_all()
                 return handle
-            if not self._filling or self._closed:
-                # Tests come faster than the pool fills: keep more ready.
+            if not found_empty:
+                # Tests come faster than the pool fills (this one waits, or makes
+                # its own): keep more ready, so the filler gets ahead when it can.
+                found_empty = True
                 self._target = min(self._target + 1, MAX_READY)
                 self._fill_paused = False
                 self._cond.notify_all()
+            if not self._filling or self._closed:
                 return None
             self._cond.wait()  # one is being made: sooner than making another
 
@@ -229,9 +237,29 @@ class DatabasePool:
     # --- lifecycle ------------------------------------------------------------------------
 
     def _start_locked(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"testctr-dbpool-{self._container.name}", daemon=True)
-        self._busy = True  # with the sweep
-        self._thread.start()
+        # Making and dropping run side by side, on connections of their own:
+        # one thread doing both falls behind a suite whose tests each need a
+        # CREATE and a DROP, and then tests make their databases themselves.
+        self._thread = self._spawn_locked(self._fill_loop, "fill")
+        self._sweeping = True
+        self._droppers += 1
+        self._spawn_locked(self._drop_loop, "drop", True)
+
+    def _spawn_locked(self, target: Callable[..., None], job: str, *args: object) -> threading.Thread:
+        thread = threading.Thread(
+            target=target, args=args, name=f"testctr-dbpool-{job}-{self._container.name}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _queue_drops_locked(self, handles: Iterable[str]) -> None:
+        self._drops.extend(handles)
+        # A backlog (the end of a run, a retired pool) is drained in parallel:
+        # the server drops databases side by side, one connection drops them in turn.
+        while self._thread is not None and self._droppers < min(len(self._drops), MAX_DROPPERS):
+            self._droppers += 1
+            self._spawn_locked(self._drop_loop, "drop", False)
+        self._cond.notify_all()
 
     def forget_ready(self) -> None:
         with self._cond:
@@ -241,10 +269,10 @@ class DatabasePool:
     def retire(self) -> None:
         with self._cond:
             self._retired = True
-            self._drops.extend([*self._unsure, *(h for h, _ in self._ready)])
+            unused = [*self._unsure, *(h for h, _ in self._ready)]
             self._unsure.clear()
             self._ready.clear()
-            self._cond.notify_all()
+            self._queue_drops_locked(unused)
 
     def close(self) -> None:
         with self._cond:
@@ -264,11 +292,23 @@ class DatabasePool:
             with _pools_lock, contextlib.suppress(ValueError):
                 _pools.remove(self)
 
+    def idle(self) -> bool:
+        """Nothing being made, dropped or looked for, and no drop queued."""
+        with self._cond:
+            return not (self._drops or self._dropping or self._filling or self._sweeping)
+
     def settle(self, timeout: float) -> bool:
-        """Wait until every queued drop is done (or the pool is closed); False on timeout."""
+        """Wait until every queued drop is done (or the pool is closed); False on timeout.
+
+        A database being made meanwhile counts: a retired pool drops it once made.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not self._closed and self._thread is not None and (self._drops or self._busy):
+            while (
+                not self._closed
+                and self._thread is not None
+                and (self._drops or self._dropping or self._sweeping or (self._retired and self._filling))
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -284,49 +324,55 @@ class DatabasePool:
             errors, self._errors = self._errors, []
         return errors
 
-    # --- the worker -----------------------------------------------------------------------
+    # --- the workers ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            self._sweep()
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+    def _fill_loop(self) -> None:
         while True:
             with self._cond:
-                task = self._next_locked()
-                while task is None:
+                while not self._should_fill_locked():
                     if self._closed:
                         return
                     self._cond.wait()
-                    task = self._next_locked()
+                self._filling = True
             # Let the test that woke us finish its dsn() first: this thread
             # would otherwise take the GIL from it for the statement's Python part.
             time.sleep(TASK_DELAY)
             try:
-                task()
+                self._fill()
             finally:
                 with self._cond:
-                    self._busy = self._filling = False
+                    self._filling = False
                     self._cond.notify_all()
 
-    def _next_locked(self) -> Callable[[], None] | None:
-        if self._closed:
-            return None
-        can_fill = not (self._retired or self._at_limit or self._fill_paused) and len(self._ready) < self._target
-        # An empty pool first (a test may be about to wait), then drops (they free room), then the rest.
-        if can_fill and not self._ready:
-            self._busy = self._filling = True
-            return self._fill
-        if self._drops:
-            self._busy = True
-            handle = self._drops.popleft()
-            return lambda: self._drop(handle)
-        if can_fill:
-            self._busy = self._filling = True
-            return self._fill
-        return None
+    def _should_fill_locked(self) -> bool:
+        blocked = self._closed or self._retired or self._at_limit or self._fill_paused
+        return not blocked and len(self._ready) < self._target
+
+    def _drop_loop(self, first: bool) -> None:
+        """Drop queued databases; the ``first`` dropper sweeps first and stays, the others end with the backlog."""
+        if first:
+            try:
+                self._sweep()
+            finally:
+                with self._cond:
+                    self._sweeping = False
+                    self._cond.notify_all()
+        while True:
+            with self._cond:
+                while not self._drops:
+                    if self._closed or not first:
+                        self._droppers -= 1
+                        return
+                    self._cond.wait()
+                handle = self._drops.popleft()
+                self._dropping += 1
+            time.sleep(TASK_DELAY)  # as in _fill_loop: the test's teardown first
+            try:
+                self._drop(handle)
+            finally:
+                with self._cond:
+                    self._dropping -= 1
+                    self._cond.notify_all()
 
     def _fill(self) -> None:
         version = self._version()
@@ -351,7 +397,7 @@ class DatabasePool:
             if self._closed:
                 return
             if self._retired:
-                self._drops.append(handle)
+                self._queue_drops_locked([handle])
             else:
                 self._ready.append((handle, version))
         log.debug("%s: pooled database %s ready", self._container.name, handle)
@@ -384,7 +430,7 @@ class DatabasePool:
         if dead:
             log.debug("%s: dropping leftovers of dead sessions: %s", self._container.name, dead)
             with self._cond:
-                self._drops.extend(dead)
+                self._queue_drops_locked(dead)
 
 
 # --- the end of the process ---------------------------------------------------------------------

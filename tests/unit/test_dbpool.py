@@ -42,6 +42,10 @@ class FakeProvider:
         self.version = 0
         self.fail_drops = False
         self.create_delay = 0.0
+        self.drop_delay = 0.0
+        self.dropping = 0
+        #: The most drops that ran at once.
+        self.most_dropping = 0
         #: Pooled databases are made only once it is set.
         self.fill_gate = threading.Event()
         self.fill_gate.set()
@@ -61,6 +65,11 @@ class FakeProvider:
         if self.fail_drops:
             raise TestctrError(f"cannot drop {handle}")
         with self.server.lock:
+            self.dropping += 1
+            self.most_dropping = max(self.most_dropping, self.dropping)
+        time.sleep(self.drop_delay)
+        with self.server.lock:
+            self.dropping -= 1
             self.server.databases.pop(handle, None)
             self.server.log.append(f"drop {handle}")
 
@@ -98,7 +107,7 @@ def wait_until(check: object, timeout: float = 5.0) -> None:
 
 
 def ready(pool: dbpool.DatabasePool, n: int = 1) -> None:
-    wait_until(lambda: len(pool._ready) >= n and not pool._busy)
+    wait_until(lambda: len(pool._ready) >= n and pool.idle())
 
 
 def test_the_first_database_is_made_at_once_then_tests_take_ready_ones_renamed(server: Container) -> None:
@@ -134,6 +143,49 @@ def test_a_drop_is_only_queued_on_the_tests_path_and_done_in_the_background(serv
     assert time.perf_counter() - started < 0.001
     assert pool.settle(5)
     assert "drop t_a" in provider.server.log
+    pool.close()
+
+
+def test_a_drop_does_not_wait_for_the_database_being_made(server: Container) -> None:
+    provider = FakeProvider()
+    provider.fill_gate.clear()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    wait_until(lambda: pool._filling)
+    pool.drop("t_a")
+    assert pool.settle(5)
+    assert "t_a" not in provider.server.databases
+    provider.fill_gate.set()
+    pool.close()
+
+
+def test_a_backlog_of_drops_is_dropped_in_parallel(server: Container) -> None:
+    provider = FakeProvider()
+    provider.drop_delay = 0.05
+    pool = dbpool.DatabasePool(server, provider)
+    handles = [pool.create(f"t_{i}") for i in range(6)]
+    assert pool.settle(5)
+    for handle in handles:
+        pool.drop(handle)
+    assert pool.settle(5)
+    assert 1 < provider.most_dropping <= dbpool.MAX_DROPPERS
+    assert not [n for n in provider.server.databases if n.startswith("t_")]
+    wait_until(lambda: pool._droppers == 1)  # the helpers end with the backlog
+    pool.close()
+
+
+def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Container) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    ready(pool)
+    provider.fill_gate.clear()
+    pool.create("t_b")  # takes the ready one; the next is being made
+    wait_until(lambda: pool._filling)
+    threading.Timer(0.05, provider.fill_gate.set).start()
+    pool.create("t_c")  # waits for it
+    assert pool._target == 2
+    ready(pool, 2)
     pool.close()
 
 
