@@ -1,12 +1,14 @@
 """Per-test databases off the test's path: a pool of ready ones per server, dropped in the background.
 
-After the first ``dsn(t)`` on a container, a worker thread keeps a few
+After the first ``dsn(t)`` on a container, a filler thread keeps a few
 databases ready (made by the provider like any other, so cloned from the
-template when there is one) and drops the databases of finished tests.
-``dsn(t)`` takes a ready one (renamed to the test's name where the provider
-can) instead of waiting for CREATE DATABASE; a test's teardown only queues
-its database for the worker. ``TESTCTR_DB_POOL=0`` does both on the test's
-path instead (:class:`DirectDatabases`).
+template when there is one) while a dropper thread, alongside, drops the
+databases of finished tests (more droppers while a backlog lasts: the end
+of a run drops in parallel). ``dsn(t)`` takes a ready one (renamed to the
+test's name where the provider can) instead of waiting for CREATE DATABASE;
+a test's teardown only queues its database for the droppers.
+``TESTCTR_DB_POOL=0`` does both on the test's path instead
+(:class:`DirectDatabases`).
 
 Pooled databases are named ``tp_<session>_<host>_<pid>_<pid start>_<n>``: a
 later pool on the same server drops those of sessions whose process is gone,
