@@ -43,8 +43,13 @@ log = logging.getLogger("testctr")
 #: Every pooled database's name starts with it.
 PREFIX = "tp_"
 #: The most ready databases a pool keeps; it starts at one, grows when a test finds
-#: none and shrinks when a test finds it full.
+#: none and shrinks when SHRINK_AFTER tests in a row find it full (shrinking at the
+#: first full one, a pool of two swings between one and two and every other test waits).
 MAX_READY = 8
+SHRINK_AFTER = 8
+#: Threads making ready databases; more than one once the pool keeps more than one
+#: ready: one CREATE at a time falls behind a suite whose tests take about as long.
+FILLERS = 2
 #: The workers' pause before each task, in seconds.
 TASK_DELAY = 0.002
 #: The most threads dropping one server's databases at once (a backlog is dropped in parallel).
@@ -151,9 +156,10 @@ class DatabasePool:
         #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
         self._unsure: list[str] = []
         self._target = 1
+        self._full_takes = 0  # takes in a row that found the pool full
         self._serial = itertools.count(1)
         self._thread: threading.Thread | None = None  # the filler, once started
-        self._filling = False  # the filler is making a ready database
+        self._filling = 0  # ready databases being made
         self._sweeping = False  # the first dropper is looking for dead sessions' databases
         self._droppers = 0  # threads dropping databases
         self._dropping = 0  # ... that are dropping one now
@@ -217,8 +223,12 @@ class DatabasePool:
                 self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
                 self._queue_drops_locked(stale)
             if self._ready:
-                if not found_empty and len(self._ready) >= self._target > 1:
-                    self._target -= 1  # tests come slower than the pool fills: keep fewer ready
+                full = not found_empty and len(self._ready) >= self._target
+                self._full_takes = self._full_takes + 1 if full else 0
+                if self._full_takes >= SHRINK_AFTER and self._target > 1:
+                    # Tests come slower than the pool fills, and not just once: keep fewer ready.
+                    self._target -= 1
+                    self._full_takes = 0
                 handle = self._ready.popleft()[0]
                 self._cond.notify_all()
                 return handle
@@ -226,6 +236,7 @@ class DatabasePool:
                 # Tests come faster than the pool fills (this one waits, or makes
                 # its own): keep more ready, so the filler gets ahead when it can.
                 found_empty = True
+                self._full_takes = 0
                 self._target = min(self._target + 1, MAX_READY)
                 self._fill_paused = False
                 self._cond.notify_all()
@@ -243,6 +254,8 @@ class DatabasePool:
         # one thread doing both falls behind a suite whose tests each need a
         # CREATE and a DROP, and then tests make their databases themselves.
         self._thread = self._spawn_locked(self._fill_loop, "fill")
+        for _ in range(FILLERS - 1):
+            self._spawn_locked(self._fill_loop, "fill")
         self._sweeping = True
         self._droppers += 1
         self._spawn_locked(self._drop_loop, "drop", True)
@@ -335,7 +348,7 @@ class DatabasePool:
                     if self._closed:
                         return
                     self._cond.wait()
-                self._filling = True
+                self._filling += 1
             # Let the test that woke us finish its dsn() first: this thread
             # would otherwise take the GIL from it for the statement's Python part.
             time.sleep(TASK_DELAY)
@@ -343,12 +356,12 @@ class DatabasePool:
                 self._fill()
             finally:
                 with self._cond:
-                    self._filling = False
+                    self._filling -= 1
                     self._cond.notify_all()
 
     def _should_fill_locked(self) -> bool:
         blocked = self._closed or self._retired or self._at_limit or self._fill_paused
-        return not blocked and len(self._ready) < self._target
+        return not blocked and len(self._ready) + self._filling < self._target
 
     def _drop_loop(self, first: bool) -> None:
         """Drop queued databases; the ``first`` dropper sweeps first and stays, the others end with the backlog."""

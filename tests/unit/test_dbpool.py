@@ -210,8 +210,23 @@ def test_a_test_waits_for_the_database_being_made_rather_than_making_another(ser
     wait_until(lambda: pool._filling)
     threading.Timer(0.1, provider.fill_gate.set).start()
     pool.create("t_b")
-    creates = [line for line in provider.server.log if line.startswith("create")]
-    assert len(creates) == 2  # t_a and the pooled one renamed to t_b
+    assert "create t_b" not in provider.server.log  # the test did not make its own
+    assert [line for line in provider.server.log if line.startswith("rename") and line.endswith(" t_b")]
+    pool.close()
+
+
+def test_a_pool_that_keeps_more_than_one_ready_makes_them_side_by_side(server: Container) -> None:
+    provider = FakeProvider()
+    provider.fill_gate.clear()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    wait_until(lambda: pool._filling == 1)
+    with pool._cond:
+        pool._target = 3
+        pool._cond.notify_all()
+    wait_until(lambda: pool._filling == dbpool.FILLERS)
+    provider.fill_gate.set()
+    ready(pool, 3)
     pool.close()
 
 
@@ -232,15 +247,17 @@ def test_the_pool_grows_when_tests_find_it_empty_up_to_a_bound(server: Container
     pool.close()
 
 
-def test_the_pool_shrinks_when_tests_find_it_full(server: Container) -> None:
+def test_the_pool_shrinks_when_tests_keep_finding_it_full(server: Container) -> None:
     provider = FakeProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_0")
     with pool._cond:
         pool._target = 4
         pool._cond.notify_all()
-    ready(pool, 4)
-    pool.create("t_1")
+    for i in range(dbpool.SHRINK_AFTER):
+        assert pool._target == 4  # one full pool is no trend
+        ready(pool, 4)
+        pool.create(f"t_{i + 1}")
     assert pool._target == 3
     pool.close()
 
