@@ -12,6 +12,9 @@ round times on every server:
   (``--test-ms``: the pool refills meanwhile), then the test's teardown
   (``owner.close()``: with the pool it only hands the database over).
 
+Last, on the pooled MariaDB server, dsn(t) with the provider's server calls
+made no-ops: testctr's own cost, the least dsn(t) can take whatever the server.
+
 Prints medians and the ratio to raw CREATE DATABASE. Targets with the pool
 warm: ``dsn(t)`` median <= 0.2x raw CREATE DATABASE; teardown on the test's
 path <= 1 ms.
@@ -133,6 +136,22 @@ def main() -> int:
                 start = time.perf_counter_ns()
                 finish()
                 teardown[label].append((time.perf_counter_ns() - start) / 1e6)
+        # What dsn(t) costs in testctr itself: the same server and pool, with
+        # the provider's server calls made no-ops (after the rounds: it is that server's).
+        no_server = "mariadb, pool, no server calls"
+        created[no_server], teardown[no_server] = [], []
+        provider: Any = variants["mariadb, pool"]._spec.dsn_provider
+        provider.create_database = lambda container, name: name
+        provider.drop_database = lambda container, handle: None
+        for i in range(args.rounds):
+            owner = ScriptOwner(f"bench/{no_server}/{i}")
+            start = time.perf_counter_ns()
+            variants["mariadb, pool"].dsn(owner)
+            created[no_server].append((time.perf_counter_ns() - start) / 1e6)
+            time.sleep(args.test_ms / 1000)
+            start = time.perf_counter_ns()
+            owner.close()
+            teardown[no_server].append((time.perf_counter_ns() - start) / 1e6)
         for owner in warm_owners:
             owner.close()
         raw_pg.close()
@@ -157,6 +176,9 @@ def main() -> int:
         verdict = "OK" if ratio <= 0.2 and gone <= 1.0 else "OVER"
         ok = ok and verdict == "OK"
         print(f"{label}: dsn(t) {ratio:.2f}x raw (target <= 0.2x), teardown {gone:.3f} ms (target <= 1 ms): {verdict}")
+    own = statistics.median(created[no_server])
+    raw = statistics.median(created["mariadb raw CREATE/DROP"])
+    print(f"testctr's own dsn(t) cost (no server calls): {own:.2f} ms, {own / raw:.2f}x mariadb's raw CREATE DATABASE")
     return 0 if ok else 1
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: one 50-test suite (a postgres database per test through ``dsn(request)``), run five ways.
+"""Benchmark: one 50-test suite (a postgres database per test through ``dsn(request)``), run six ways.
 
     .venv/bin/python benchmarks/suite.py [--runtime docker] [--tests 50] [--rounds 3]
 
@@ -10,7 +10,14 @@ interpreter start included, as a developer waits for it):
   per test and ``DROP`` after it, ``docker rm -f`` at the end;
 - cold: testctr, one postgres for the session (``postgres.default()``);
 - warm: the same with ``with_reuse()``, after one run that left the container running;
-- shared -n 2 and -n 4: ``with_shared()`` under pytest-xdist, counting the containers used.
+- shared -n 2 and -n 4: ``with_shared()`` under pytest-xdist, counting the containers used;
+- bound: no testctr and no server start: each test connects to the one database of
+  a server started beforehand. What pytest and the tests' own connections cost: no
+  way with a database per test can beat it, so ``cold / bound`` caps the warm ratio.
+
+The runs cache their bytecode (in the temporary directory, after a first run that
+fills it), as on a developer's machine: with PYTHONDONTWRITEBYTECODE every run
+compiles pytest, its plugins and testctr anew, seconds that no way can save.
 
 The ways take turns, ``--rounds`` times, so load on the machine hits each
 alike; the medians are printed. Targets: cold within 1.15x of the floor; warm at least 2x faster than cold;
@@ -20,6 +27,7 @@ alike; the medians are printed. Targets: cold within 1.15x of the floor; warm at
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import statistics
@@ -27,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("TESTCTR_IMAGE_MAP", "postgres:16=testctr.local/postgres:15")
@@ -103,6 +112,56 @@ def test_query(dsn, n):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 """
 
+BOUND_SUITE = """
+import os
+import psycopg
+import pytest
+
+@pytest.mark.parametrize("n", range(int(os.environ["BENCH_TESTS"])))
+def test_query(n):
+    with psycopg.connect(os.environ["BENCH_DSN"]) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+"""
+
+
+@contextlib.contextmanager
+def server(runtime: str, image: str) -> Iterator[str]:
+    """A postgres started without testctr, as the floor starts it; yields the DSN of its database."""
+    import psycopg
+
+    argv = [
+        runtime,
+        "run",
+        "-d",
+        "-p",
+        "127.0.0.1::5432",
+        "--tmpfs",
+        "/var/lib/postgresql/data",
+        "-e",
+        "POSTGRES_USER=test",
+        "-e",
+        "POSTGRES_PASSWORD=test",
+        "-e",
+        "POSTGRES_DB=test",
+        image,
+    ]
+    cid = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        out = subprocess.run([runtime, "port", cid, "5432/tcp"], capture_output=True, text=True, check=True).stdout
+        dsn = f"postgresql://test:test@127.0.0.1:{out.split()[0].rsplit(':', 1)[1]}/test"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                psycopg.connect(dsn, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield dsn
+    finally:
+        subprocess.run([runtime, "rm", "-f", cid], capture_output=True)
+
 
 def timed(workdir: Path, env: dict[str, str], test_file: str, workers: int = 0) -> float:
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file]
@@ -136,10 +195,11 @@ def main() -> int:
 
     s = settings.current()
     label = f"testctr-bench-{os.urandom(3).hex()}"
-    with tempfile.TemporaryDirectory(prefix="testctr-suite-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="testctr-suite-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
         (work / "test_testctr.py").write_text(TESTCTR_SUITE)
         (work / "test_floor.py").write_text(FLOOR_SUITE)
+        (work / "test_bound.py").write_text(BOUND_SUITE)
         ids = work / "ids.txt"
         env = {
             **os.environ,
@@ -151,12 +211,17 @@ def main() -> int:
             "TESTCTR_LABEL": label,
             "TESTCTR_BACKEND": "cli",
             "XDG_CACHE_HOME": str(work / "cache"),
+            "PYTHONPYCACHEPREFIX": str(work / "pycache"),
         }
-        times: dict[str, list[float]] = {way: [] for way in ("floor", "cold", "warm", "shared2", "shared4")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        ways = ("floor", "cold", "warm", "shared2", "shared4", "bound")
+        times: dict[str, list[float]] = {way: [] for way in ways}
         used: dict[str, set[int]] = {"shared2": set(), "shared4": set()}
         try:
+            bound = stack.enter_context(server(args.runtime, env["BENCH_IMAGE"]))
             timed(work, {**env, "BENCH_MODE": "reuse"}, "test_testctr.py")  # leaves it running for "warm"
             containers_used(ids)
+            timed(work, {**env, "BENCH_DSN": bound}, "test_bound.py")  # with the first, fills the bytecode cache
             for _ in range(args.rounds):
                 times["floor"].append(timed(work, env, "test_floor.py"))
                 times["cold"].append(timed(work, {**env, "BENCH_MODE": "cold"}, "test_testctr.py"))
@@ -167,6 +232,7 @@ def main() -> int:
                     way = f"shared{workers}"
                     times[way].append(timed(work, {**env, "BENCH_MODE": "shared"}, "test_testctr.py", workers))
                     used[way].add(containers_used(ids))
+                times["bound"].append(timed(work, {**env, "BENCH_DSN": bound}, "test_bound.py"))
         finally:
             subprocess.run([sys.executable, "-m", "testctr", "clean", "--reused"], env=env, capture_output=True)
             left = subprocess.run(
@@ -175,7 +241,7 @@ def main() -> int:
             if left:
                 subprocess.run([args.runtime, "rm", "-f", *left], capture_output=True)
 
-    floor, cold, warm, shared2, shared4 = (statistics.median(times[way]) for way in times)
+    floor, cold, warm, shared2, shared4, bound_time = (statistics.median(times[way]) for way in ways)
     used2, used4 = (",".join(map(str, sorted(used[way]))) for way in ("shared2", "shared4"))
     print(
         f"{args.tests} tests, a postgres database each, {args.runtime}; "
@@ -187,6 +253,7 @@ def main() -> int:
         ("testctr with_reuse, warm", warm, f"{cold / warm:.2f}x faster than cold (target >= 2x)"),
         ("testctr with_shared, -n 2", shared2, f"{used2} container(s)"),
         ("testctr with_shared, -n 4", shared4, f"{used4} container(s) (target: exactly 1)"),
+        ("bound (pytest + the tests' connects)", bound_time, f"warm can be at most {cold / bound_time:.2f}x faster"),
     ]
     for name, seconds, note in rows:
         print(f"  {name:36} {seconds:7.2f} s   {note}")

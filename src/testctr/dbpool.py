@@ -1,12 +1,14 @@
 """Per-test databases off the test's path: a pool of ready ones per server, dropped in the background.
 
-After the first ``dsn(t)`` on a container, a worker thread keeps a few
+After the first ``dsn(t)`` on a container, a filler thread keeps a few
 databases ready (made by the provider like any other, so cloned from the
-template when there is one) and drops the databases of finished tests.
-``dsn(t)`` takes a ready one (renamed to the test's name where the provider
-can) instead of waiting for CREATE DATABASE; a test's teardown only queues
-its database for the worker. ``TESTCTR_DB_POOL=0`` does both on the test's
-path instead (:class:`DirectDatabases`).
+template when there is one) while a dropper thread, alongside, drops the
+databases of finished tests (more droppers while a backlog lasts: the end
+of a run drops in parallel). ``dsn(t)`` takes a ready one (renamed to the
+test's name where the provider can) instead of waiting for CREATE DATABASE;
+a test's teardown only queues its database for the droppers.
+``TESTCTR_DB_POOL=0`` does both on the test's path instead
+(:class:`DirectDatabases`).
 
 Pooled databases are named ``tp_<session>_<host>_<pid>_<pid start>_<n>``: a
 later pool on the same server drops those of sessions whose process is gone,
@@ -25,7 +27,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from testctr import settings as _settings
@@ -41,10 +43,17 @@ log = logging.getLogger("testctr")
 #: Every pooled database's name starts with it.
 PREFIX = "tp_"
 #: The most ready databases a pool keeps; it starts at one, grows when a test finds
-#: none and shrinks when a test finds it full.
+#: none and shrinks when SHRINK_AFTER tests in a row find it full (shrinking at the
+#: first full one, a pool of two swings between one and two and every other test waits).
 MAX_READY = 8
-#: The worker's pause before each task, in seconds.
+SHRINK_AFTER = 8
+#: Threads making ready databases; more than one once the pool keeps more than one
+#: ready: one CREATE at a time falls behind a suite whose tests take about as long.
+FILLERS = 2
+#: The workers' pause before each task, in seconds.
 TASK_DELAY = 0.002
+#: The most threads dropping one server's databases at once (a backlog is dropped in parallel).
+MAX_DROPPERS = 4
 #: How long the end of the process waits for pending drops, over all servers.
 EXIT_TIMEOUT = 10.0
 
@@ -147,10 +156,13 @@ class DatabasePool:
         #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
         self._unsure: list[str] = []
         self._target = 1
+        self._full_takes = 0  # takes in a row that found the pool full
         self._serial = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._busy = False  # the worker is running a task
-        self._filling = False  # ... and it is making a ready database
+        self._thread: threading.Thread | None = None  # the filler, once started
+        self._filling = 0  # ready databases being made
+        self._sweeping = False  # the first dropper is looking for dead sessions' databases
+        self._droppers = 0  # threads dropping databases
+        self._dropping = 0  # ... that are dropping one now
         self._at_limit = False  # the server holds no more; cleared by a drop
         self._fill_paused = False  # a fill failed; the next dsn() makes its database itself
         self._retired = False
@@ -165,8 +177,9 @@ class DatabasePool:
         self.raise_background_errors()
         version = self._version()
         with self._cond:
-            self._drops.extend(self._unsure)  # the server is up again: a dsn() needs it
-            self._unsure.clear()
+            if self._unsure:  # the server is up again: a dsn() needs it
+                self._queue_drops_locked(self._unsure)
+                self._unsure = []
             if self._thread is None:  # the first database: made here, the pool fills meanwhile
                 self._start_locked()
                 handle = None
@@ -192,8 +205,7 @@ class DatabasePool:
         with self._cond:
             if self._closed:
                 return
-            self._drops.append(handle)
-            self._cond.notify_all()
+            self._queue_drops_locked([handle])
         log.debug("%s: %s handed over for dropping", self._container.name, handle)
 
     def raise_background_errors(self) -> None:
@@ -203,23 +215,32 @@ class DatabasePool:
             raise TestctrError(f"in the background, on {self._container.name}: " + "; ".join(errors))
 
     def _take_locked(self, version: object) -> str | None:
+        found_empty = False
         while True:
             stale = [h for h, v in self._ready if v != version]
             if stale:
                 log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
                 self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
-                self._drops.extend(stale)
+                self._queue_drops_locked(stale)
             if self._ready:
-                if len(self._ready) >= self._target > 1:
-                    self._target -= 1  # tests come slower than the pool fills: keep fewer ready
+                full = not found_empty and len(self._ready) >= self._target
+                self._full_takes = self._full_takes + 1 if full else 0
+                if self._full_takes >= SHRINK_AFTER and self._target > 1:
+                    # Tests come slower than the pool fills, and not just once: keep fewer ready.
+                    self._target -= 1
+                    self._full_takes = 0
                 handle = self._ready.popleft()[0]
                 self._cond.notify_all()
                 return handle
-            if not self._filling or self._closed:
-                # Tests come faster than the pool fills: keep more ready.
+            if not found_empty:
+                # Tests come faster than the pool fills (this one waits, or makes
+                # its own): keep more ready, so the filler gets ahead when it can.
+                found_empty = True
+                self._full_takes = 0
                 self._target = min(self._target + 1, MAX_READY)
                 self._fill_paused = False
                 self._cond.notify_all()
+            if not self._filling or self._closed:
                 return None
             self._cond.wait()  # one is being made: sooner than making another
 
@@ -229,9 +250,31 @@ class DatabasePool:
     # --- lifecycle ------------------------------------------------------------------------
 
     def _start_locked(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"testctr-dbpool-{self._container.name}", daemon=True)
-        self._busy = True  # with the sweep
-        self._thread.start()
+        # Making and dropping run side by side, on connections of their own:
+        # one thread doing both falls behind a suite whose tests each need a
+        # CREATE and a DROP, and then tests make their databases themselves.
+        self._thread = self._spawn_locked(self._fill_loop, "fill")
+        for _ in range(FILLERS - 1):
+            self._spawn_locked(self._fill_loop, "fill")
+        self._sweeping = True
+        self._droppers += 1
+        self._spawn_locked(self._drop_loop, "drop", True)
+
+    def _spawn_locked(self, target: Callable[..., None], job: str, *args: object) -> threading.Thread:
+        thread = threading.Thread(
+            target=target, args=args, name=f"testctr-dbpool-{job}-{self._container.name}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _queue_drops_locked(self, handles: Iterable[str]) -> None:
+        self._drops.extend(handles)
+        # A backlog (the end of a run, a retired pool) is drained in parallel:
+        # the server drops databases side by side, one connection drops them in turn.
+        while self._thread is not None and self._droppers < min(len(self._drops), MAX_DROPPERS):
+            self._droppers += 1
+            self._spawn_locked(self._drop_loop, "drop", False)
+        self._cond.notify_all()
 
     def forget_ready(self) -> None:
         with self._cond:
@@ -241,10 +284,10 @@ class DatabasePool:
     def retire(self) -> None:
         with self._cond:
             self._retired = True
-            self._drops.extend([*self._unsure, *(h for h, _ in self._ready)])
+            unused = [*self._unsure, *(h for h, _ in self._ready)]
             self._unsure.clear()
             self._ready.clear()
-            self._cond.notify_all()
+            self._queue_drops_locked(unused)
 
     def close(self) -> None:
         with self._cond:
@@ -264,11 +307,23 @@ class DatabasePool:
             with _pools_lock, contextlib.suppress(ValueError):
                 _pools.remove(self)
 
+    def idle(self) -> bool:
+        """Nothing being made, dropped or looked for, and no drop queued."""
+        with self._cond:
+            return not (self._drops or self._dropping or self._filling or self._sweeping)
+
     def settle(self, timeout: float) -> bool:
-        """Wait until every queued drop is done (or the pool is closed); False on timeout."""
+        """Wait until every queued drop is done (or the pool is closed); False on timeout.
+
+        A database being made meanwhile counts: a retired pool drops it once made.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not self._closed and self._thread is not None and (self._drops or self._busy):
+            while (
+                not self._closed
+                and self._thread is not None
+                and (self._drops or self._dropping or self._sweeping or (self._retired and self._filling))
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -284,49 +339,55 @@ class DatabasePool:
             errors, self._errors = self._errors, []
         return errors
 
-    # --- the worker -----------------------------------------------------------------------
+    # --- the workers ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            self._sweep()
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+    def _fill_loop(self) -> None:
         while True:
             with self._cond:
-                task = self._next_locked()
-                while task is None:
+                while not self._should_fill_locked():
                     if self._closed:
                         return
                     self._cond.wait()
-                    task = self._next_locked()
+                self._filling += 1
             # Let the test that woke us finish its dsn() first: this thread
             # would otherwise take the GIL from it for the statement's Python part.
             time.sleep(TASK_DELAY)
             try:
-                task()
+                self._fill()
             finally:
                 with self._cond:
-                    self._busy = self._filling = False
+                    self._filling -= 1
                     self._cond.notify_all()
 
-    def _next_locked(self) -> Callable[[], None] | None:
-        if self._closed:
-            return None
-        can_fill = not (self._retired or self._at_limit or self._fill_paused) and len(self._ready) < self._target
-        # An empty pool first (a test may be about to wait), then drops (they free room), then the rest.
-        if can_fill and not self._ready:
-            self._busy = self._filling = True
-            return self._fill
-        if self._drops:
-            self._busy = True
-            handle = self._drops.popleft()
-            return lambda: self._drop(handle)
-        if can_fill:
-            self._busy = self._filling = True
-            return self._fill
-        return None
+    def _should_fill_locked(self) -> bool:
+        blocked = self._closed or self._retired or self._at_limit or self._fill_paused
+        return not blocked and len(self._ready) + self._filling < self._target
+
+    def _drop_loop(self, first: bool) -> None:
+        """Drop queued databases; the ``first`` dropper sweeps first and stays, the others end with the backlog."""
+        if first:
+            try:
+                self._sweep()
+            finally:
+                with self._cond:
+                    self._sweeping = False
+                    self._cond.notify_all()
+        while True:
+            with self._cond:
+                while not self._drops:
+                    if self._closed or not first:
+                        self._droppers -= 1
+                        return
+                    self._cond.wait()
+                handle = self._drops.popleft()
+                self._dropping += 1
+            time.sleep(TASK_DELAY)  # as in _fill_loop: the test's teardown first
+            try:
+                self._drop(handle)
+            finally:
+                with self._cond:
+                    self._dropping -= 1
+                    self._cond.notify_all()
 
     def _fill(self) -> None:
         version = self._version()
@@ -351,7 +412,7 @@ class DatabasePool:
             if self._closed:
                 return
             if self._retired:
-                self._drops.append(handle)
+                self._queue_drops_locked([handle])
             else:
                 self._ready.append((handle, version))
         log.debug("%s: pooled database %s ready", self._container.name, handle)
@@ -384,7 +445,7 @@ class DatabasePool:
         if dead:
             log.debug("%s: dropping leftovers of dead sessions: %s", self._container.name, dead)
             with self._cond:
-                self._drops.extend(dead)
+                self._queue_drops_locked(dead)
 
 
 # --- the end of the process ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from testctr.dbpool import PREFIX
 from testctr.parsing import database_session
 
 pytestmark = pytest.mark.engine
@@ -209,6 +210,7 @@ def test_runs_on_a_reused_postgres_get_their_own_databases_and_a_killed_runs_are
     after = runs.run("postgres")
     now = databases(runtime, first["name"])
     assert left not in now and not [d for d in now if database_session(d)]  # each run dropped its own
+    assert not [d for d in now if d.startswith(PREFIX)]  # and the killed run's pooled ones are gone too
     assert after["id"] == first["id"]
 
 

@@ -42,6 +42,10 @@ class FakeProvider:
         self.version = 0
         self.fail_drops = False
         self.create_delay = 0.0
+        self.drop_delay = 0.0
+        self.dropping = 0
+        #: The most drops that ran at once.
+        self.most_dropping = 0
         #: Pooled databases are made only once it is set.
         self.fill_gate = threading.Event()
         self.fill_gate.set()
@@ -61,6 +65,11 @@ class FakeProvider:
         if self.fail_drops:
             raise TestctrError(f"cannot drop {handle}")
         with self.server.lock:
+            self.dropping += 1
+            self.most_dropping = max(self.most_dropping, self.dropping)
+        time.sleep(self.drop_delay)
+        with self.server.lock:
+            self.dropping -= 1
             self.server.databases.pop(handle, None)
             self.server.log.append(f"drop {handle}")
 
@@ -98,7 +107,7 @@ def wait_until(check: object, timeout: float = 5.0) -> None:
 
 
 def ready(pool: dbpool.DatabasePool, n: int = 1) -> None:
-    wait_until(lambda: len(pool._ready) >= n and not pool._busy)
+    wait_until(lambda: len(pool._ready) >= n and pool.idle())
 
 
 def test_the_first_database_is_made_at_once_then_tests_take_ready_ones_renamed(server: Container) -> None:
@@ -137,6 +146,49 @@ def test_a_drop_is_only_queued_on_the_tests_path_and_done_in_the_background(serv
     pool.close()
 
 
+def test_a_drop_does_not_wait_for_the_database_being_made(server: Container) -> None:
+    provider = FakeProvider()
+    provider.fill_gate.clear()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    wait_until(lambda: pool._filling)
+    pool.drop("t_a")
+    assert pool.settle(5)
+    assert "t_a" not in provider.server.databases
+    provider.fill_gate.set()
+    pool.close()
+
+
+def test_a_backlog_of_drops_is_dropped_in_parallel(server: Container) -> None:
+    provider = FakeProvider()
+    provider.drop_delay = 0.05
+    pool = dbpool.DatabasePool(server, provider)
+    handles = [pool.create(f"t_{i}") for i in range(6)]
+    assert pool.settle(5)
+    for handle in handles:
+        pool.drop(handle)
+    assert pool.settle(5)
+    assert 1 < provider.most_dropping <= dbpool.MAX_DROPPERS
+    assert not [n for n in provider.server.databases if n.startswith("t_")]
+    wait_until(lambda: pool._droppers == 1)  # the helpers end with the backlog
+    pool.close()
+
+
+def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Container) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    ready(pool)
+    provider.fill_gate.clear()
+    pool.create("t_b")  # takes the ready one; the next is being made
+    wait_until(lambda: pool._filling)
+    threading.Timer(0.05, provider.fill_gate.set).start()
+    pool.create("t_c")  # waits for it
+    assert pool._target == 2
+    ready(pool, 2)
+    pool.close()
+
+
 def test_a_template_change_invalidates_ready_databases(server: Container) -> None:
     provider = RenamingProvider()
     pool = dbpool.DatabasePool(server, provider)
@@ -158,8 +210,23 @@ def test_a_test_waits_for_the_database_being_made_rather_than_making_another(ser
     wait_until(lambda: pool._filling)
     threading.Timer(0.1, provider.fill_gate.set).start()
     pool.create("t_b")
-    creates = [line for line in provider.server.log if line.startswith("create")]
-    assert len(creates) == 2  # t_a and the pooled one renamed to t_b
+    assert "create t_b" not in provider.server.log  # the test did not make its own
+    assert [line for line in provider.server.log if line.startswith("rename") and line.endswith(" t_b")]
+    pool.close()
+
+
+def test_a_pool_that_keeps_more_than_one_ready_makes_them_side_by_side(server: Container) -> None:
+    provider = FakeProvider()
+    provider.fill_gate.clear()
+    pool = dbpool.DatabasePool(server, provider)
+    pool.create("t_a")
+    wait_until(lambda: pool._filling == 1)
+    with pool._cond:
+        pool._target = 3
+        pool._cond.notify_all()
+    wait_until(lambda: pool._filling == dbpool.FILLERS)
+    provider.fill_gate.set()
+    ready(pool, 3)
     pool.close()
 
 
@@ -180,15 +247,17 @@ def test_the_pool_grows_when_tests_find_it_empty_up_to_a_bound(server: Container
     pool.close()
 
 
-def test_the_pool_shrinks_when_tests_find_it_full(server: Container) -> None:
+def test_the_pool_shrinks_when_tests_keep_finding_it_full(server: Container) -> None:
     provider = FakeProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_0")
     with pool._cond:
         pool._target = 4
         pool._cond.notify_all()
-    ready(pool, 4)
-    pool.create("t_1")
+    for i in range(dbpool.SHRINK_AFTER):
+        assert pool._target == 4  # one full pool is no trend
+        ready(pool, 4)
+        pool.create(f"t_{i + 1}")
     assert pool._target == 3
     pool.close()
 
