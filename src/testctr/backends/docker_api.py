@@ -659,25 +659,17 @@ class DockerAPIBackend:
             time.sleep(0.02)
 
     def get_container_logs(self, container_id: str) -> str:
-        data = self._call("logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id)
-        return bytes(data).decode("utf-8", "replace")
+        return self._log_text(container_id)
 
     def log_tail(self, container_id: str, lines: int) -> str:
-        data = self._call(
-            "logs", self.api.logs, container_id, stdout=True, stderr=True, tail=lines, container_id=container_id
-        )
-        return bytes(data).decode("utf-8", "replace")
+        return self._log_text(container_id, tail=lines)
 
     def log_since(self, container_id: str, since: float, lines: int) -> str:
+        return self._log_text(container_id, since=since, tail=lines)
+
+    def _log_text(self, container_id: str, **window: Any) -> str:
         data = self._call(
-            "logs",
-            self.api.logs,
-            container_id,
-            stdout=True,
-            stderr=True,
-            since=since,
-            tail=lines,
-            container_id=container_id,
+            "logs", self.api.logs, container_id, stdout=True, stderr=True, container_id=container_id, **window
         )
         return bytes(data).decode("utf-8", "replace")
 
