@@ -140,10 +140,24 @@ def _doctor(args: argparse.Namespace) -> int:
     if chosen == "auto":
         ok = ok and choice.backend is not None
     if s.image_map:
-        print("image map: " + ", ".join(f"{k}={v}" for k, v in s.image_map.items()))
+        print("image map (TESTCTR_IMAGE_MAP; an entry no run has matched is a typo or stale):")
+        print(_image_map_rows(s.image_map, time.time()))
     if s.image_prefix:
         print(f"image prefix: {s.image_prefix}")
     return 0 if ok else 1
+
+
+def _image_map_rows(image_map: dict[str, str], now: float) -> str:
+    """One row per map entry: when a run on this machine last matched it, or that none ever did."""
+    from testctr.image_map import last_used
+
+    rows = []
+    width = max(len(f"{key}={target}") for key, target in image_map.items())
+    for key, target in image_map.items():
+        used = last_used(key)
+        when = "NEVER matched by a run on this machine" if used is None else f"last matched {_age(now - used)} ago"
+        rows.append(_row([f"{key}={target}", when], [width]))
+    return "\n".join(rows)
 
 
 def service_module(image: str) -> str | None:

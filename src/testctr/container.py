@@ -54,6 +54,7 @@ from testctr.errors import (
     oom_note,
 )
 from testctr.housekeeping import warn_about_leftovers_once
+from testctr.image_map import local_image
 from testctr.image_typos import add_typo_hint
 from testctr.labels import container_labels, start_ticks
 from testctr.liveness import is_local, port_held
@@ -68,7 +69,6 @@ from testctr.parsing import (
     oom_kills,
     parse_memory,
     port_key,
-    substitute_image,
 )
 from testctr.reaper import release, remove_when_gone, watch
 from testctr.reuse import (
@@ -646,9 +646,8 @@ def _startup_deadline(spec: Spec) -> float:
 
 def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
     image = _parsing.parse_image(image)
-    s = _settings.current()
     spec = build_spec(opts)
-    image = substitute_image(image, s.image_map, s.image_prefix)
+    image = local_image(image)
     published = {p.key for p in spec.config.ports}
     for strategy in spec.waits:
         port = getattr(strategy, "port", None)

@@ -353,10 +353,6 @@ def has_registry_host(image: str) -> bool:
     return bool(sep) and ("." in first or ":" in first or first == "localhost")
 
 
-#: Keys of TESTCTR_IMAGE_MAP that substitute_image used in this process.
-_matched_map_keys: set[str] = set()
-
-
 def _map_keys_for(image: str) -> list[str]:
     """The map keys that name ``image``: a reference without a tag means ``:latest``, and back."""
     _name, tag, digest = _split_reference(image)
@@ -367,20 +363,19 @@ def _map_keys_for(image: str) -> list[str]:
     return [image]
 
 
+def image_map_key(image: str, image_map: dict[str, str]) -> str | None:
+    """The key of ``image_map`` that names ``image``, if any."""
+    return next((key for key in _map_keys_for(image) if key in image_map), None)
+
+
 def substitute_image(image: str, image_map: dict[str, str], prefix: str) -> str:
     """Apply TESTCTR_IMAGE_MAP, then TESTCTR_IMAGE_PREFIX to images without a registry."""
-    for key in _map_keys_for(image):
-        if key in image_map:
-            _matched_map_keys.add(key)
-            return image_map[key]
+    key = image_map_key(image, image_map)
+    if key is not None:
+        return image_map[key]
     if prefix and not has_registry_host(image):
         return f"{prefix.rstrip('/')}/{image}"
     return image
-
-
-def unmatched_image_map_entries(image_map: dict[str, str]) -> list[str]:
-    """``IMAGE=REPLACEMENT`` entries of ``image_map`` no image of this process has matched (typos, stale entries)."""
-    return [f"{key}={target}" for key, target in image_map.items() if key not in _matched_map_keys]
 
 
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_.-]+")

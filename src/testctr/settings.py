@@ -24,7 +24,6 @@ from testctr.parsing import (
     parse_timeout,
     shown,
 )
-from testctr.parsing import unmatched_image_map_entries as _unmatched
 
 
 @dataclass
@@ -98,7 +97,9 @@ PARSERS: dict[str, Callable[[str], object]] = {
 
 def unmatched_image_map_entries() -> list[str]:
     """TESTCTR_IMAGE_MAP entries no image started by this process has matched (``IMAGE=REPLACEMENT``)."""
-    return _unmatched(current().image_map)
+    from testctr.image_map import unused_entries  # it imports this module
+
+    return unused_entries(current().image_map)
 
 
 def cache_dir() -> str:

@@ -16,6 +16,7 @@ from testctr.backend.types import PortSpec
 from testctr.parsing import (
     container_name,
     database_name,
+    image_map_key,
     parse_bool,
     parse_cpus,
     parse_duration,
@@ -31,7 +32,6 @@ from testctr.parsing import (
     parse_timestamp,
     port_key,
     substitute_image,
-    unmatched_image_map_entries,
 )
 
 
@@ -261,13 +261,15 @@ def test_image_map_entries_are_references() -> None:
         parse_image_map("Redis=x")
 
 
-def test_image_map_entry_without_tag_matches_latest_and_unmatched_are_reported() -> None:
+def test_image_map_entry_without_tag_matches_latest() -> None:
     mapping = {"redisx": "local/redis:7", "bbx:latest": "local/bb", "never-used-here": "x"}
     assert substitute_image("redisx:latest", mapping, "") == "local/redis:7"
     assert substitute_image("redisx", mapping, "") == "local/redis:7"
     assert substitute_image("bbx", mapping, "") == "local/bb"
     assert substitute_image("redisx:6", mapping, "") == "redisx:6"
-    assert unmatched_image_map_entries(mapping) == ["never-used-here=x"]
+    assert image_map_key("redisx:latest", mapping) == "redisx"
+    assert image_map_key("bbx", mapping) == "bbx:latest"
+    assert image_map_key("redisx:6", mapping) is None
 
 
 def test_substitute_image() -> None:

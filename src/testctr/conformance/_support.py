@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from testctr import image_map
 from testctr import settings as _settings
 from testctr.backend.protocols import Backend
 from testctr.backend.types import ContainerConfig
 from testctr.backends import requested_name, resolve
 from testctr.labels import container_labels
-from testctr.parsing import container_name, substitute_image
+from testctr.parsing import container_name
 
 BUSYBOX = "busybox"
 REDIS = "redis:7-alpine"
@@ -52,8 +53,7 @@ def resolve_backend() -> Backend:
 
 def local_image(image: str) -> str:
     """What the backend is asked for when a test names ``image`` (TESTCTR_IMAGE_MAP applied)."""
-    s = _settings.current()
-    return substitute_image(image, s.image_map, s.image_prefix)
+    return image_map.local_image(image)
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1) -> T:

@@ -20,10 +20,11 @@ from testctr.backends._process import CommandTimeout, Completed, run_command
 from testctr.container import Container, _gate
 from testctr.errors import ContainerStartError, InvalidOption, TestctrError, UnsupportedOption, WaitTimeout
 from testctr.housekeeping import warn_about_leftovers_once
+from testctr.image_map import local_image
 from testctr.labels import container_labels
 from testctr.option import Option, Spec, build_spec
 from testctr.owners import Owner, ScriptOwner, owner_for, script_name
-from testctr.parsing import parse_port_spec, substitute_image
+from testctr.parsing import parse_port_spec
 from testctr.reaper import protocol as _reaper_protocol
 from testctr.reaper import release, watch
 from testctr.stack.override import Service, check_project_name, override, parse_config, project_name_for, service_image
@@ -368,10 +369,7 @@ def _start(
     _unknown(wanted, stack._services, "services=")
     _unknown(list(strategies), stack._services, "waits=")
 
-    images = {
-        name: service_image(svc, lambda image: substitute_image(image, s.image_map, s.image_prefix))
-        for name, svc in stack._services.items()
-    }
+    images = {name: service_image(svc, local_image) for name, svc in stack._services.items()}
     labels = {
         name: {
             **container_labels(s.label, owner.test_id, images[name]),
