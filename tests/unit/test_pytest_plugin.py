@@ -13,7 +13,7 @@ import pytest
 # Imported here, not first in an inner run: pytester drops the modules an in-process run imported
 # first, and an Option made by a second copy of testctr.option is not the core's Option.
 import testctr.container  # noqa: F401
-from testctr import backends, housekeeping, labels, settings
+from testctr import backends, housekeeping, labels, pytest_plugin, settings
 from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.backends.memory import MemoryBackend as ScriptedBackend
@@ -72,6 +72,66 @@ def test_a_flag_before_a_path_does_not_take_it_as_its_value(pytester: pytest.Pyt
     path = pytester.makepyfile(SEES_SETTINGS)
     result = pytester.runpytest("-s", "--testctr-keep-failed", str(path))
     assert seen(result) == "KEEP_FAILED=True VERBOSE=False CLEANUP_AGE=300.0"
+
+
+@pytest.mark.parametrize("flag", sorted(pytest_plugin._BOOLS))
+def test_no_flag_takes_the_path_after_it(pytester: pytest.Pytester, flag: str, memory: MemoryBackend) -> None:
+    field = next(field for option, field, _conv, _help in pytest_plugin._OPTIONS if option == flag)
+    default = getattr(settings.Settings.from_env(), field)
+    path = pytester.makepyfile(
+        f"from testctr import settings\ndef test_it():\n    print('VALUE=%s' % settings.current().{field})\n"
+    )
+    # The form that changes the value, so the test sees the flag was read as a flag.
+    result = pytester.runpytest("-s", f"--{'no-' if default else ''}testctr-{flag}", str(path))
+    result.assert_outcomes(passed=1)
+    assert f"VALUE={not default}" in result.stdout.str()
+
+
+# Each option's ini value, none of them the default (the memory backend keeps cleanup-old off engines).
+INI_VALUES = {
+    "verbose": "true",
+    "keep-failed": "true",
+    "label": "myco",
+    "warn-old": "false",
+    "cleanup-old": "true",
+    "cleanup-age": "7m",
+    "max-concurrent": "3",
+    "create-delay": "2s",
+    "runtime": "podman",
+    "engine-timeout": "9s",
+    "reaper": "false",
+    "reuse": "false",
+    "reuse-ttl": "2h",
+    "report-lines": "17",
+}
+
+
+def test_every_option_has_an_ini_key(
+    pytester: pytest.Pytester, memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testctr import parsing
+
+    values = {**INI_VALUES, "backend": os.environ["TESTCTR_BACKEND"]}
+    monkeypatch.delenv("TESTCTR_BACKEND")
+    assert sorted(values) == sorted(option for option, *_ in pytest_plugin._OPTIONS)
+    ini = "".join(f"testctr_{option.replace('-', '_')} = {text}\n" for option, text in values.items())
+    pytester.makeini("[pytest]\n" + ini)
+    fields = {option: field for option, field, _conv, _help in pytest_plugin._OPTIONS}
+    pytester.makepyfile(
+        "from testctr import settings\n"
+        "def test_it():\n"
+        f"    print('SEEN', {{f: getattr(settings.current(), f) for f in {sorted(fields.values())!r}}})\n"
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    seen = next(line for line in result.stdout.lines if "SEEN {" in line)
+    default = settings.Settings.from_env()
+    for option, converter, _help in ((o, c, h) for o, _f, c, h in pytest_plugin._OPTIONS):
+        field = fields[option]
+        parse = getattr(parsing, converter)
+        expected = parse(values[option]) if converter.startswith("parse_") else values[option]
+        assert expected != getattr(default, field), option  # else this test could not tell
+        assert f"'{field}': {expected!r}" in seen, (option, seen)
 
 
 def test_explicit_values_of_a_flag_are_refused(pytester: pytest.Pytester) -> None:
