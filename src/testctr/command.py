@@ -195,13 +195,13 @@ def _run(args: argparse.Namespace) -> int:
     import importlib
 
     import testctr
-    from testctr.owners import ScriptOwner
 
     opts: list[testctr.Option] = []
     service = service_module(args.image)
-    if service is not None:
+    module = importlib.import_module(f"testctr.modules.{service}") if service is not None else None
+    if module is not None:
         # First: the user's flags below win over the module's defaults.
-        opts.append(importlib.import_module(f"testctr.modules.{service}").default())
+        opts.append(module.default())
     opts += [testctr.with_port(p) for p in args.port]
     for item in args.env:
         key, sep, value = item.partition("=")
@@ -224,21 +224,18 @@ def _run(args: argparse.Namespace) -> int:
         # endpoint() raises ContainerNotRunning for a container that has exited.
         for key in sorted(k for k, bindings in c.inspect().ports.items() if bindings):
             print(f"  {key} -> {c.endpoint(key)}")
-        reader = ScriptOwner("testctr-run")
-        try:
-            if c._spec.dsn_provider is not None:
-                print(f"  url: {c.dsn(reader)}")
-            state = c.inspect().state
-            if not state.running:
-                code = "" if state.exit_code is None else f" with exit code {state.exit_code}"
-                raise TestctrError(f"{c.name} is not running: it exited{code}\nlast log lines:\n{tail(c.logs())}")
-            if args.once:
-                return 0
-            print("press Ctrl-C to stop and remove it", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
-        finally:
-            reader.close()
+        if module is not None and hasattr(module, "url"):
+            # The server's own URL (its main database), what a user pastes into a client.
+            print(f"  url: {module.url(c)}")
+        state = c.inspect().state
+        if not state.running:
+            code = "" if state.exit_code is None else f" with exit code {state.exit_code}"
+            raise TestctrError(f"{c.name} is not running: it exited{code}\nlast log lines:\n{tail(c.logs())}")
+        if args.once:
+            return 0
+        print("press Ctrl-C to stop and remove it", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
         print(f"removing {c.name}")
     return 0
 
@@ -341,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("doctor", help="show runtimes, backends, and whether they work here")
     run = sub.add_parser("run", help="start a container as the library would; remove it on Ctrl-C")
     run.add_argument("image")
-    run.add_argument("command", nargs="*", help="replace the image's command")
+    # As in `docker run`: everything after the image is the command, its own flags included.
+    run.add_argument("command", nargs=argparse.REMAINDER, help="replace the image's command")
     run.add_argument("--port", "-p", action="append", default=[], help="publish a port (repeatable)")
     run.add_argument("--env", "-e", action="append", default=[], help="KEY=VALUE (repeatable)")
     run.add_argument("--wait-log", help="wait for a log line containing this text")

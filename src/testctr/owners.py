@@ -289,4 +289,8 @@ def owner_for(t: object) -> Owner:
 
 
 def script_name() -> str:
-    return sys.argv[0].rsplit("/", 1)[-1] if sys.argv and sys.argv[0] else "script"
+    """The running script's file name; for ``python -m pkg``, the package's name."""
+    if not sys.argv or not sys.argv[0]:
+        return "script"
+    parts = sys.argv[0].rsplit("/", 2)
+    return parts[-2] if parts[-1] == "__main__.py" and len(parts) > 1 else parts[-1]

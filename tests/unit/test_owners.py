@@ -181,7 +181,16 @@ def test_anything_else_is_not_an_owner(t: object) -> None:
         owner_for(t)
 
 
-@pytest.mark.parametrize(("argv", "name"), [(["/usr/bin/my-script"], "my-script"), ([""], "script"), ([], "script")])
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["/usr/bin/my-script"], "my-script"),
+        (["/venv/lib/python3.11/site-packages/myapp/__main__.py"], "myapp"),  # python -m myapp
+        (["__main__.py"], "__main__.py"),
+        ([""], "script"),
+        ([], "script"),
+    ],
+)
 def test_script_name(monkeypatch: pytest.MonkeyPatch, argv: list[str], name: str) -> None:
     monkeypatch.setattr(sys, "argv", argv)
     assert script_name() == name
