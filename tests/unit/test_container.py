@@ -68,6 +68,23 @@ def test_a_started_container_runs_labelled_and_is_removed_by_its_owner(
     assert not memory.exists(c.id)
 
 
+def test_backend_name_is_the_backend_used_and_the_requested_one_is_kept(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    from testctr.backends import default_registry
+
+    used = settings.current().backend
+    assert used is not None
+    default_registry.register_chooser("chooser-of-unit", lambda runtime: (used, default_registry.get(used)))
+    try:
+        c = testctr.new(owner, IMAGE, testctr.with_backend("chooser-of-unit"))
+    finally:
+        default_registry.unregister("chooser-of-unit")
+    assert (c.backend_name, c.requested_backend) == (used, "chooser-of-unit")
+    plain = testctr.new(owner, IMAGE)
+    assert (plain.backend_name, plain.requested_backend) == (used, used)
+
+
 def test_files_are_copied_before_the_start(memory: MemoryBackend, owner: ScriptOwner) -> None:
     c = testctr.new(owner, IMAGE, testctr.with_file_content(b"port 1\n", "/etc/app.conf", mode=0o600))
     methods = [m for m, _ in memory.calls]
