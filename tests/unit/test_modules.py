@@ -260,3 +260,21 @@ def test_a_template_is_built_once_and_its_failure_reported_once() -> None:
     ok.ensure(lambda: runs.append(2))
     ok.ensure(lambda: runs.append(3))
     assert runs == [1, 2] and ok.built
+
+
+def test_readme_says_mysql_and_mariadb_have_postgres_s_set_of_helpers() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `mysql`, `mariadb` |"))
+    assert "postgres's set" in row
+    helpers = {name for name in postgres.__all__ if name.startswith("with_")} | {"url", "default"}
+    for module in (mysql, mariadb):
+        assert helpers <= set(module.__all__), (module.__name__, helpers - set(module.__all__))
+
+
+def test_readme_example_database_name_is_the_one_dsn_makes() -> None:
+    from testctr.parsing import database_name
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    shown = re.search(r"postgresql://test:test@127\.0\.0\.1:PORT/(\w+)", readme)
+    assert shown is not None
+    assert shown.group(1) == database_name("tests/test_app.py::test_signup")
