@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO
+from typing import IO, TypeVar
 
 from testctr import last_use, sessions
 from testctr import option as _option
@@ -40,10 +40,12 @@ from testctr.backends import Resolved, resolve
 from testctr.dbpool import Databases, databases_for
 from testctr.dsn import drop_dead_sessions
 from testctr.errors import (
+    PORT_ATTEMPTS,
     ContainerNotFound,
     ContainerNotRunning,
     ContainerStartError,
     ExecError,
+    HostPortTaken,
     ImageNotFound,
     ImagePullError,
     InvalidOption,
@@ -128,6 +130,8 @@ _gate = _CreationGate()
 UNCHECKED_STATE_AGE = 1.0
 #: Where a container's kernel counts its OOM kills, cgroup v2 and v1.
 _OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+#: What a creation that may be made again with fresh ports returns (a Container, an id).
+_Made = TypeVar("_Made")
 
 
 class Container:
@@ -683,38 +687,8 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     config.name = container_name(owner.test_id, os.urandom(3).hex())
     config.labels = {**config.labels, **container_labels(s.label, owner.test_id, image)}
 
-    watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
     with _gate.slot(deadline):
-        # One engine call where the backend can: files must be in place before the start.
-        runner = backend if not config.files and isinstance(backend, ContainerRunner) else None
-        try:
-            if runner is not None:
-                container_id = runner.run_container(image, config)
-            else:
-                container_id = backend.create_container(image, config)
-        except BaseException as e:
-            if isinstance(e, (ImageNotFound, ImagePullError)):
-                add_typo_hint(backend, image, e)
-            # A create that failed half way, timed out or was interrupted may
-            # still have made the container; its name is all we know it by.
-            with contextlib.suppress(TestctrError):
-                backend.remove_container(config.name)
-                release(backend_name, backend.runtime, config.name)
-            raise
-        container = Container(backend, backend_name, container_id, config.name, image, spec, resolved.requested)
-        # Registered before anything else can fail: nothing leaks, whatever happens next.
-        owner.add_cleanup(lambda: container._cleanup(owner))
-        owner.started(container)
-        if runner is None:
-            try:
-                for entry in config.files:
-                    assert isinstance(backend, FileCopier)
-                    backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
-                backend.start_container(container_id)
-                container.started_at = time.monotonic()
-            except BaseException:
-                _abandon(container, owner)
-                raise
+        container = _with_fresh_ports(config, deadline, lambda: _create_owned(owner, image, spec, resolved))
     try:
         _await_ready(container, spec, deadline, fresh=True)
     except BaseException as e:
@@ -727,6 +701,75 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     # deadlock.
     warn_about_leftovers_once(owner.warn)
     return container
+
+
+def _create_owned(owner: Owner, image: str, spec: Spec, resolved: Resolved) -> Container:
+    """Create ``spec``'s container for ``owner``, copy its files in and start it; removed if that fails."""
+    backend, backend_name = resolved.backend, resolved.name
+    config = spec.config
+    watch(backend_name, backend.runtime, config.name)  # by name, before the create: a kill during it leaks nothing
+    # One engine call where the backend can: files must be in place before the start.
+    runner = backend if not config.files and isinstance(backend, ContainerRunner) else None
+    try:
+        if runner is not None:
+            container_id = runner.run_container(image, config)
+        else:
+            container_id = backend.create_container(image, config)
+    except BaseException as e:
+        if isinstance(e, (ImageNotFound, ImagePullError)):
+            add_typo_hint(backend, image, e)
+        # A create that failed half way, timed out or was interrupted may
+        # still have made the container; its name is all we know it by.
+        with contextlib.suppress(TestctrError):
+            backend.remove_container(config.name)
+            release(backend_name, backend.runtime, config.name)
+        raise
+    container = Container(backend, backend_name, container_id, config.name, image, spec, resolved.requested)
+    # Registered before anything else can fail: nothing leaks, whatever happens next.
+    owner.add_cleanup(lambda: container._cleanup(owner))
+    owner.started(container)
+    if runner is None:
+        try:
+            for entry in config.files:
+                assert isinstance(backend, FileCopier)
+                backend.copy_to_container(container_id, entry.container_path, entry.data, entry.mode)
+            backend.start_container(container_id)
+            container.started_at = time.monotonic()
+        except HostPortTaken:
+            # Never kept: it is made again under its name, and had nothing to show.
+            with contextlib.suppress(TestctrError):
+                container.terminate()
+            raise
+        except BaseException:
+            _abandon(container, owner)
+            raise
+    return container
+
+
+def _with_fresh_ports(config: ContainerConfig, deadline: float, make: Callable[[], _Made]) -> _Made:
+    """``make()``, made again while another process takes a host port the backend chose for ``config``.
+
+    Between the backend choosing a free port and the engine binding it at the
+    start, another process may take it; ``make`` removes what it half made
+    and the backend chooses afresh at the next creation (files are copied in
+    again), up to ``PORT_ATTEMPTS`` creations within the startup deadline. A
+    host port the user asked for is never swapped: that fails at once, with
+    what to do about it.
+    """
+    asked = {p.host_port for p in config.ports if p.host_port is not None}
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return make()
+        except HostPortTaken as e:
+            if e.port in asked:
+                raise ContainerStartError(
+                    f"{e.message}\nfix: host port {e.port} is in use by another process: stop it, or publish "
+                    'the port without a host port (e.g. with_port("80")) and use container.port() to find it',
+                    logs=e.logs,
+                ) from None
+            if attempt == PORT_ATTEMPTS or time.monotonic() >= deadline:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _await_ready(container: Container, spec: Spec, deadline: float, fresh: bool) -> None:
@@ -746,7 +789,14 @@ def _await_ready(container: Container, spec: Spec, deadline: float, fresh: bool)
 def _create(backend: Backend, image: str, config: ContainerConfig) -> str:
     """Create and start a container that outlives its owner (so no owner's cleanup guards this)."""
     if not config.files and isinstance(backend, ContainerRunner):
-        return backend.run_container(image, config)
+        try:
+            return backend.run_container(image, config)
+        except HostPortTaken:
+            # Made under its name but not started: the next creation needs the name. (Any
+            # other failure may be another process's container of that name: never removed.)
+            with contextlib.suppress(TestctrError):
+                backend.remove_container(config.name)
+            raise
     container_id = backend.create_container(image, config)
     try:
         for entry in config.files:
@@ -787,7 +837,12 @@ def _start_outliving(
     for attempt in range(2):
         asked = time.monotonic()
         with _gate.slot(deadline):
-            attached = attach_or_create(backend, config.name, lambda: _create(backend, image, config), deadline)
+            attached = attach_or_create(
+                backend,
+                config.name,
+                lambda: _with_fresh_ports(config, deadline, lambda: _create(backend, image, config)),
+                deadline,
+            )
         container = Container(backend, backend_name, attached.id, config.name, image, spec, resolved.requested)
         container._outlives = spec.outlives_owner
         container._info = attached.info  # a running one's ports are known: no second inspect

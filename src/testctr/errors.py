@@ -128,6 +128,24 @@ class ContainerStartError(_ShowsLogs):
         return bool(self.logs or self.log_file or self.exit_code is not None)
 
 
+#: Creations a container gets when a host port chosen for it is taken before the engine binds it.
+PORT_ATTEMPTS = 5
+
+
+class HostPortTaken(ContainerStartError):
+    """The engine could not bind host port ``port``: another process holds it.
+
+    Internal: a backend raises it (from a create-and-start or a start) so the
+    core can tell a port chosen for the user, which it chooses again with a
+    fresh container, from one the user asked for, which fails at once. Users
+    see a :class:`ContainerStartError`.
+    """
+
+    def __init__(self, message: str, port: int, *, logs: str = "") -> None:
+        super().__init__(message, logs=logs)
+        self.port = port
+
+
 class WaitTimeout(_ShowsLogs, TimeoutError):
     """A wait strategy did not succeed within its timeout."""
 

@@ -335,9 +335,19 @@ def squatter() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+#: A file makes the core create, copy it in, then start: the port is found taken at the start.
+CONFIG_FILE = testctr.with_file_content(b"listen 80\n", "/etc/app.conf")
+
+
+@pytest.mark.parametrize("files", [(), (CONFIG_FILE,)], ids=["run", "with_file"])
 @pytest.mark.parametrize("backend", ["cli", "docker-api"])
 def test_a_chosen_host_port_taken_before_the_start_is_chosen_again(
-    request: pytest.FixtureRequest, runtime: str, backend: str, squatter: int, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    runtime: str,
+    backend: str,
+    files: tuple[testctr.Option, ...],
+    squatter: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handed: list[int] = []
 
@@ -348,24 +358,32 @@ def test_a_chosen_host_port_taken_before_the_start_is_chosen_again(
         return port
 
     monkeypatch.setattr(docker_family, "allocate_port", racy)  # where pin_host_ports looks it up
-    c = busybox(request, runtime, testctr.with_backend(backend), testctr.with_port("80"))
+    c = busybox(request, runtime, testctr.with_backend(backend), testctr.with_port("80"), *files)
     assert handed[0] == squatter and len(handed) == 2
     assert c.port(80) == handed[1] != squatter and c.inspect().state.running
+    if files:
+        assert c.exec_simple("cat", "/etc/app.conf") == "listen 80"
     assert subprocess.run(
         [runtime, "ps", "-aq", "--filter", f"name={c.name}"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.split() == [c.id[:12]]  # the attempt on the taken port is gone
 
 
+@pytest.mark.parametrize("files", [(), (CONFIG_FILE,)], ids=["run", "with_file"])
 @pytest.mark.parametrize("backend", ["cli", "docker-api"])
 def test_a_host_port_the_user_asked_for_that_is_taken_fails_at_once(
-    request: pytest.FixtureRequest, runtime: str, backend: str, squatter: int, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    runtime: str,
+    backend: str,
+    files: tuple[testctr.Option, ...],
+    squatter: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def never(protocol: str = "tcp") -> int:
         raise AssertionError("a port the user asked for is never swapped")
 
     monkeypatch.setattr(docker_family, "allocate_port", never)
     with pytest.raises(testctr.ContainerStartError, match=f"fix: host port {squatter} is in use by another process"):
-        busybox(request, runtime, testctr.with_backend(backend), testctr.with_port(f"127.0.0.1:{squatter}:80"))
+        busybox(request, runtime, testctr.with_backend(backend), testctr.with_port(f"127.0.0.1:{squatter}:80"), *files)
 
 
 def test_commit(request: pytest.FixtureRequest, runtime: str) -> None:

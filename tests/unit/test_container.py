@@ -17,10 +17,12 @@ from testctr.backend.types import ContainerConfig, ContainerInfo
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend, exec_result
 from testctr.container import Container
 from testctr.errors import (
+    PORT_ATTEMPTS,
     ContainerNotRunning,
     ContainerStartError,
     EngineUnavailable,
     ExecError,
+    HostPortTaken,
     InvalidOption,
     PortNotPublished,
     TestctrError,
@@ -213,6 +215,85 @@ def test_a_wait_that_is_interrupted_removes_the_container(memory: MemoryBackend,
     with pytest.raises(KeyboardInterrupt):
         testctr.new(owner, IMAGE, testctr.with_wait(Interrupted()))
     assert len(removals(memory)) == 1
+
+
+# --- a host port chosen for the container, taken before the engine binds it ------------------------
+
+
+def port_taken(port: int = 41000) -> HostPortTaken:
+    return HostPortTaken(f"memory start failed: listen tcp4 127.0.0.1:{port}: bind: address already in use", port)
+
+
+def creations(memory: MemoryBackend) -> list[str]:
+    return [method for method, _ in memory.calls if method in ("create_container", "run_container")]
+
+
+def test_a_chosen_port_taken_at_the_start_makes_the_container_again_with_its_files(
+    memory: MemoryBackend, owner: ScriptOwner
+) -> None:
+    memory.fail("start_container", port_taken())
+    c = testctr.new(owner, IMAGE, testctr.with_port("80"), with_files())
+    methods = [m for m, _ in memory.calls]
+    assert methods[: methods.index("inspect_container")] == [
+        "create_container", "copy_to_container", "start_container", "remove_container",
+        "create_container", "copy_to_container", "start_container",
+    ]  # fmt: skip
+    assert c.inspect().state.running and c.copy_from("/etc/app.conf") == b"x"
+    assert memory.names() == [c.name]  # the first one is gone, its name is the new one's
+    owner.close()
+    assert not memory.exists(c.id)
+
+
+def test_a_chosen_port_taken_at_a_one_call_run_makes_it_again(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.fail("run_container", port_taken(), after=True)
+    c = testctr.new(owner, IMAGE, testctr.with_port("80"))
+    assert creations(memory) == ["run_container", "run_container"] and removals(memory) == [c.name]
+    assert c.inspect().state.running and memory.names() == [c.name]
+
+
+def test_a_port_conflict_is_never_kept_even_with_keep_failed(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    settings.configure(keep_failed=True)
+    memory.fail("start_container", port_taken())
+    c = testctr.new(owner, IMAGE, testctr.with_port("80"), with_files())
+    assert len(removals(memory)) == 1 and memory.names() == [c.name]
+
+
+def test_ports_taken_again_and_again_give_up_after_port_attempts(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.fail("start_container", port_taken(), times=PORT_ATTEMPTS + 1)
+    with pytest.raises(ContainerStartError, match="address already in use"):
+        testctr.new(owner, IMAGE, testctr.with_port("80"), with_files())
+    assert creations(memory) == ["create_container"] * PORT_ATTEMPTS
+    assert memory.names() == []
+
+
+def test_a_taken_port_the_user_asked_for_fails_at_once_with_the_fix(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.fail("start_container", port_taken(8443))
+    with pytest.raises(ContainerStartError, match="fix: host port 8443 is in use by another process") as e:
+        testctr.new(owner, IMAGE, testctr.with_port("80"), testctr.with_port("127.0.0.1:8443:443"), with_files())
+    assert not isinstance(e.value, HostPortTaken)
+    assert creations(memory) == ["create_container"] and memory.names() == []
+
+
+def test_a_port_taken_after_the_startup_deadline_is_not_tried_again(memory: MemoryBackend, owner: ScriptOwner) -> None:
+    memory.slow("create_container", 0.3)
+    memory.fail("start_container", port_taken())
+    with pytest.raises(ContainerStartError, match="address already in use"):
+        testctr.new(owner, IMAGE, testctr.with_port("80"), with_files(), testctr.with_startup_timeout(0.2))
+    assert creations(memory) == ["create_container"] and memory.names() == []
+
+
+@pytest.mark.parametrize("files", [True, False])
+def test_a_reused_containers_chosen_port_taken_makes_it_again(
+    memory: MemoryBackend, owner: ScriptOwner, files: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    memory.fail("start_container" if files else "run_container", port_taken(), after=not files)
+    opts = [with_files()] if files else []
+    c = testctr.new(owner, IMAGE, testctr.with_reuse(), testctr.with_port("80"), *opts)
+    assert len(creations(memory)) == 2 and memory.names() == [c.name] and c.inspect().state.running
+    if files:
+        assert c.copy_from("/etc/app.conf") == b"x"
+    memory.remove_container(c.id)
 
 
 # --- cleanup ---------------------------------------------------------------------------------------

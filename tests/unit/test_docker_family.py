@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from testctr.backend.types import ContainerConfig
-from testctr.backends import docker_family
 from testctr.backends.docker_family import (
     EngineEndpoint,
     ImageCommands,
@@ -28,13 +27,11 @@ from testctr.backends.docker_family import (
     pull_error,
     registry_of,
     remote_host_of,
-    run_with_fresh_ports,
+    start_error,
     taken_host_port,
     unreachable_fix,
 )
-from testctr.backends.free_ports import PORT_ATTEMPTS
-from testctr.errors import ContainerStartError, EngineUnavailable, ImageNotFound, ImagePullError, InvalidOption
-from testctr.parsing import parse_port_spec
+from testctr.errors import ContainerStartError, HostPortTaken, ImageNotFound, ImagePullError, InvalidOption
 
 LOCAL = "unix:///var/run/docker.sock"
 DATA = Path(__file__).parent / "data"
@@ -376,76 +373,13 @@ def test_other_failures_name_no_taken_port(text: str) -> None:
     assert taken_host_port(text) is None
 
 
-def taken(port: int | None) -> ContainerStartError:
-    return ContainerStartError(f"docker run failed: listen tcp4 127.0.0.1:{port}: bind: address already in use")
+@pytest.mark.parametrize("text", [DOCKER_PROXY, PODMAN, DOCKER_ALLOCATED])
+def test_a_start_refused_for_a_taken_host_port_says_which(text: str) -> None:
+    error = start_error(f"docker start failed: {text}", "booting")
+    assert isinstance(error, HostPortTaken) and error.port == 39259
+    assert error.message == f"docker start failed: {text}" and error.logs == "booting"
 
 
-class Engine:
-    """Runs configs; fails the start of those whose host port is in ``busy``."""
-
-    def __init__(self, busy: set[int], error: Exception | None = None) -> None:
-        self.busy = busy
-        self.error = error
-        self.ports: list[list[int | None]] = []
-        self.discarded: list[str] = []
-
-    def run(self, config: ContainerConfig) -> str:
-        ports = [p.host_port for p in config.ports]
-        self.ports.append(ports)
-        if self.error is not None:
-            raise self.error
-        for port in ports:
-            if port in self.busy:
-                raise taken(port)
-        return "id"
-
-    def discard(self, name: str) -> None:
-        self.discarded.append(name)
-
-
-def with_ports(*specs: str) -> ContainerConfig:
-    return ContainerConfig(name="testctr-x", ports=[parse_port_spec(spec) for spec in specs])
-
-
-def test_a_chosen_port_taken_meanwhile_is_discarded_and_run_again_with_fresh_ports(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    chosen = iter([41000, 41001, 41002])
-    monkeypatch.setattr(docker_family, "allocate_port", lambda protocol="tcp": next(chosen))
-    engine = Engine(busy={41000, 41001})
-    config = with_ports("80", "127.0.0.1:8443:443")
-    assert run_with_fresh_ports(config, LOCAL, engine.run, engine.discard) == "id"
-    assert engine.ports == [[41000, 8443], [41001, 8443], [41002, 8443]]  # the user's port kept
-    assert engine.discarded == ["testctr-x", "testctr-x"] and config.ports[0].host_port is None
-
-
-def test_a_taken_port_the_user_asked_for_fails_at_once_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(docker_family, "allocate_port", lambda protocol="tcp": 41000)
-    engine = Engine(busy={8443})
-    with pytest.raises(ContainerStartError, match="fix: host port 8443 is in use by another process"):
-        run_with_fresh_ports(with_ports("80", "127.0.0.1:8443:443"), LOCAL, engine.run, engine.discard)
-    assert len(engine.ports) == 1 and engine.discarded == []
-
-
-@pytest.mark.parametrize("error", [ContainerStartError("no such image"), EngineUnavailable("down")])
-def test_other_failures_are_not_tried_again(error: Exception) -> None:
-    engine = Engine(busy=set(), error=error)
-    with pytest.raises(type(error)):
-        run_with_fresh_ports(with_ports("80"), LOCAL, engine.run, engine.discard)
-    assert len(engine.ports) == 1 and engine.discarded == []
-
-
-def test_ports_taken_again_and_again_give_up_after_port_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = iter(range(41000, 41100))
-    monkeypatch.setattr(docker_family, "allocate_port", lambda protocol="tcp": next(chosen))
-    engine = Engine(busy=set(range(41000, 41100)))
-    with pytest.raises(ContainerStartError, match="address already in use"):
-        run_with_fresh_ports(with_ports("80"), LOCAL, engine.run, engine.discard)
-    assert len(engine.ports) == PORT_ATTEMPTS and len(engine.discarded) == PORT_ATTEMPTS - 1
-
-
-def test_a_remote_engines_ports_are_its_own_and_never_swapped() -> None:
-    engine = Engine(busy=set(), error=taken(32768))
-    with pytest.raises(ContainerStartError, match="fix: host port 32768"):
-        run_with_fresh_ports(with_ports("80"), "tcp://10.0.0.5:2376", engine.run, engine.discard)
-    assert engine.ports == [[None]]
+def test_a_start_refused_for_anything_else_is_a_plain_start_error() -> None:
+    error = start_error("docker start failed: exec: no such file", "booting")
+    assert type(error) is ContainerStartError and error.logs == "booting"

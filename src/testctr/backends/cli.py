@@ -54,7 +54,7 @@ from testctr.backends.docker_family import (
     pull_error,
     pull_timeout_error,
     remove_args,
-    run_with_fresh_ports,
+    start_error,
     unreachable_fix,
 )
 from testctr.errors import (
@@ -342,18 +342,12 @@ class CLIBackend:
         return self._create(image, config, start=False)
 
     def run_container(self, image: str, config: ContainerConfig) -> str:
-        def run(pinned: ContainerConfig) -> str:
-            # Extra networks are attached between create and start.
-            if not pinned.networks[1:]:
-                return self._create(image, pinned, start=True)
-            container_id = self._create(image, pinned, start=False)
-            self.start_container(container_id)
-            return container_id
-
-        def discard(name: str) -> None:
-            self._run(*remove_args(self.rt.name), "--", name)
-
-        return run_with_fresh_ports(config, self.rt.engine_url, run, discard)
+        # Extra networks are attached between create and start.
+        if not config.networks[1:]:
+            return self._create(image, config, start=True)
+        container_id = self._create(image, config, start=False)
+        self.start_container(container_id)
+        return container_id
 
     def _create(self, image: str, config: ContainerConfig, start: bool) -> str:
         if config.backend_config is not None:
@@ -378,7 +372,7 @@ class CLIBackend:
             # A run that created the container but could not start it: the core
             # removes it by name; its log may say why it failed.
             logs = self._logs_by_name(config.name) if start else ""
-            raise ContainerStartError(f"{self.rt.name} {verb} of {image} failed: {err}", logs=logs)
+            raise start_error(f"{self.rt.name} {verb} of {image} failed: {err}", logs)
         container_id = result.out.strip().splitlines()[-1]
         try:
             for attachment in config.networks[1:]:
@@ -406,9 +400,7 @@ class CLIBackend:
                 raise ContainerNotFound(f"no container {container_id!r}: {result.err}")
             if _UNREACHABLE.search(result.err):
                 raise self._unavailable(result.err)
-            raise ContainerStartError(
-                f"{self.rt.name} start failed: {result.err}", logs=self.get_container_logs(container_id)
-            )
+            raise start_error(f"{self.rt.name} start failed: {result.err}", self.get_container_logs(container_id))
 
     def stop_container(self, container_id: str, timeout: float = 10.0) -> None:
         seconds = max(int(timeout), 0)

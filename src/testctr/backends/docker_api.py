@@ -68,7 +68,7 @@ from testctr.backends.docker_family import (
     pin_host_ports,
     pull_error,
     pull_timeout_error,
-    run_with_fresh_ports,
+    start_error,
     unreachable_fix,
 )
 from testctr.errors import (
@@ -537,18 +537,6 @@ class DockerAPIBackend:
         self._connect_extra_networks(container_id, config)
         return container_id
 
-    def run_container(self, image: str, config: ContainerConfig) -> str:
-        def run(pinned: ContainerConfig) -> str:
-            container_id = self.create_container(image, pinned)
-            self.start_container(container_id)
-            return container_id
-
-        def discard(name: str) -> None:
-            with contextlib.suppress(TestctrError):
-                self.remove_container(name)
-
-        return run_with_fresh_ports(config, self.engine_url, run, discard)
-
     def _connect_extra_networks(self, container_id: str, config: ContainerConfig) -> None:
         """Networks after the first are attached between create and start."""
         for attachment in config.networks[1:]:
@@ -560,7 +548,7 @@ class DockerAPIBackend:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
 
             def refused(message: str) -> TestctrError:
-                return ContainerStartError(message, logs=self._logs_or_empty(container_id))
+                return start_error(message, self._logs_or_empty(container_id))
 
             raise self._translate(f"{self.runtime} start", e, container_id=container_id, refused=refused) from None
 

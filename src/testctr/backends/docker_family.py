@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from testctr.backend.types import ContainerConfig, ContainerInfo, ContainerState, NetworkInfo, PortBinding
-from testctr.backends.free_ports import PORT_ATTEMPTS, allocate_port
+from testctr.backends.free_ports import allocate_port
 from testctr.errors import (
     ContainerStartError,
     EngineUnavailable,
+    HostPortTaken,
     ImageNotFound,
     ImagePullError,
     InvalidOption,
@@ -122,39 +123,17 @@ def taken_host_port(engine_text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def run_with_fresh_ports(
-    config: ContainerConfig,
-    engine_url: str,
-    run: Callable[[ContainerConfig], str],
-    discard: Callable[[str], None],
-) -> str:
-    """``run(config)`` with its free host ports chosen (see :func:`pin_host_ports`); the container's id.
+def start_error(message: str, logs: str = "") -> ContainerStartError:
+    """The error for a start the engine refused with ``message``.
 
-    Between choosing a free port and the engine binding it at the start,
-    another process may take it: then the half-made container is discarded
-    (by name) and run again with fresh ports, up to ``PORT_ATTEMPTS`` times.
-    A host port the user asked for is never swapped: that failure is raised
-    at once, with what to do about it.
+    :class:`HostPortTaken` when it says another process holds a host port:
+    the core then makes the container again, with fresh ports where it let
+    us choose them (see :func:`pin_host_ports`).
     """
-    for attempt in range(PORT_ATTEMPTS):
-        pinned = pin_host_ports(config, engine_url)
-        chosen = {p.host_port for p, asked in zip(pinned.ports, config.ports, strict=True) if asked.host_port is None}
-        try:
-            return run(pinned)
-        except ContainerStartError as e:
-            taken = taken_host_port(e.message)
-            if taken is None:
-                raise
-            if taken not in chosen:
-                raise ContainerStartError(
-                    f"{e.message}\nfix: host port {taken} is in use by another process: stop it, or publish "
-                    'the port without a host port (e.g. with_port("80")) and use container.port() to find it',
-                    logs=e.logs,
-                ) from None
-            if attempt + 1 == PORT_ATTEMPTS:
-                raise
-            discard(config.name)
-    raise AssertionError("unreachable")
+    taken = taken_host_port(message)
+    if taken is None:
+        return ContainerStartError(message, logs=logs)
+    return HostPortTaken(message, taken, logs=logs)
 
 
 def docker_context(environ: Mapping[str, str]) -> str | None:

@@ -7,10 +7,8 @@ import socket
 import threading
 import time
 
+from testctr.errors import PORT_ATTEMPTS as PORT_ATTEMPTS  # Apple's creations share the core's bound
 from testctr.errors import TestctrError
-
-#: Creations with fresh ports after another process took an allocated one.
-PORT_ATTEMPTS = 5
 
 _handed_out: dict[int, float] = {}
 _handed_out_lock = threading.Lock()
