@@ -108,7 +108,7 @@ class RunState:
         self.configured_settings = configured_settings
         self._lock = threading.Lock()
         self._failed: set[str] = set()
-        self._containers: dict[str, list[_Tracked]] = {}
+        self._tracked: dict[str, list[_Tracked]] = {}
         self._running: _RunningTest | None = None
         #: Engine id of each wider-scoped container or network that failed tests used: keep-failed
         #: keeps those, and its hint names the tests.
@@ -140,20 +140,20 @@ class RunState:
         ``logs``: a container, whose log a failed test's report shows; False: a network.
         """
         with self._lock:
-            self._containers.setdefault(test_id, []).append(_Tracked(thing, fixture, logs))
+            self._tracked.setdefault(test_id, []).append(_Tracked(thing, fixture, logs))
             if self._running is not None and self._running.recording:
                 self._running.made.add(thing.id)
 
     def forget(self, test_id: str, thing: Any) -> None:
         with self._lock:
-            siblings = self._containers.get(test_id, [])
+            siblings = self._tracked.get(test_id, [])
             siblings[:] = [t for t in siblings if t.thing is not thing]
             if not siblings:
-                self._containers.pop(test_id, None)
+                self._tracked.pop(test_id, None)
 
     def containers_of(self, test_id: str) -> list[Any]:
         with self._lock:
-            return [t.thing for t in self._containers.get(test_id, ()) if t.logs]
+            return [t.thing for t in self._tracked.get(test_id, ()) if t.logs]
 
     def failed_tests_using(self, thing: Any) -> list[str]:
         """The failed tests that used the wider-scoped ``thing`` (a container or a network), in order."""
@@ -186,12 +186,12 @@ class RunState:
         with self._lock:
             running = self._running
             made = running.made if running is not None and running.nodeid == nodeid else set()
-            own = [t.thing for t in self._containers.get(nodeid, ()) if t.logs]
+            own = [t.thing for t in self._tracked.get(nodeid, ()) if t.logs]
             wider = [
                 t
                 for node in dict.fromkeys(n or "session" for n in chain)
                 if node != nodeid
-                for t in self._containers.get(node, ())
+                for t in self._tracked.get(node, ())
                 if t.fixture in fixtures or t.thing.id in made
             ]
             return own, [t.thing for t in wider if t.logs], [t.thing for t in wider if not t.logs]
