@@ -563,11 +563,11 @@ class Container:
         if self._db is not None:
             self._db.retire()
         release(self.backend_name, self.runtime, self.name)
-        owner.kept(self._keep_hint(owner.test_id))
+        owner.kept(self._keep_hint(owner.why_kept(self)))
 
-    def _keep_hint(self, test_id: str) -> str:
+    def _keep_hint(self, why: str) -> str:
         commands = self.backend.debug_commands(self.name) if isinstance(self.backend, DebugCommands) else {}
-        lines = [f"testctr: kept container {self.name} ({self.image}) of failed test {test_id}"]
+        lines = [f"testctr: kept container {self.name} ({self.image}) {why}"]
         lines += [f"    {purpose}: {commands[purpose]}" for purpose in ("logs", "shell") if purpose in commands]
         # `testctr clean` removes it once this run has ended, whatever the backend.
         remove = commands.get("remove")

@@ -58,23 +58,27 @@ class Network:
         _release(self.backend_name, self.runtime, self.name)
 
     def _cleanup(self, owner: Owner) -> None:
+        owner.ended(self)
         if self._removed:
             return
         keep_failed = _settings.current().keep_failed
-        if keep_failed and owner.failed():
-            self._keep(owner, "of failed test")
+        # Kept by the rule that keeps containers: a test that used it failed. The
+        # containers a failed test used are kept too, and their fixtures need this
+        # network's: a kept container never loses its network.
+        if keep_failed and owner.failed_using(self):
+            self._keep(owner, owner.why_kept(self))
             return
         try:
             self.remove()
         except TestctrError:
             if not keep_failed:
                 raise
-            # Containers another failed test kept still use it.
-            self._keep(owner, "still used by kept containers, of test")
+            # Containers kept for a failed test that did not ask for it (given its name, say) still use it.
+            self._keep(owner, f"of {owner.test_id}, still used by kept containers")
 
     def _keep(self, owner: Owner, why: str) -> None:
         _release(self.backend_name, self.runtime, self.name)
-        owner.kept(f"testctr: kept network {self.name} {why} {owner.test_id}\n    remove: testctr clean")
+        owner.kept(f"testctr: kept network {self.name} {why}\n    remove: testctr clean")
 
 
 def _create(owner: Owner, name: str | None, internal: bool, backend: str | None, runtime: str | None) -> Network:
@@ -100,6 +104,7 @@ def _create(owner: Owner, name: str | None, internal: bool, backend: str | None,
             _release(backend_name, chosen.runtime, name)
         raise
     net = Network(manager, backend_name, chosen.runtime, network_id, name)
+    owner.uses(net)
     owner.add_cleanup(lambda: net._cleanup(owner))
     return net
 

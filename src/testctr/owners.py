@@ -17,6 +17,16 @@ from testctr.errors import InvalidOption
 if TYPE_CHECKING:
     from testctr.container import Container
 
+#: How many failed tests a keep hint names before "and N more".
+_NAMED_TESTS = 3
+
+
+class Used(Protocol):
+    """What a test uses and keep-failed may keep: a container or a network (its engine id)."""
+
+    @property
+    def id(self) -> str: ...
+
 
 class Owner(Protocol):
     test_id: str
@@ -25,19 +35,29 @@ class Owner(Protocol):
 
     def failed(self) -> bool: ...
 
-    def failed_using(self, container: Container) -> bool:
-        """Whether keep-failed keeps ``container``: a test that used it failed.
+    def failed_using(self, *used: Used) -> bool:
+        """Whether keep-failed keeps ``used`` (the containers of a Compose project
+        go together): a test that used one of them failed.
 
-        For a test's own containers that is :meth:`failed`; a wider-scoped
-        owner (a session fixture) answers for the tests that used this one only.
+        For a test's own containers and networks that is :meth:`failed`; a
+        wider-scoped owner (a session fixture) answers for the tests that used
+        these only.
         """
         ...
 
-    def started(self, container: Container) -> None:
-        """``container`` serves this test from now on (until :meth:`ended`)."""
+    def why_kept(self, *used: Used) -> str:
+        """The keep hint's words after the kept thing's name: which failed test it served."""
         ...
 
-    def ended(self, container: Container) -> None: ...
+    def started(self, container: Container) -> None:
+        """``container`` serves this test from now on (until :meth:`ended`); its log goes into reports."""
+        ...
+
+    def uses(self, network: Used) -> None:
+        """``network`` (what has no log) serves this test from now on (until :meth:`ended`)."""
+        ...
+
+    def ended(self, used: Used) -> None: ...
 
     def kept(self, hint: str) -> None:
         """Tell the user that keep-failed kept a container, and how to look at it."""
@@ -62,7 +82,10 @@ class _ToTheTerminal:
     def started(self, container: Container) -> None:
         pass  # nothing attaches logs to a unittest or script failure
 
-    def ended(self, container: Container) -> None:
+    def uses(self, network: Used) -> None:
+        pass  # what a unittest case or a script made is what it used
+
+    def ended(self, used: Used) -> None:
         pass
 
     def kept(self, hint: str) -> None:
@@ -87,11 +110,11 @@ class _PytestRunState(Protocol):
 
     def failed_within(self, nodeid: str) -> bool: ...
 
-    def failed_using(self, container: Container) -> bool: ...
+    def failed_tests_using(self, thing: Used) -> list[str]: ...
 
-    def track(self, test_id: str, container: Container, fixture: str | None = None) -> None: ...
+    def track(self, test_id: str, thing: Used, fixture: str | None = None, logs: bool = True) -> None: ...
 
-    def forget(self, test_id: str, container: Container) -> None: ...
+    def forget(self, test_id: str, thing: Used) -> None: ...
 
     def keep(self, hint: str) -> None: ...
 
@@ -125,8 +148,11 @@ class _ToPytest:
     def started(self, container: Container) -> None:
         self._state.track(self._nodeid, container, self._fixture)
 
-    def ended(self, container: Container) -> None:
-        self._state.forget(self._nodeid, container)
+    def uses(self, network: Used) -> None:
+        self._state.track(self._nodeid, network, self._fixture, logs=False)
+
+    def ended(self, used: Used) -> None:
+        self._state.forget(self._nodeid, used)
 
     def kept(self, hint: str) -> None:
         self._state.keep(hint)
@@ -141,19 +167,26 @@ class _ToPytest:
 class _Delivers:
     """The Owner methods that say where containers, hints and warnings go."""
 
+    test_id: str
     _delivery: _ToTheTerminal | _ToPytest = _ToTheTerminal()
 
     def failed(self) -> bool:
         raise NotImplementedError
 
-    def failed_using(self, container: Container) -> bool:
+    def failed_using(self, *used: Used) -> bool:
         return self.failed()
+
+    def why_kept(self, *used: Used) -> str:
+        return f"of failed test {self.test_id}"
 
     def started(self, container: Container) -> None:
         self._delivery.started(container)
 
-    def ended(self, container: Container) -> None:
-        self._delivery.ended(container)
+    def uses(self, network: Used) -> None:
+        self._delivery.uses(network)
+
+    def ended(self, used: Used) -> None:
+        self._delivery.ended(used)
 
     def kept(self, hint: str) -> None:
         self._delivery.kept(hint)
@@ -170,17 +203,20 @@ class _Delivers:
 
 class PytestOwner(_Delivers):
     """A pytest ``request`` of any scope. A broader scope (class, module,
-    session) counts as failed when any test inside it failed."""
+    session) counts as failed when any test inside it failed; what it made
+    is kept only for the failed tests that used it."""
 
     def __init__(self, request: Any) -> None:
         self._request = request
         self.test_id: str = request.node.nodeid or "session"
         self._prefix: str = request.node.nodeid
         # A fixture's request (SubRequest) has its scope and name; the test's own, "function" and None.
-        self._wider = getattr(request, "scope", "function") != "function"
+        self._scope: str = getattr(request, "scope", "function")
+        self._fixture: str | None = getattr(request, "fixturename", None)
+        self._wider = self._scope != "function"
         self._state = _pytest_run_state(request.config)
         if self._state is not None:
-            self._delivery = _ToPytest(self._state, self.test_id, getattr(request, "fixturename", None))
+            self._delivery = _ToPytest(self._state, self.test_id, self._fixture)
 
     def add_cleanup(self, fn: Callable[[], None]) -> None:
         self._request.addfinalizer(fn)
@@ -189,10 +225,26 @@ class PytestOwner(_Delivers):
         # Without the plugin no report says what failed.
         return self._state is not None and self._state.failed_within(self._prefix)
 
-    def failed_using(self, container: Container) -> bool:
+    def failed_using(self, *used: Used) -> bool:
         if not self._wider:
             return self.failed()
-        return self._state is not None and self._state.failed_using(container)
+        return bool(self._failed_tests_using(used))
+
+    def why_kept(self, *used: Used) -> str:
+        if not self._wider:
+            return super().why_kept(*used)
+        made_by = f"{self._scope} fixture `{self._fixture}`" if self._fixture else f"{self._scope} {self.test_id}"
+        tests = self._failed_tests_using(used)
+        if not tests:
+            return f"({made_by}), whose setup failed"  # kept at a failed start, before any test's report
+        named = ", ".join(tests[:_NAMED_TESTS])
+        more = f" and {len(tests) - _NAMED_TESTS} more" if len(tests) > _NAMED_TESTS else ""
+        return f"({made_by}), used by failed test{'s' if len(tests) > 1 else ''} {named}{more}"
+
+    def _failed_tests_using(self, used: tuple[Used, ...]) -> list[str]:
+        if self._state is None:
+            return []  # without the plugin no report says what failed
+        return list(dict.fromkeys(test for thing in used for test in self._state.failed_tests_using(thing)))
 
     def log_base(self) -> str | None:
         return pytest_basetemp(self._request.config)

@@ -73,9 +73,12 @@ def _env_name(option: str) -> str:
 
 @dataclasses.dataclass
 class _Tracked:
-    container: Any
+    #: A container, or what has no log of its own (a network): anything with an engine ``id``.
+    thing: Any
     #: The fixture that made it; None: the test itself (or a unittest case).
     fixture: str | None
+    #: Whether a failed test's report shows its log.
+    logs: bool = True
 
 
 @dataclasses.dataclass
@@ -105,10 +108,11 @@ class RunState:
         self.configured_settings = configured_settings
         self._lock = threading.Lock()
         self._failed: set[str] = set()
-        self._containers: dict[str, list[_Tracked]] = {}
+        self._tracked: dict[str, list[_Tracked]] = {}
         self._running: _RunningTest | None = None
-        #: Engine ids of the wider-scoped containers that a failed test used: keep-failed keeps those.
-        self._used_by_failed: set[str] = set()
+        #: Engine id of each wider-scoped container or network that failed tests used: keep-failed
+        #: keeps those, and its hint names the tests.
+        self._used_by_failed: dict[str, list[str]] = {}
         # Messages made in this process since its last teardown report.
         self._pending: list[tuple[str, str]] = []
         #: What the terminal summary shows, collected from every process's reports.
@@ -130,28 +134,31 @@ class RunState:
                 not nodeid or n.startswith(nodeid + "::") or n.startswith(nodeid + "/") for n in self._failed
             )
 
-    def track(self, test_id: str, container: Any, fixture: str | None = None) -> None:
-        """``container`` serves ``test_id`` (a test, or a wider node: "session"), made by ``fixture``."""
-        with self._lock:
-            self._containers.setdefault(test_id, []).append(_Tracked(container, fixture))
-            if self._running is not None and self._running.recording:
-                self._running.made.add(container.id)
+    def track(self, test_id: str, thing: Any, fixture: str | None = None, logs: bool = True) -> None:
+        """``thing`` serves ``test_id`` (a test, or a wider node: "session"), made by ``fixture``.
 
-    def forget(self, test_id: str, container: Any) -> None:
+        ``logs``: a container, whose log a failed test's report shows; False: a network.
+        """
         with self._lock:
-            siblings = self._containers.get(test_id, [])
-            siblings[:] = [t for t in siblings if t.container is not container]
+            self._tracked.setdefault(test_id, []).append(_Tracked(thing, fixture, logs))
+            if self._running is not None and self._running.recording:
+                self._running.made.add(thing.id)
+
+    def forget(self, test_id: str, thing: Any) -> None:
+        with self._lock:
+            siblings = self._tracked.get(test_id, [])
+            siblings[:] = [t for t in siblings if t.thing is not thing]
             if not siblings:
-                self._containers.pop(test_id, None)
+                self._tracked.pop(test_id, None)
 
     def containers_of(self, test_id: str) -> list[Any]:
         with self._lock:
-            return [t.container for t in self._containers.get(test_id, ())]
+            return [t.thing for t in self._tracked.get(test_id, ()) if t.logs]
 
-    def failed_using(self, container: Any) -> bool:
-        """Whether a failed test used the wider-scoped ``container``."""
+    def failed_tests_using(self, thing: Any) -> list[str]:
+        """The failed tests that used the wider-scoped ``thing`` (a container or a network), in order."""
         with self._lock:
-            return container.id in self._used_by_failed
+            return list(self._used_by_failed.get(thing.id, ()))
 
     def test_started(self, nodeid: str, at: float) -> None:
         with self._lock:
@@ -162,27 +169,44 @@ class RunState:
             if self._running is not None:
                 self._running.recording = False
 
-    def used_by(self, nodeid: str, chain: Sequence[str], fixtures: Collection[str]) -> tuple[list[Any], list[Any]]:
-        """The containers test ``nodeid`` used: its own, and the wider-scoped ones.
+    def used_by(
+        self, nodeid: str, chain: Sequence[str], fixtures: Collection[str]
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        """What test ``nodeid`` used: its own containers, the wider-scoped containers, and the
+        wider-scoped things without a log (networks).
 
         ``chain``: the node ids from the session down to the test ("" the
         session); ``fixtures``: the test's fixture closure. A wider-scoped
-        container counts when the fixture that made it is in the closure, or
-        when it was made while the test was set up or ran (a fixture asked
-        for by ``request.getfixturevalue``, a helper given the session's request).
+        thing counts when the fixture that made it is in the closure, or when
+        it was made while the test was set up or ran (a fixture asked for by
+        ``request.getfixturevalue``, a helper given the session's request).
+        A container's fixture asks for its network's, so a test that used a
+        container used its network too.
         """
         with self._lock:
             running = self._running
             made = running.made if running is not None and running.nodeid == nodeid else set()
-            own = [t.container for t in self._containers.get(nodeid, ())]
+            own = [t.thing for t in self._tracked.get(nodeid, ()) if t.logs]
             wider = [
-                t.container
+                t
                 for node in dict.fromkeys(n or "session" for n in chain)
                 if node != nodeid
-                for t in self._containers.get(node, ())
-                if t.fixture in fixtures or t.container.id in made
+                for t in self._tracked.get(node, ())
+                if t.fixture in fixtures or t.thing.id in made
             ]
-            return own, wider
+            return own, [t.thing for t in wider if t.logs], [t.thing for t in wider if not t.logs]
+
+    def test_failed(self, nodeid: str, chain: Sequence[str], fixtures: Collection[str]) -> tuple[list[Any], list[Any]]:
+        """Record that test ``nodeid`` failed, with the wider-scoped things it used (see
+        :meth:`used_by`); return the containers whose logs its report shows: its own, the wider ones."""
+        own, wider, without_log = self.used_by(nodeid, chain, fixtures)
+        self.record_failure(nodeid)
+        with self._lock:
+            for thing in wider + without_log:
+                tests = self._used_by_failed.setdefault(thing.id, [])
+                if nodeid not in tests:  # a test that fails in its call and again in teardown
+                    tests.append(nodeid)
+        return own, wider
 
     def started_at(self, nodeid: str) -> float | None:
         """When test ``nodeid``'s setup began (None: not the test running now)."""
@@ -250,10 +274,8 @@ class RunState:
             report.user_properties.extend(self._take_pending())
         if not report.failed:
             return report
-        self.record_failure(item.nodeid)
-        own, wider = self.used_by(item.nodeid, [n.nodeid for n in item.listchain()], getattr(item, "fixturenames", ()))
-        with self._lock:
-            self._used_by_failed.update(c.id for c in wider)
+        chain = [n.nodeid for n in item.listchain()]
+        own, wider = self.test_failed(item.nodeid, chain, getattr(item, "fixturenames", ()))
         if report.when == "teardown":
             return report  # its own containers are gone
         if own or wider:

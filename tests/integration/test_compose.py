@@ -223,3 +223,43 @@ def test_failed_test_report_carries_the_services_logs(
     assert project is not None
     assert f"testctr logs: {project.group(1)}" in output and "Ready to accept connections" in output
     assert project_containers(runtime, project.group(1)) == []
+
+
+SESSION_INNER = """
+import pytest
+import testctr
+
+@pytest.fixture(scope="session")
+def stack(request):
+    s = testctr.compose(request, "compose.yml", services=["cache"], env={"DB_PASSWORD": "x"})
+    print("PROJECT=" + s.project)
+    return s
+
+def test_0_uses_it(stack):
+    pass
+
+def test_1_fails_without_it():
+    assert False, "deliberate"
+"""
+
+
+def test_keep_failed_keeps_a_session_project_only_for_a_failed_test_that_used_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+    pytester.makefile(".yml", compose=THREE_SERVICES)
+    pytester.makepyfile(SESSION_INNER)
+    result = pytester.runpytest_subprocess(
+        "-s", "-p", "no:cacheprovider", f"--testctr-runtime={runtime}", "--testctr-keep-failed"
+    )
+    output = result.stdout.str()
+    project = re.search(r"PROJECT=(\S+)", output)
+    assert project is not None, output
+    try:
+        result.assert_outcomes(passed=1, failed=1)
+        assert "kept Compose project" not in output
+        assert project_containers(runtime, project.group(1)) == []
+    finally:
+        down = re.search(r"kept Compose project .*\n\s+remove: (.+)", output)
+        if down is not None:
+            subprocess.run(shlex.split(down.group(1)), capture_output=True, timeout=120, check=False)

@@ -135,6 +135,66 @@ def test_networks_are_removed_after_their_test(
             subprocess.run([runtime, "network", "rm", failed_net], capture_output=True, check=False)
 
 
+SESSION_INNER = """
+import pytest
+import testctr
+
+@pytest.fixture(scope="session")
+def net(request):
+    n = testctr.network(request, runtime={runtime!r})
+    print("USED_NET=" + n.name)
+    return n
+
+@pytest.fixture(scope="session")
+def db(request, net):
+    c = testctr.new(request, "busybox", testctr.with_runtime({runtime!r}), testctr.with_network(net, aliases=["db"]),
+                    testctr.with_command("sleep", "300"))
+    print("DB=" + c.id)
+    return c
+
+@pytest.fixture(scope="session")
+def other_net(request):
+    n = testctr.network(request, runtime={runtime!r})
+    print("OTHER_NET=" + n.name)
+    return n
+
+def test_0_passes(other_net):
+    pass
+
+def test_1_fails(db):
+    assert False, "deliberate"
+"""
+
+
+def test_keep_failed_keeps_a_session_network_only_for_a_failed_test_that_used_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    monkeypatch.setenv("TESTCTR_IMAGE_MAP", os.environ["TESTCTR_IMAGE_MAP"])
+    pytester.makepyfile(test_inner=SESSION_INNER.format(runtime=runtime))
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--testctr-keep-failed")
+    output = result.stdout.str()
+    made = dict(re.findall(r"\b(USED_NET|OTHER_NET|DB)=(\S+)", output))
+    try:
+        assert set(made) == {"USED_NET", "OTHER_NET", "DB"}, output
+        result.assert_outcomes(passed=1, failed=1)
+        # The failed test used the network through its container's fixture: both stay, and the hint says why.
+        assert networks(runtime, f"name=^{made['USED_NET']}$")
+        assert subprocess.run(
+            [runtime, "ps", "-aq", "--filter", f"id={made['DB']}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert (
+            f"kept network {made['USED_NET']} (session fixture `net`), used by failed test test_inner.py::test_1_fails"
+            in output
+        )
+        assert not networks(runtime, f"name=^{made['OTHER_NET']}$"), "a network no failed test used was kept"
+    finally:
+        if "DB" in made:
+            subprocess.run([runtime, *remove_args(runtime), made["DB"]], capture_output=True, check=False)
+        for name in (made.get("USED_NET"), made.get("OTHER_NET")):
+            if name:
+                subprocess.run([runtime, "network", "rm", name], capture_output=True, check=False)
+
+
 def test_clean_removes_networks_of_dead_sessions_after_their_containers(runtime: str) -> None:
     from testctr import housekeeping, settings
     from testctr.backend.protocols import NetworkManager

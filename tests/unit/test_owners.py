@@ -35,8 +35,18 @@ class PluginManager:
 
 
 @dataclass
+class StateManager:
+    """A plugin manager with a run's state of the test's own."""
+
+    state: RunState
+
+    def get_plugin(self, name: str) -> RunState | None:
+        return self.state if name == RUN_STATE else None
+
+
+@dataclass
 class Config:
-    pluginmanager: PluginManager = field(default_factory=PluginManager)
+    pluginmanager: PluginManager | StateManager = field(default_factory=PluginManager)
 
 
 @dataclass
@@ -92,6 +102,64 @@ def test_the_session_scope_is_named_session_and_fails_with_any_test() -> None:
     assert owner.test_id == "session"
     record_failure("tests/anything.py::test_owners_session")
     assert owner.failed()
+
+
+@dataclass
+class FixtureRequest(Request):
+    """A fixture's request (pytest's SubRequest): its scope and name."""
+
+    scope: str = "session"
+    fixturename: str = "pg"
+
+
+@dataclass
+class Made:
+    id: str
+
+
+def test_a_wider_fixtures_thing_is_kept_for_the_failed_tests_that_used_it_and_names_them() -> None:
+    state = RunState()
+    used, other = Made("owners-used"), Made("owners-other")
+    state.track("session", used, "pg")
+    state.track("session", other, "redis")
+    owner = PytestOwner(FixtureRequest(Node(""), config=Config(StateManager(state))))
+    state.test_failed("tests/a.py::test_passes_with_pg", ["", "tests/a.py"], {"pg"})  # recorded, yet it passed
+    state.test_failed("tests/a.py::test_x", ["", "tests/a.py", "tests/a.py::test_x"], {"pg"})
+    assert owner.failed_using(used) and not owner.failed_using(other)
+    assert owner.why_kept(used) == (
+        "(session fixture `pg`), used by failed tests tests/a.py::test_passes_with_pg, tests/a.py::test_x"
+    )
+    # A Compose project's services count together, each test once.
+    assert owner.failed_using(other, used)
+    assert owner.why_kept(other, used).endswith("tests/a.py::test_x")
+
+
+def test_a_keep_hint_names_three_failed_tests_and_counts_the_rest() -> None:
+    state = RunState()
+    pg = Made("owners-many")
+    state.track("tests/m.py", pg, "pg")
+    for n in range(5):
+        state.test_failed(f"tests/m.py::test_{n}", ["", "tests/m.py"], {"pg"})
+    owner = PytestOwner(FixtureRequest(Node("tests/m.py"), config=Config(StateManager(state)), scope="module"))
+    assert owner.why_kept(pg) == (
+        "(module fixture `pg`), used by failed tests tests/m.py::test_0, tests/m.py::test_1, tests/m.py::test_2"
+        " and 2 more"
+    )
+
+
+def test_a_wider_fixture_kept_at_its_failed_start_says_so() -> None:
+    owner = PytestOwner(FixtureRequest(Node(""), config=Config(StateManager(RunState()))))
+    assert owner.why_kept(Made("owners-start")) == "(session fixture `pg`), whose setup failed"
+
+
+def test_a_tests_own_things_keep_their_wording() -> None:
+    owner = PytestOwner(Request(Node("tests/a.py::test_own")))
+    record_failure("tests/a.py::test_own")
+    assert owner.failed_using(Made("owners-own"))
+    assert owner.why_kept(Made("owners-own")) == "of failed test tests/a.py::test_own"
+    script = ScriptOwner("deploy.py")
+    script.error = True
+    assert script.why_kept(Made("owners-script")) == "of failed test deploy.py"
 
 
 def run_case(body: Callable[[unittest.TestCase], None]) -> list[bool]:

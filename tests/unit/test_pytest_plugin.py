@@ -577,9 +577,46 @@ def test_keep_failed_keeps_the_session_containers_the_failed_test_used_only(
     result.assert_outcomes(passed=2, failed=1)
     kept = [c for c in scripted.calls if c[0] == "remove_container"]
     summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
-    assert len(re.findall(r"kept container testctr-test_2_fails-\w+ \(own\)", summary)) == 1
-    assert len(re.findall(r"kept container testctr-session-\w+ \(svc\)", summary)) == 1
+    own = r"kept container testctr-test_2_fails-\w+ \(own\) of failed test \S+::test_2_fails\n"
+    wider = r"kept container testctr-session-\w+ \(svc\) \(session fixture `used`\), used by failed test \S+::test_2_"
+    assert len(re.findall(own, summary)) == 1
+    assert len(re.findall(wider, summary)) == 1
     assert len(kept) == 1  # the unused session container only
+
+
+def test_a_kept_module_container_names_every_failed_test_that_used_it(
+    pytester: pytest.Pytester, scripted: ScriptedBackend
+) -> None:
+    pytester.makepyfile(
+        test_mod="""
+        import pytest
+        import testctr
+
+        @pytest.fixture(scope="module")
+        def svc(request):
+            return testctr.new(request, "svc")
+
+        def test_a(svc):
+            assert False
+
+        def test_b(svc):
+            pass
+
+        def test_c(svc):
+            assert False
+
+        def test_d():
+            assert False
+        """
+    )
+    result = pytester.runpytest("--testctr-keep-failed")
+    result.assert_outcomes(passed=1, failed=3)
+    summary = result.stdout.str().split("testctr: containers kept for failed tests")[1]
+    assert re.search(
+        r"kept container testctr-test_mod\.py-\w+ \(svc\) \(module fixture `svc`\), "
+        r"used by failed tests test_mod\.py::test_a, test_mod\.py::test_c\n",
+        summary,
+    ), summary
 
 
 def test_a_container_made_while_the_test_ran_counts_as_used(
@@ -647,9 +684,26 @@ def test_used_by_takes_own_containers_and_wider_ones_by_fixture_or_by_when_made(
     state.test_tearing_down()
     state.track("session", _Made("at-teardown"), "teardown")
     chain = ["", "m.py", "m.py::test"]
-    assert state.used_by("m.py::test", chain, {"wanted", "early"}) == ([own], [early, late, by_fixture])
+    assert state.used_by("m.py::test", chain, {"wanted", "early"}) == ([own], [early, late, by_fixture], [])
     # Another test: nothing was made while it ran.
-    assert state.used_by("m.py::other", ["", "m.py", "m.py::other"], {"late"}) == ([], [late])
+    assert state.used_by("m.py::other", ["", "m.py", "m.py::other"], {"late"}) == ([], [late], [])
+
+
+def test_networks_are_used_by_the_same_rule_but_show_no_log() -> None:
+    state = RunState()
+    net, other_net, db = _Made("net"), _Made("other-net"), _Made("db")
+    state.track("session", net, "net", logs=False)
+    state.track("session", other_net, "other_net", logs=False)
+    state.track("session", db, "db")  # its fixture asks for `net`: both are in the closure
+    state.test_started("m.py::test", 0.0)
+    made_now = _Made("made-now")
+    state.track("session", made_now, "late_net", logs=False)
+    chain = ["", "m.py", "m.py::test"]
+    assert state.used_by("m.py::test", chain, {"db", "net"}) == ([], [db], [net, made_now])
+    assert state.test_failed("m.py::test", chain, {"db", "net"}) == ([], [db])
+    assert state.failed_tests_using(net) == ["m.py::test"] == state.failed_tests_using(made_now)
+    assert state.failed_tests_using(other_net) == []
+    assert state.containers_of("session") == [db]
 
 
 def test_containers_shared_in_a_run_are_removed_at_its_end(pytester: pytest.Pytester, memory: MemoryBackend) -> None:

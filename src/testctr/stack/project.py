@@ -224,7 +224,7 @@ class Compose:
         self._release()
         owner.kept(
             f"testctr: kept Compose project {self.project} ({', '.join(self._containers)}) "
-            f"of failed test {owner.test_id}\n    remove: {self.down_command()}"
+            f"{owner.why_kept(*self._containers.values())}\n    remove: {self.down_command()}"
         )
 
     def _cleanup(self, owner: Owner) -> None:
@@ -232,7 +232,8 @@ class Compose:
             owner.ended(container)
         if self._down:
             return
-        if _settings.current().keep_failed and owner.failed():
+        # The project goes as a whole: kept when a failed test used any of its services.
+        if _settings.current().keep_failed and owner.failed_using(*self._containers.values()):
             self._keep(owner)
             return
         self.down()

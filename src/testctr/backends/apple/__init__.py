@@ -24,6 +24,9 @@ What differs from Docker, and how this backend handles it:
 * ``logs -f`` is no line source (it splits lines at read boundaries and never
   ends): :class:`LogFollower` reads the log whole when ``logs -f`` signals
   that it grew, and ends when the container stops.
+* ``logs`` takes only ``--boot``, ``-f`` and ``-n`` (0.1.0 to 1.2.2) and
+  prints the process's lines without timestamps: nothing to cut by time, so
+  no ``LogSince`` (a failed test's report shows a wider container's last lines).
 * No commit, no HEALTHCHECKs, no privileged mode, whole CPUs only, and a
   VM's CPUs/memory cannot change while it runs: those raise
   :class:`testctr.UnsupportedOption` naming the option (the backend says why
