@@ -49,4 +49,5 @@ CLAUSES: dict[str, str] = {
     "options": "every generic option works or raises UnsupportedOption",
     "concurrency": "10 containers created in parallel, distinct, all cleaned up",
     "networks": "create, peers by alias, isolation, internal has no way out, connect, removal",
+    "reaper": "a SIGKILLed script's container and network removed by its watchdog within 10 s",
 }
