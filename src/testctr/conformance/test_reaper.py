@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +121,11 @@ def _running(pid: int) -> bool:
         return True  # no /proc (macOS), or it ended just now: the next look tells
 
 
-def _seconds_until(check: Any, started: float, what: str) -> float:
-    """Seconds from ``started`` until ``check()`` holds; fails the test at REAP_LIMIT."""
+def _seconds_until(check: Callable[[], bool], started: float, failure: str) -> float:
+    """Seconds from ``started`` until ``check()`` holds; fails the test with ``failure`` at REAP_LIMIT."""
     while not check():
         if time.monotonic() - started > REAP_LIMIT:
-            pytest.fail(f"{what} still there {REAP_LIMIT:.0f}s after SIGKILL: the reaper did not remove it")
+            pytest.fail(f"{failure} {REAP_LIMIT:.0f}s after SIGKILL")
         time.sleep(0.1)
     return time.monotonic() - started
 
@@ -180,9 +180,9 @@ def test_a_killed_scripts_container_and_network_are_removed(
             assert not _container_gone(backend, printed["id"])
             killed = time.monotonic()
             process.send_signal(signal.SIGKILL)
-            container = _seconds_until(lambda: _container_gone(backend, printed["id"]), killed, "its container")
-            done = _seconds_until(lambda: not _running(printed["watchdog"]), killed, "its watchdog (still at work)")
-            record_note(request, f"SIGKILL -> container gone in {container:.1f}s, watchdog done in {done:.1f}s")
+            gone = _seconds_until(lambda: _container_gone(backend, printed["id"]), killed, "its container still exists")
+            done = _seconds_until(lambda: not _running(printed["watchdog"]), killed, "its watchdog still runs")
+            record_note(request, f"SIGKILL -> container gone in {gone:.1f}s, watchdog done in {done:.1f}s")
             if with_network:
                 assert not _network_left(backend, printed["network"]), "the watchdog ended and left the network"
         except BaseException:
