@@ -113,3 +113,20 @@ def test_unavailable_engine_fix_names_what_chose_it(monkeypatch: pytest.MonkeyPa
     assert "systemctl" not in str(chosen)
     default = docker_api.DockerAPIBackend("unix:///var/run/docker.sock").endpoint()
     assert (default.chosen_by, default.context) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "missing"),
+    [
+        (404, "No such container: abc", True),
+        (404, "no container with name or ID abc found: no such container", True),
+        # Podman, when another client removed the container during the request (a reaper, say).
+        (500, "container abc does not exist in database: no such container", True),
+        (404, "network net1 not found", False),
+        (500, "no such container", False),
+        (500, "container abc does not exist in database", False),
+        (409, "removal of container abc is already in progress", False),
+    ],
+)
+def test_container_missing_only_when_the_engine_says_it_is_gone(status: int, text: str, missing: bool) -> None:
+    assert docker_api.container_missing(status, text) is missing

@@ -95,7 +95,21 @@ _NOT_FOUND_EXEC = re.compile(r"exec failed.*(executable file not found|no such f
 #: A 404 means the container is gone only when the engine says so; other 404s
 #: (a missing network, image, volume) are failures of the request itself.
 _NO_CONTAINER = re.compile(r"no such container|no container with", re.I)
+#: Podman's 500 for a container removed while the request looked it up.
+_REMOVED_DURING_LOOKUP = re.compile(r"does not exist in database", re.I)
 _NOT_RUNNING = re.compile(r"is not running|container state improper", re.I)
+
+
+def container_missing(status: int | None, text: str) -> bool:
+    """Whether an engine's error answer says the container asked about is gone.
+
+    Podman answers 500, not 404, for a container another client removed
+    between its lookup and its read ("container ID does not exist in
+    database: no such container"): a reaper's removal racing a test's inspect.
+    """
+    if not _NO_CONTAINER.search(text):
+        return False
+    return status == 404 or (status == 500 and _REMOVED_DURING_LOOKUP.search(text) is not None)
 
 
 def podman_socket_url() -> str:
@@ -405,13 +419,13 @@ class DockerAPIBackend:
         """The testctr error for an SDK/requests ``error`` raised by the request ``what``.
 
         ``refused`` builds the error for an engine that answered and said no
-        (ContainerStartError at create/start). A 404 is ContainerNotFound only
-        when the engine says the container is missing: callers take that error
-        as "already gone", which a missing network is not.
+        (ContainerStartError at create/start). It is ContainerNotFound only
+        when the engine says the container is missing (:func:`container_missing`):
+        callers take that error as "already gone", which a missing network is not.
         """
         if isinstance(error, docker.errors.APIError):
             text = explain(error)
-            if container_id and error.status_code == 404 and _NO_CONTAINER.search(text):
+            if container_id and container_missing(error.status_code, text):
                 return ContainerNotFound(f"no container {container_id!r} ({self.runtime}: {text})")
             message = f"{what} failed: {text}"
             fix = missing_network(self.runtime, text)

@@ -19,6 +19,12 @@ Set ``TESTCTR_CONFORMANCE_REPORT=path.json`` to also write the run's column of
 the matrix as JSON; ``python -m testctr.conformance.matrix a.json b.json ...``
 prints several runs side by side (``scripts/conformance`` does both).
 ``TESTCTR_CONFORMANCE_COLUMN`` names the column (default: backend/runtime).
+Measurements a clause reports (the reaper's seconds from SIGKILL to gone) are
+listed under the matrix.
+
+The reaper clause starts a script in a subprocess on the same backend
+(``TESTCTR_BACKEND``/``TESTCTR_RUNTIME`` set from this run, the rest of the
+environment inherited) with ``TESTCTR_REAPER=true``, whatever this run says.
 
 An option a backend cannot express must raise :class:`testctr.UnsupportedOption`;
 the suite accepts that (and shows it in the matrix as ``ok*``), but never an
@@ -49,4 +55,5 @@ CLAUSES: dict[str, str] = {
     "options": "every generic option works or raises UnsupportedOption",
     "concurrency": "10 containers created in parallel, distinct, all cleaned up",
     "networks": "create, peers by alias, isolation, internal has no way out, connect, removal",
+    "reaper": "a SIGKILLed script's container and network removed by its watchdog within 10 s",
 }

@@ -73,6 +73,11 @@ def record_unsupported(request: pytest.FixtureRequest, option: str) -> None:
     request.node.user_properties.append(("testctr-unsupported", option))
 
 
+def record_note(request: pytest.FixtureRequest, text: str) -> None:
+    """A measurement worth seeing beside the matrix (a passed test's only output there)."""
+    request.node.user_properties.append(("testctr-note", text))
+
+
 #: What the matrix shows (as ok*) for a backend whose engine does not report exit codes.
 EXIT_CODE_UNKNOWN = "exit code (not reported)"
 

@@ -21,6 +21,8 @@ class ClauseResult:
     failed: int = 0
     #: Options the backend refused with UnsupportedOption (allowed by the contract).
     unsupported: list[str] = field(default_factory=list)
+    #: Measurements the clause's tests reported (the reaper's time from SIGKILL to gone).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def cell(self) -> str:
@@ -47,7 +49,12 @@ class Column:
         return {
             "column": self.label,
             "clauses": {
-                name: {"passed": r.passed, "failed": r.failed, "unsupported": sorted(set(r.unsupported))}
+                name: {
+                    "passed": r.passed,
+                    "failed": r.failed,
+                    "unsupported": sorted(set(r.unsupported)),
+                    "notes": r.notes,
+                }
                 for name, r in self.clauses.items()
             },
         }
@@ -58,7 +65,9 @@ class Column:
         clauses = data.get("clauses") or {}
         assert isinstance(clauses, dict)
         for name, r in clauses.items():
-            col.clauses[name] = ClauseResult(int(r["passed"]), int(r["failed"]), list(r.get("unsupported") or []))
+            col.clauses[name] = ClauseResult(
+                int(r["passed"]), int(r["failed"]), list(r.get("unsupported") or []), list(r.get("notes") or [])
+            )
         return col
 
 
@@ -84,6 +93,11 @@ def render(columns: Sequence[Column]) -> list[str]:
     )
     if notes:
         lines += ["ok* details:", *notes]
+    measured = [
+        f"  {col.label} {name}: {note}" for col in columns for name, r in col.clauses.items() for note in r.notes
+    ]
+    if measured:
+        lines += ["measured:", *measured]
     return lines
 
 

@@ -21,6 +21,7 @@ from testctr.errors import TestctrError
 
 _CLAUSE_KEY = "testctr-clause"
 _UNSUPPORTED_KEY = "testctr-unsupported"
+_NOTE_KEY = "testctr-note"
 
 
 @dataclasses.dataclass
@@ -29,6 +30,7 @@ class _Outcome:
     passed: bool = False  # the call phase passed
     failed: bool = False  # any phase failed
     unsupported: set[str] = dataclasses.field(default_factory=set)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 #: One entry per test, filled from its reports (on the xdist controller too).
@@ -62,6 +64,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call":
         outcome.passed = report.passed
         outcome.unsupported |= {str(v) for k, v in report.user_properties if k == _UNSUPPORTED_KEY}
+        outcome.notes += [str(v) for k, v in report.user_properties if k == _NOTE_KEY]
 
 
 def column_label() -> str:
@@ -92,6 +95,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         elif outcome.passed:
             result.passed += 1
         result.unsupported += sorted(outcome.unsupported)
+        result.notes += outcome.notes
     terminalreporter.section("testctr conformance matrix")
     for line in render([column]):
         terminalreporter.write_line(line)
