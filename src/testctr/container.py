@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import os
 import shlex
 import sys
@@ -123,6 +124,7 @@ class _CreationGate:
 
 
 _gate = _CreationGate()
+_port_key = functools.lru_cache(maxsize=256, typed=True)(port_key)
 
 #: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
 UNCHECKED_STATE_AGE = 1.0
@@ -157,6 +159,8 @@ class Container:
         self._info_at = 0.0
         #: Whether the engine publishes ports on this machine (their holders can be checked).
         self._local: bool | None = None
+        #: Where the engine's published ports are reached, once asked (the same for all its containers).
+        self._host: str | None = None
         #: When the engine reported the last start done (``time.monotonic()``).
         self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
@@ -191,9 +195,12 @@ class Container:
     # --- endpoints ------------------------------------------------------------------------
 
     def host(self) -> str:
+        if self._host is not None:
+            return self._host
         if isinstance(self.backend, ContainerHost):
-            return self.backend.container_host(self.id)
-        return self.backend.host()
+            return self.backend.container_host(self.id)  # it knows when its answer may change
+        self._host = self.backend.host()
+        return self._host
 
     def _prefetch_info(self) -> None:
         """Inspect in the background while wait strategies run.
@@ -254,7 +261,8 @@ class Container:
         Raises ContainerNotRunning (with the exit code) for a container that
         stopped, exited or was removed: a port it no longer has is no answer.
         """
-        key = port_key(port)
+        # Parsed once per distinct argument: a test's endpoint lookups are on its path.
+        key = _port_key(port) if isinstance(port, (str, int)) else port_key(port)
         for attempt in range(2):
             info = self._running_info(key) if attempt == 0 else self.inspect()
             for binding in info.ports.get(key, ()):
