@@ -39,7 +39,6 @@ from testctr.backend.protocols import (
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import Resolved, resolve
 from testctr.dbpool import Databases, databases_for
-from testctr.dsn import drop_dead_sessions
 from testctr.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -178,7 +177,6 @@ class Container:
         self._oom_kills_seen = 0
         #: with_reuse / with_shared: the owner's end leaves it running, and other runs use it too.
         self._outlives: str | None = None
-        self._swept = False
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -602,9 +600,6 @@ class Container:
         session = sessions.token() if self._outlives is not None else ""
         name = database_name(owner.test_id, provider.max_name_length, session)
         with self._db_lock:
-            if session and not self._swept:
-                self._swept = True
-                drop_dead_sessions(self, provider)
             handle = self._databases.get(name)
             if handle is None:
                 if self._db is None:
@@ -827,6 +822,9 @@ def _start_outliving(
                 _abandon(container, owner)
             raise
         break
+    if spec.dsn_provider is not None:
+        # Ended runs' databases go, and the pool fills, while this run gets to its first dsn().
+        container._db = databases_for(container, spec.dsn_provider, outliving=True)
     if run is None:
         last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
     warn_about_leftovers_once(owner.warn)
