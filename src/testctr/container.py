@@ -804,10 +804,6 @@ def _start_outliving(
                     run.controller_pid, start_ticks(run.controller_pid), backend_name, backend.runtime, config.name
                 )
             owner.shared(container)
-        if spec.dsn_provider is not None and not attached.created:
-            # Up already: ended runs' databases go, and the pool fills, while its
-            # wait strategies check it again and this run gets to its first dsn().
-            container._db = databases_for(container, spec.dsn_provider, outliving=True)
         try:
             _await_ready(container, spec, deadline, fresh=attached.created)
         except ContainerStartError as e:
@@ -818,8 +814,6 @@ def _start_outliving(
             # Found, but it exits as it comes up: replace it once.
             replace(backend, attached.id)
             container._removed = True
-            if container._db is not None:
-                container._db.close()
             continue
         except BaseException as e:
             if attached.created:
@@ -828,7 +822,8 @@ def _start_outliving(
                 _abandon(container, owner)
             raise
         break
-    if spec.dsn_provider is not None and container._db is None:
+    if spec.dsn_provider is not None:
+        # Ended runs' databases go, and the pool fills, while this run gets to its first dsn().
         container._db = databases_for(container, spec.dsn_provider, outliving=True)
     if run is None:
         last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
