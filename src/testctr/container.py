@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import os
 import shlex
 import sys
@@ -38,7 +39,6 @@ from testctr.backend.protocols import (
 from testctr.backend.types import ContainerConfig, ContainerInfo, ExecResult
 from testctr.backends import Resolved, resolve
 from testctr.dbpool import Databases, databases_for
-from testctr.dsn import drop_dead_sessions
 from testctr.errors import (
     PORT_ATTEMPTS,
     ContainerNotFound,
@@ -125,6 +125,7 @@ class _CreationGate:
 
 
 _gate = _CreationGate()
+_port_key = functools.lru_cache(maxsize=256, typed=True)(port_key)
 
 #: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
 UNCHECKED_STATE_AGE = 1.0
@@ -161,6 +162,8 @@ class Container:
         self._info_at = 0.0
         #: Whether the engine publishes ports on this machine (their holders can be checked).
         self._local: bool | None = None
+        #: Where the engine's published ports are reached, once asked (the same for all its containers).
+        self._host: str | None = None
         #: When the engine reported the last start done (``time.monotonic()``).
         self.started_at = time.monotonic()
         self._prefetch: threading.Thread | None = None
@@ -178,7 +181,6 @@ class Container:
         self._oom_kills_seen = 0
         #: with_reuse / with_shared: the owner's end leaves it running, and other runs use it too.
         self._outlives: str | None = None
-        self._swept = False
 
     def __repr__(self) -> str:
         return f"<testctr.Container {self.name} {self.image} ({self.backend_name}/{self.runtime})>"
@@ -195,9 +197,12 @@ class Container:
     # --- endpoints ------------------------------------------------------------------------
 
     def host(self) -> str:
+        if self._host is not None:
+            return self._host
         if isinstance(self.backend, ContainerHost):
-            return self.backend.container_host(self.id)
-        return self.backend.host()
+            return self.backend.container_host(self.id)  # it knows when its answer may change
+        self._host = self.backend.host()
+        return self._host
 
     def _prefetch_info(self) -> None:
         """Inspect in the background while wait strategies run.
@@ -258,7 +263,8 @@ class Container:
         Raises ContainerNotRunning (with the exit code) for a container that
         stopped, exited or was removed: a port it no longer has is no answer.
         """
-        key = port_key(port)
+        # Parsed once per distinct argument: a test's endpoint lookups are on its path.
+        key = _port_key(port) if isinstance(port, (str, int)) else port_key(port)
         for attempt in range(2):
             info = self._running_info(key) if attempt == 0 else self.inspect()
             for binding in info.ports.get(key, ()):
@@ -598,9 +604,6 @@ class Container:
         session = sessions.token() if self._outlives is not None else ""
         name = database_name(owner.test_id, provider.max_name_length, session)
         with self._db_lock:
-            if session and not self._swept:
-                self._swept = True
-                drop_dead_sessions(self, provider)
             handle = self._databases.get(name)
             if handle is None:
                 if self._db is None:
@@ -873,6 +876,9 @@ def _start_outliving(
                 _abandon(container, owner)
             raise
         break
+    if spec.dsn_provider is not None:
+        # Ended runs' databases go, and the pool fills, while this run gets to its first dsn().
+        container._db = databases_for(container, spec.dsn_provider, outliving=True)
     if run is None:
         last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
     warn_about_leftovers_once(owner.warn)

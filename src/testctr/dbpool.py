@@ -31,7 +31,14 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from testctr import settings as _settings
-from testctr.dsn import DatabaseLimitReached, DSNProvider, ListsDatabases, RenamesDatabases, VersionedDatabases
+from testctr.dsn import (
+    DatabaseLimitReached,
+    DSNProvider,
+    ListsDatabases,
+    RenamesDatabases,
+    VersionedDatabases,
+    drop_dead_sessions,
+)
 from testctr.errors import TestctrError
 from testctr.labels import SESSION_ID, process_alive, this_process
 
@@ -108,9 +115,20 @@ class Databases(Protocol):
         ...
 
 
-def databases_for(container: Container, provider: DSNProvider) -> Databases:
+def databases_for(container: Container, provider: DSNProvider, outliving: bool = False) -> Databases:
+    """The container's databases; ``outliving`` for a server other runs use too (with_reuse, with_shared).
+
+    Such a server is attached to, not started: what ended runs left on it is
+    dropped, and the pool starts filling, at once (in the background with the
+    pool) rather than at the first dsn().
+    """
     if _settings.current().db_pool:
-        return DatabasePool(container, provider)
+        pool = DatabasePool(container, provider, outliving)
+        if outliving:
+            pool.start()
+        return pool
+    if outliving:
+        drop_dead_sessions(container, provider)
     return DirectDatabases(container, provider)
 
 
@@ -143,9 +161,11 @@ class DirectDatabases:
 class DatabasePool:
     """Ready databases and pending drops of one server, served by one worker thread."""
 
-    def __init__(self, container: Container, provider: DSNProvider) -> None:
+    def __init__(self, container: Container, provider: DSNProvider, outliving: bool = False) -> None:
         self._container = container
         self._provider = provider
+        #: Other runs use the server too: the sweep drops ended runs' test databases as well.
+        self._outliving = outliving
         # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
         self._renamer = provider if isinstance(provider, RenamesDatabases) else None
         self._versioned = provider if isinstance(provider, VersionedDatabases) else None
@@ -248,6 +268,12 @@ class DatabasePool:
         return None if self._versioned is None else self._versioned.database_version()
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Sweep and fill now: the first dsn() then takes a ready database instead of making one."""
+        with self._cond:
+            if self._thread is None:
+                self._start_locked()
 
     def _start_locked(self) -> None:
         # Making and dropping run side by side, on connections of their own:
@@ -431,9 +457,19 @@ class DatabasePool:
         log.debug("%s: dropped %s", self._container.name, handle)
 
     def _sweep(self) -> None:
-        """Queue the pooled databases of dead sessions on this server for dropping."""
+        """Drop dead sessions' test databases on a server that outlives runs; queue their pooled ones for dropping.
+
+        Tests meanwhile get databases named after this session: none of a dead one's.
+        """
         if not isinstance(self._provider, ListsDatabases):
             return
+        if self._outliving:
+            try:
+                drop_dead_sessions(self._container, self._provider)
+            except Exception as e:
+                with self._cond:
+                    if not self._closed:
+                        self._errors.append(f"dropping ended runs' databases failed: {e}")
         try:
             names = self._provider.list_databases(self._container, PREFIX)
         except Exception as e:

@@ -774,6 +774,18 @@ def test_port_answers_from_the_cache_while_the_engine_holds_the_port(memory: Mem
     assert memory.calls[before:] == []
 
 
+def test_endpoints_ask_the_backend_for_its_host_once(
+    memory: MemoryBackend, owner: ScriptOwner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(memory, "host", lambda: asked.append("host") or "127.0.0.1")
+    c = testctr.new(owner, IMAGE, testctr.with_port(80))
+    endpoint = c.endpoint(80)
+    asked.clear()
+    assert [c.endpoint(80) for _ in range(100)] == [endpoint] * 100
+    assert asked == []
+
+
 def test_port_of_a_container_that_exited_says_so_with_its_exit_code(memory: MemoryBackend, owner: ScriptOwner) -> None:
     c = testctr.new(owner, IMAGE, testctr.with_port(80))
     c.port(80)

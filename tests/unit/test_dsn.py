@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import testctr
-from testctr import last_use, sessions, settings
+from testctr import dbpool, last_use, sessions, settings
 from testctr.backends.memory import MemoryBackend
 from testctr.container import Container
 from testctr.owners import ScriptOwner
@@ -89,6 +91,52 @@ def test_with_the_pool_a_reused_containers_databases_carry_the_runs_token_too(me
     assert database_session(c.dsn(owner).removeprefix("mem://")) == sessions.token()
     other = ScriptOwner("tests/t.py::test_two")
     assert database_session(c.dsn(other).removeprefix("mem://")) == sessions.token()
-    assert provider.dropped[0] == left  # once per container, before its first database
+    assert c._db is not None and c._db.settle(5)
+    assert provider.dropped[0] == left  # once per container, before any of this run's
     other.close()
+    owner.close()
+
+
+class SlowDropProvider(RenamingProvider):
+    """Drops of ``slow`` wait until ``go`` is set."""
+
+    def __init__(self, existing: list[str], slow: str) -> None:
+        super().__init__(existing)
+        self.slow = slow
+        self.go = threading.Event()
+
+    def drop_database(self, container: Container, handle: str) -> None:
+        if handle == self.slow:
+            assert self.go.wait(5)
+        super().drop_database(container, handle)
+
+
+def test_with_the_pool_ended_runs_databases_are_dropped_off_the_tests_path(memory: MemoryBackend) -> None:
+    settings.configure(db_pool=True)
+    dead = ended_runs_token()
+    left = database_name("tests/t.py::test_old", 63, dead)
+    provider = SlowDropProvider([left], slow=left)
+    owner = ScriptOwner("tests/t.py::test_new")
+    c = testctr.new(owner, "app:1", testctr.with_reuse(), testctr.with_dsn_provider(provider))
+    dsn = c.dsn(owner)  # returns while the ended run's database is still being dropped
+    assert left in provider.databases and database_session(dsn.removeprefix("mem://")) == sessions.token()
+    provider.go.set()
+    assert c._db is not None and c._db.settle(5)
+    assert left not in provider.databases
+    assert not sessions.dead(dead)  # its file is gone with its databases: nothing left to check
+    owner.close()
+
+
+def test_with_the_pool_a_reused_container_has_a_database_ready_before_the_first_dsn(memory: MemoryBackend) -> None:
+    settings.configure(db_pool=True)
+    provider = RenamingProvider([])
+    owner = ScriptOwner("tests/t.py::test_new")
+    c = testctr.new(owner, "app:1", testctr.with_reuse(), testctr.with_dsn_provider(provider))
+    deadline = time.monotonic() + 5
+    while not any(name.startswith(dbpool.PREFIX) for name in provider.databases):
+        assert time.monotonic() < deadline, "the pool did not fill before the first dsn()"
+        time.sleep(0.01)
+    (ready,) = provider.databases
+    assert c.dsn(owner) == "mem://" + database_name("tests/t.py::test_new", 63, sessions.token())
+    assert ready not in provider.databases  # renamed for the test: it made none on its path
     owner.close()

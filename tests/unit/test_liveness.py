@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from testctr import liveness
 from testctr.liveness import is_local, port_held
 
 
@@ -54,3 +55,26 @@ def test_an_address_of_another_machine_cannot_be_told() -> None:
 )
 def test_is_local(host: str, local: bool) -> None:
     assert is_local(host) is local
+
+
+def test_probes_reuse_one_unbound_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    made: list[socket.socket] = []
+    real = socket.socket
+
+    def counting(*args: object) -> socket.socket:
+        made.append(real(*args))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(liveness, "_probes", {})
+    monkeypatch.setattr(liveness.socket, "socket", counting)
+    assert [port_held("127.0.0.1", port) for _ in range(5)] == [True] * 5
+    assert len(made) == 1
+    holder.close()
+    # The probe that finds the port free holds it: that socket is let go, not kept.
+    assert port_held("127.0.0.1", port) is False
+    assert made[0].fileno() == -1
+    assert port_held("127.0.0.1", port) is False
