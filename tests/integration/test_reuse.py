@@ -160,8 +160,8 @@ def test_a_reused_container_survives_a_finished_and_a_killed_run_and_the_next_at
     time.sleep(2)  # what a reaper would have done by now
     warm = runs.run()
     assert killed["id"] == warm["id"] == cold["id"] and containers(runtime, label) == [cold["id"]]
+    # How much faster attaching is, benchmarks/suite.py measures; a timed assert here would flake under load.
     print(f"{runtime}: cold start {cold['ms']:.0f} ms, attach {warm['ms']:.0f} ms")
-    assert warm["ms"] < cold["ms"]
 
 
 def test_racing_runs_share_one_container_and_another_config_gets_its_own(runs: Runs, runtime: str, label: str) -> None:
