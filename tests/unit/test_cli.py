@@ -87,3 +87,41 @@ def test_runtime_endpoint_names_what_chose_the_engine(monkeypatch: pytest.Monkey
 def test_run_args_start_in_one_call() -> None:
     argv = create_args("img", ContainerConfig(name="n", command=["sh"]), ["sh"], "127.0.0.1", start=True)
     assert argv[:6] == ["run", "-d", "--pull", "never", "--name", "n"] and argv[-3:] == ["--", "img", "sh"]
+
+
+INSPECT_JSON = (
+    b'[{"Id": "abc", "Name": "/x", "Created": "2026-12-03T08:00:00Z", "State": {"Status": "exited",'
+    b' "Running": false, "ExitCode": 137, "OOMKilled": true}, "Config": {"Labels": {}, "Image": "busybox"},'
+    b' "NetworkSettings": {"Ports": {}}}]'
+)
+
+
+@pytest.mark.parametrize(
+    ("first_err", "calls"),
+    [(b"Error: read /proc/20097/cgroup: no such process\n", 2), (b"Error: something else\n", 1)],
+)
+def test_an_inspect_that_raced_an_exit_is_asked_again_once(
+    monkeypatch: pytest.MonkeyPatch, first_err: bytes, calls: int
+) -> None:
+    from testctr.backends._process import Completed
+    from testctr.backends.cli import CLIBackend
+    from testctr.errors import TestctrError
+
+    backend = CLIBackend(Runtime("podman", "/usr/bin/podman"))
+    answers = [
+        Completed(["podman", "inspect"], 125, b"", first_err),
+        Completed(["podman", "inspect"], 0, INSPECT_JSON, b""),
+    ]
+    made: list[tuple[str, ...]] = []
+
+    def run(*args: str, **_: object) -> Completed:
+        made.append(args)
+        return answers[len(made) - 1]
+
+    monkeypatch.setattr(backend, "_run", run)
+    if calls == 2:
+        assert backend.inspect_container("abc").state.exit_code == 137
+    else:
+        with pytest.raises(TestctrError, match="something else"):
+            backend.inspect_container("abc")
+    assert len(made) == calls

@@ -89,6 +89,9 @@ _NOT_RUNNING = re.compile(
 )
 _NO_NETWORK = re.compile(r"no such network|network \S+ not found|unable to find network|network not found", re.I)
 _MISSING_EXECUTABLE = re.compile(r"executable file not found|no such file or directory", re.I)
+# Podman reads a container's processes while inspecting it; one that exits at that moment
+# (an OOM kill, say) makes the inspect fail once. Asked again, it answers.
+_INSPECT_RACED_AN_EXIT = re.compile(r"read /proc/\d+/\S+: no such process", re.I)
 
 
 @dataclass(frozen=True)
@@ -420,7 +423,11 @@ class CLIBackend:
             raise ContainerNotFound(f"no container {container_id!r} ({self.rt.name}: {err})")
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
-        result = self._check(self._run("inspect", "--type", "container", "--", container_id), container_id)
+        argv = ("inspect", "--type", "container", "--", container_id)
+        result = self._run(*argv)
+        if result.returncode != 0 and _INSPECT_RACED_AN_EXIT.search(result.err):
+            result = self._run(*argv)
+        result = self._check(result, container_id)
         items = json.loads(result.out)
         if not items:
             raise ContainerNotFound(f"no container {container_id!r}")
