@@ -9,12 +9,12 @@ which entries any run on this machine has used, and when last.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 
 from testctr import settings
 from testctr.parsing import image_map_key, substitute_image
 
+_KIND = "image-map"
 _lock = threading.Lock()
 #: The map keys this process has used.
 _used: set[str] = set()
@@ -37,10 +37,7 @@ def unused_entries(image_map: dict[str, str]) -> list[str]:
 
 def last_used(key: str) -> float | None:
     """When any process on this machine last matched ``key`` (a time.time()), or None if none ever did."""
-    try:
-        return os.stat(_record(key)).st_mtime
-    except OSError:
-        return None
+    return settings.record_time(_KIND, _record_name(key))
 
 
 def _note_use(key: str) -> None:
@@ -48,14 +45,8 @@ def _note_use(key: str) -> None:
         if key in _used:
             return
         _used.add(key)
-    path = _record(key)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(key + "\n")  # the name is a hash: the content says which entry it is
-    except OSError:
-        pass  # a read-only home: doctor then cannot tell, which it says
+    settings.touch_record(_KIND, _record_name(key))  # a read-only cache: doctor then cannot tell
 
 
-def _record(key: str) -> str:
-    return os.path.join(settings.cache_dir(), "image-map", hashlib.sha256(key.encode()).hexdigest()[:24])
+def _record_name(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]  # a key has characters a file name may not

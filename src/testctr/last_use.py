@@ -11,45 +11,33 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import threading
 import time
 
 from testctr.backend.protocols import Backend, ContainerLister
 from testctr.errors import ContainerNotFound, TestctrError
 from testctr.labels import created_at
-from testctr.settings import cache_dir
+from testctr.settings import forget_record, record_time, touch_record
 
 #: How long the expiry check may hold up the exit of a short script.
 _EXIT_WAIT = 10.0
 
 
-def _path(name: str) -> str:
-    return os.path.join(cache_dir(), "reused", name)
+_KIND = "reused"
 
 
 def touch(name: str) -> None:
-    path = _path(name)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a"):
-            pass
-        os.utime(path)
-    except OSError:
-        pass  # a read-only home: the container then expires by age, which is still safe
+    # A cache that cannot be written: the container then expires by age, which is still safe.
+    touch_record(_KIND, name)
 
 
 def last_used(name: str) -> float | None:
     """The wall-clock time of the last use recorded here, or None."""
-    try:
-        return os.stat(_path(name)).st_mtime
-    except OSError:
-        return None
+    return record_time(_KIND, name)
 
 
 def forget(name: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(_path(name))
+    forget_record(_KIND, name)
 
 
 def reuse_label(prefix: str) -> str:

@@ -6,6 +6,7 @@ and unittest suites use the environment. Settings are read once, on first use.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -106,6 +107,39 @@ def cache_dir() -> str:
     """Where testctr keeps small records between runs ($XDG_CACHE_HOME/testctr, ~/.cache/testctr)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "testctr")
+
+
+def _record(kind: str, name: str) -> str:
+    return os.path.join(cache_dir(), kind, name)
+
+
+def touch_record(kind: str, name: str) -> None:
+    """Note that ``name`` (of ``kind``) was used now: the mtime of an empty file in the cache.
+
+    A cache that cannot be written (a read-only home) is not an error: the
+    readers of these records treat "no record" as a safe answer.
+    """
+    path = _record(kind, name)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a"):
+            pass
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def record_time(kind: str, name: str) -> float | None:
+    """When :func:`touch_record` last noted ``name`` (a time.time()), or None."""
+    try:
+        return os.stat(_record(kind, name)).st_mtime
+    except OSError:
+        return None
+
+
+def forget_record(kind: str, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(_record(kind, name))
 
 
 _lock = threading.Lock()
