@@ -125,3 +125,21 @@ def test_an_inspect_that_raced_an_exit_is_asked_again_once(
         with pytest.raises(TestctrError, match="something else"):
             backend.inspect_container("abc")
     assert len(made) == calls
+
+
+def test_a_log_read_that_met_a_half_written_line_is_asked_again_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testctr.backends._process import Completed
+    from testctr.backends.cli import CLIBackend
+
+    backend = CLIBackend(Runtime("podman", "/usr/bin/podman"))
+    raced = b"Error: unable to read log file abc for /x/ctr.log : '2026' is not a valid container log line\n"
+    answers = [Completed(["podman", "logs"], 125, raced, b""), Completed(["podman", "logs"], 0, b"a\nb\n", b"")]
+    made: list[tuple[str, ...]] = []
+
+    def run(*args: str, **_: object) -> Completed:
+        made.append(args)
+        return answers[len(made) - 1]
+
+    monkeypatch.setattr(backend, "_run", run)
+    assert backend.log_tail("abc", 2) == "a\nb\n"
+    assert len(made) == 2

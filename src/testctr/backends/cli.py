@@ -89,9 +89,10 @@ _NOT_RUNNING = re.compile(
 )
 _NO_NETWORK = re.compile(r"no such network|network \S+ not found|unable to find network|network not found", re.I)
 _MISSING_EXECUTABLE = re.compile(r"executable file not found|no such file or directory", re.I)
-# Podman reads a container's processes while inspecting it; one that exits at that moment
-# (an OOM kill, say) makes the inspect fail once. Asked again, it answers.
-_INSPECT_RACED_AN_EXIT = re.compile(r"read /proc/\d+/\S+: no such process", re.I)
+# Podman reads what a running container is changing: its processes while inspecting it (one
+# that exits at that moment, an OOM kill say, fails the inspect), its log file while reading
+# it (a line half written by a flood is "not a valid container log line"). Asked again, it answers.
+_RACED_THE_CONTAINER = re.compile(r"read /proc/\d+/\S+: no such process|is not a valid container log line", re.I)
 
 
 @dataclass(frozen=True)
@@ -422,12 +423,15 @@ class CLIBackend:
             err = result.err or "nothing removed"
             raise ContainerNotFound(f"no container {container_id!r} ({self.rt.name}: {err})")
 
+    def _run_read(self, *args: str, merge_stderr: bool = False) -> Completed:
+        """A read of a container's state or log, asked again once when it raced the container."""
+        result = self._run(*args, merge_stderr=merge_stderr)
+        if result.returncode != 0 and _RACED_THE_CONTAINER.search(result.err or result.out):
+            result = self._run(*args, merge_stderr=merge_stderr)
+        return result
+
     def inspect_container(self, container_id: str) -> ContainerInfo:
-        argv = ("inspect", "--type", "container", "--", container_id)
-        result = self._run(*argv)
-        if result.returncode != 0 and _INSPECT_RACED_AN_EXIT.search(result.err):
-            result = self._run(*argv)
-        result = self._check(result, container_id)
+        result = self._check(self._run_read("inspect", "--type", "container", "--", container_id), container_id)
         items = json.loads(result.out)
         if not items:
             raise ContainerNotFound(f"no container {container_id!r}")
@@ -472,17 +476,17 @@ class CLIBackend:
         return result
 
     def get_container_logs(self, container_id: str) -> str:
-        result = self._check(self._run("logs", "--", container_id, merge_stderr=True), container_id)
+        result = self._check(self._run_read("logs", "--", container_id, merge_stderr=True), container_id)
         return result.out
 
     def log_tail(self, container_id: str, lines: int) -> str:
-        result = self._run("logs", "--tail", str(lines), "--", container_id, merge_stderr=True)
+        result = self._run_read("logs", "--tail", str(lines), "--", container_id, merge_stderr=True)
         return self._check(result, container_id).out
 
     def log_since(self, container_id: str, since: float, lines: int) -> str:
         # Docker, Podman and nerdctl take seconds since the epoch, fractions included.
         argv = ["logs", "--since", f"{since:.6f}", "--tail", str(lines), "--", container_id]
-        return self._check(self._run(*argv, merge_stderr=True), container_id).out
+        return self._check(self._run_read(*argv, merge_stderr=True), container_id).out
 
     def write_logs(self, container_id: str, out: BinaryIO, timeout: float) -> bool:
         # --until now: a container that goes on printing is not chased.
