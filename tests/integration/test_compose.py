@@ -204,7 +204,9 @@ INNER = """
 import testctr
 
 def test_fails(request):
-    stack = testctr.compose(request, "compose.yml", services=["cache"], env={"DB_PASSWORD": "x"})
+    # The wait: the report is read right after the failure, and redis must have logged by then.
+    ready = {"cache": testctr.with_wait_for_log("Ready to accept connections")}
+    stack = testctr.compose(request, "compose.yml", services=["cache"], env={"DB_PASSWORD": "x"}, waits=ready)
     print("PROJECT=" + stack.project)
     assert False, "deliberate"
 """
