@@ -273,6 +273,7 @@ def _engines(args: argparse.Namespace) -> list[tuple[str, Backend]]:
 
 
 def _ls(args: argparse.Namespace) -> int:
+    from testctr import kept_databases
     from testctr.housekeeping import list_testctr_containers, list_testctr_networks
 
     s = _settings.current()
@@ -284,6 +285,9 @@ def _ls(args: argparse.Namespace) -> int:
             owner = "alive" if c.alive else "dead"
             cells = [c.name, engine, c.project, c.info.state.status, _age(c.age), owner, c.sharing, c.test]
             print(_row(cells, widths))
+            databases = kept_databases.recorded(c.name)
+            if databases:
+                print(f"    databases kept: {databases}")
         for n in sorted(list_testctr_networks(s.label, backend), key=lambda r: -r.age):
             owner = "alive" if n.alive else "dead"
             print(_row([n.name, engine, n.project, "network", _age(n.age), owner, "-", n.test], widths))

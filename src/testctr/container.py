@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TypeVar
 
-from testctr import last_use, sessions
+from testctr import kept_databases, last_use, sessions
 from testctr import option as _option
 from testctr import parsing as _parsing
 from testctr import settings as _settings
@@ -59,7 +59,7 @@ from testctr.housekeeping import warn_about_leftovers_once
 from testctr.image_map import local_image
 from testctr.image_typos import add_typo_hint
 from testctr.labels import container_labels, start_ticks
-from testctr.liveness import is_local, port_held
+from testctr.liveness import UNCHECKED_STATE_AGE, is_local, port_held
 from testctr.log_excerpt import last_lines, log_dir, log_path, write_log
 from testctr.networks import Network, name_of
 from testctr.option import Option, Spec, build_spec, read_content, read_host_file
@@ -127,8 +127,6 @@ class _CreationGate:
 _gate = _CreationGate()
 _port_key = functools.lru_cache(maxsize=256, typed=True)(port_key)
 
-#: How long ``port()`` trusts a state it cannot check against the host port's holder (seconds).
-UNCHECKED_STATE_AGE = 1.0
 #: Where a container's kernel counts its OOM kills, cgroup v2 and v1.
 _OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 #: What a creation that may be made again with fresh ports returns (a Container, an id).
@@ -169,7 +167,7 @@ class Container:
         self._prefetch: threading.Thread | None = None
         self._removed = False
         self._log_printer: _LogPrinter | None = None
-        #: Per-test databases made here: the test's name -> the handle on the server.
+        #: The per-test databases handed out and not yet dropped: test id -> handle.
         self._databases: dict[str, str] = {}
         self._db_lock = threading.Lock()
         #: What the container logged before its latest start ("" at the first):
@@ -569,6 +567,7 @@ class Container:
         if self._db is not None:
             self._db.retire()
         release(self.backend_name, self.runtime, self.name)
+        kept_databases.record(self.name, self._databases)
         owner.kept(self._keep_hint(owner.why_kept(self)))
 
     def _keep_hint(self, why: str) -> str:
@@ -579,8 +578,7 @@ class Container:
         remove = commands.get("remove")
         lines.append(f"    remove: {remove}   (or: testctr clean)" if remove else "    remove: testctr clean")
         if self._databases:
-            kept = sorted(self._databases.items())
-            lines.append("    databases kept: " + ", ".join(h if h == n else f"{h} (of {n})" for n, h in kept))
+            lines.append("    databases kept: " + kept_databases.describe(self._databases))
         return "\n".join(lines)
 
     # --- per-test databases ---------------------------------------------------------------------
@@ -600,28 +598,34 @@ class Container:
                 "(e.g. testctr.modules.postgres.default()) or testctr.with_dsn_provider(...)"
             )
         owner = owner_for(t)
-        # Other runs use this server too: each names its databases with its own token.
-        session = sessions.token() if self._outlives is not None else ""
-        name = database_name(owner.test_id, provider.max_name_length, session)
+        test = owner.test_id
         with self._db_lock:
-            handle = self._databases.get(name)
+            handle = self._databases.get(test)
             if handle is None:
                 if self._db is None:
                     self._db = databases_for(self, provider)
                 databases = self._db
-                handle = databases.create(name)
-                self._databases[name] = handle
+                ready = databases.take_ready()
+                if ready is None:
+                    # Other runs use this server too: each names its databases with its own token.
+                    session = sessions.token() if self._outlives is not None else ""
+                    handle = databases.create(database_name(test, provider.max_name_length, session))
+                else:
+                    handle = ready.handle
+                self._databases[test] = handle
 
-                def drop(handle: str = handle, name: str = name) -> None:
+                def drop(handle: str = handle) -> None:
                     if self._removed:
                         return
                     if _settings.current().keep_failed and owner.failed():
                         return  # the container's keep hint names it
                     with self._db_lock:
-                        self._databases.pop(name, None)
+                        self._databases.pop(test, None)
                     databases.drop(handle)
 
                 owner.add_cleanup(drop)
+                if ready is not None and ready.dsn is not None and driver is None:
+                    return ready.dsn
         return provider.format_dsn(self, handle, driver)
 
 

@@ -6,7 +6,9 @@ template when there is one) while a dropper thread, alongside, drops the
 databases of finished tests (more droppers while a backlog lasts: the end
 of a run drops in parallel). ``dsn(t)`` takes a ready one (renamed to the
 test's name where the provider can) instead of waiting for CREATE DATABASE;
-a test's teardown only queues its database for the droppers.
+where it cannot, the database comes with the DSN the filler formatted, and
+the test's path derives no name and makes no server call (:meth:`take_ready`).
+A test's teardown only queues its database for the droppers.
 ``TESTCTR_DB_POOL=0`` does both on the test's path instead
 (:class:`DirectDatabases`).
 
@@ -28,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from testctr import settings as _settings
 from testctr.dsn import (
@@ -41,6 +43,7 @@ from testctr.dsn import (
 )
 from testctr.errors import TestctrError
 from testctr.labels import SESSION_ID, process_alive, this_process
+from testctr.liveness import UNCHECKED_STATE_AGE
 
 if TYPE_CHECKING:
     from testctr.container import Container
@@ -90,6 +93,13 @@ def left_by_dead_session(name: str) -> bool:
 class Databases(Protocol):
     """How a container's per-test databases are made and dropped."""
 
+    def take_ready(self) -> Ready | None:
+        """A ready database that needs nothing more (the server cannot rename), or None: then :meth:`create`.
+
+        The test's path with a warm pool: no database name to derive, no server call.
+        """
+        ...
+
     def create(self, name: str) -> str:
         """A complete, unused database for the test named ``name``; returns its handle."""
         ...
@@ -115,6 +125,15 @@ class Databases(Protocol):
         ...
 
 
+class Ready(NamedTuple):
+    """A pooled database handed out as it was made: no rename, no server call on the test's path."""
+
+    handle: str
+    #: The DSN for the default driver, formatted when it was made; None when the server's
+    #: last answer to the pool is too old to vouch for it (format it again: that checks it runs).
+    dsn: str | None
+
+
 def databases_for(container: Container, provider: DSNProvider, outliving: bool = False) -> Databases:
     """The container's databases; ``outliving`` for a server other runs use too (with_reuse, with_shared).
 
@@ -138,6 +157,9 @@ class DirectDatabases:
     def __init__(self, container: Container, provider: DSNProvider) -> None:
         self._container = container
         self._provider = provider
+
+    def take_ready(self) -> Ready | None:
+        return None
 
     def create(self, name: str) -> str:
         return self._provider.create_database(self._container, name)
@@ -169,13 +191,18 @@ class DatabasePool:
         # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
         self._renamer = provider if isinstance(provider, RenamesDatabases) else None
         self._versioned = provider if isinstance(provider, VersionedDatabases) else None
-        self._cond = threading.Condition()
-        #: Ready databases: (handle, the provider's version when it was made).
-        self._ready: collections.deque[tuple[str, object]] = collections.deque()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        # Fillers wait on their own condition: a take wakes one of them, not every thread of the pool.
+        self._fill_wanted = threading.Condition(lock)
+        #: Ready databases: (handle, the provider's version when it was made, its default DSN or None).
+        self._ready: collections.deque[tuple[str, object, str | None]] = collections.deque()
         self._drops: collections.deque[str] = collections.deque()
         #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
         self._unsure: list[str] = []
         self._target = 1
+        #: When the server last answered one of the pool's calls (time.monotonic()).
+        self._answered_at = -UNCHECKED_STATE_AGE
         self._full_takes = 0  # takes in a row that found the pool full
         self._serial = itertools.count(1)
         self._thread: threading.Thread | None = None  # the filler, once started
@@ -192,6 +219,23 @@ class DatabasePool:
         _register(self)
 
     # --- the test's path ------------------------------------------------------------------
+
+    def take_ready(self) -> Ready | None:
+        if self._renamer is not None:
+            return None  # it needs the test's name
+        version = self._version()
+        with self._cond:
+            if self._errors or self._unsure or self._thread is None or not self._ready:
+                return None  # create() reports, drops, starts or waits
+            entry = self._pop_ready_locked(version, found_empty=False)
+            # The server answered the pool a moment ago: as good a sign that it runs
+            # as a probe of its host port, which costs more than the rest of dsn().
+            fresh = time.monotonic() - self._answered_at < UNCHECKED_STATE_AGE
+        if entry is None:
+            return None
+        handle, dsn = entry
+        log.debug("%s: pooled database %s handed out", self._container.name, handle)
+        return Ready(handle, dsn if fresh else None)
 
     def create(self, name: str) -> str:
         self.raise_background_errors()
@@ -237,21 +281,9 @@ class DatabasePool:
     def _take_locked(self, version: object) -> str | None:
         found_empty = False
         while True:
-            stale = [h for h, v in self._ready if v != version]
-            if stale:
-                log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
-                self._ready = collections.deque((h, v) for h, v in self._ready if v == version)
-                self._queue_drops_locked(stale)
-            if self._ready:
-                full = not found_empty and len(self._ready) >= self._target
-                self._full_takes = self._full_takes + 1 if full else 0
-                if self._full_takes >= SHRINK_AFTER and self._target > 1:
-                    # Tests come slower than the pool fills, and not just once: keep fewer ready.
-                    self._target -= 1
-                    self._full_takes = 0
-                handle = self._ready.popleft()[0]
-                self._cond.notify_all()
-                return handle
+            entry = self._pop_ready_locked(version, found_empty)
+            if entry is not None:
+                return entry[0]
             if not found_empty:
                 # Tests come faster than the pool fills (this one waits, or makes
                 # its own): keep more ready, so the filler gets ahead when it can.
@@ -259,10 +291,30 @@ class DatabasePool:
                 self._full_takes = 0
                 self._target = min(self._target + 1, MAX_READY)
                 self._fill_paused = False
-                self._cond.notify_all()
+                self._fill_wanted.notify_all()
             if not self._filling or self._closed:
                 return None
             self._cond.wait()  # one is being made: sooner than making another
+
+    def _pop_ready_locked(self, version: object, found_empty: bool) -> tuple[str, str | None] | None:
+        """The oldest ready database of the current version (handle, default DSN); the pool refills."""
+        if self._versioned is not None:
+            stale = [h for h, v, _ in self._ready if v != version]
+            if stale:
+                log.debug("%s: template changed; dropping pooled %s", self._container.name, stale)
+                self._ready = collections.deque(entry for entry in self._ready if entry[1] == version)
+                self._queue_drops_locked(stale)
+        if not self._ready:
+            return None
+        full = not found_empty and len(self._ready) >= self._target
+        self._full_takes = self._full_takes + 1 if full else 0
+        if self._full_takes >= SHRINK_AFTER and self._target > 1:
+            # Tests come slower than the pool fills, and not just once: keep fewer ready.
+            self._target -= 1
+            self._full_takes = 0
+        handle, _, dsn = self._ready.popleft()
+        self._fill_wanted.notify()
+        return handle, dsn
 
     def _version(self) -> object:
         return None if self._versioned is None else self._versioned.database_version()
@@ -304,13 +356,15 @@ class DatabasePool:
 
     def forget_ready(self) -> None:
         with self._cond:
-            self._unsure.extend(h for h, _ in self._ready)
+            self._unsure.extend(h for h, _, _ in self._ready)
             self._ready.clear()
+            self._answered_at = -UNCHECKED_STATE_AGE
+            self._fill_wanted.notify_all()
 
     def retire(self) -> None:
         with self._cond:
             self._retired = True
-            unused = [*self._unsure, *(h for h, _ in self._ready)]
+            unused = [*self._unsure, *(h for h, _, _ in self._ready)]
             self._unsure.clear()
             self._ready.clear()
             self._queue_drops_locked(unused)
@@ -328,6 +382,7 @@ class DatabasePool:
             self._drops.clear()
             self._ready.clear()
             self._cond.notify_all()
+            self._fill_wanted.notify_all()
             keep = bool(self._errors)
         if not keep:
             with _pools_lock, contextlib.suppress(ValueError):
@@ -373,7 +428,7 @@ class DatabasePool:
                 while not self._should_fill_locked():
                     if self._closed:
                         return
-                    self._cond.wait()
+                    self._fill_wanted.wait()
                 self._filling += 1
             # Let the test that woke us finish its dsn() first: this thread
             # would otherwise take the GIL from it for the statement's Python part.
@@ -434,13 +489,20 @@ class DatabasePool:
                 # itself, and fails in its test if the server really is broken.
                 log.warning("%s: could not make pooled database %s: %s", self._container.name, name, e)
             return
+        try:
+            # Formatted here, off the test's path (it checks that the container runs).
+            dsn = None if self._renamer is not None else self._provider.format_dsn(self._container, handle)
+        except Exception as e:
+            log.debug("%s: pooled database %s handed out without a DSN: %s", self._container.name, handle, e)
+            dsn = None
         with self._cond:
             if self._closed:
                 return
+            self._answered_at = time.monotonic()
             if self._retired:
                 self._queue_drops_locked([handle])
             else:
-                self._ready.append((handle, version))
+                self._ready.append((handle, version, dsn))
         log.debug("%s: pooled database %s ready", self._container.name, handle)
 
     def _drop(self, handle: str) -> None:
@@ -453,7 +515,10 @@ class DatabasePool:
             log.debug("%s: dropping %s failed: %s", self._container.name, handle, e)
             return
         with self._cond:
-            self._at_limit = False
+            self._answered_at = time.monotonic()
+            if self._at_limit:
+                self._at_limit = False
+                self._fill_wanted.notify_all()
         log.debug("%s: dropped %s", self._container.name, handle)
 
     def _sweep(self) -> None:

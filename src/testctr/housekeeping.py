@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from testctr import last_use, settings
+from testctr import kept_databases, last_use, settings
 from testctr.backend.protocols import Backend, ContainerLister, NetworkManager
 from testctr.backend.types import ContainerInfo, NetworkInfo
 from testctr.backends import resolve
@@ -101,6 +101,7 @@ def remove(containers: list[Listed], backend: Backend | None = None) -> int:
         except ContainerNotFound:
             pass  # already gone: someone else cleaned up
         last_use.forget(c.name)
+        kept_databases.forget(c.name)
     return removed
 
 

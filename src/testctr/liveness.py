@@ -16,6 +16,11 @@ import os
 import socket
 import threading
 
+#: How long an answer that a container runs is trusted unchecked (seconds): the engine's
+#: state of a container whose host ports this machine cannot probe, a server's answer to
+#: the database pool (:mod:`testctr.dbpool`).
+UNCHECKED_STATE_AGE = 1.0
+
 #: The host names whose ports are this machine's.
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 

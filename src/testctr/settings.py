@@ -129,6 +129,26 @@ def touch_record(kind: str, name: str) -> None:
         pass
 
 
+def write_record(kind: str, name: str, text: str) -> None:
+    """Keep ``text`` as ``name``'s record (of ``kind``); an unwritable cache is no error (see touch_record)."""
+    path = _record(kind, name)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        pass
+
+
+def read_record(kind: str, name: str) -> str | None:
+    """What :func:`write_record` kept for ``name``, or None."""
+    try:
+        with open(_record(kind, name), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def record_time(kind: str, name: str) -> float | None:
     """When :func:`touch_record` last noted ``name`` (a time.time()), or None."""
     try:

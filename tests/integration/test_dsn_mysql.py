@@ -17,7 +17,7 @@ import pymysql
 import pytest
 
 import testctr
-from testctr import dbpool, settings
+from testctr import command, dbpool, kept_databases, settings
 from testctr.labels import SESSION_ID
 from testctr.modules import mariadb, mysql
 from testctr.modules._common import TemplateBuildFailed
@@ -249,10 +249,17 @@ def test_keep_failed_hint_maps_a_pooled_database_to_its_test(
         settings.configure(keep_failed=False)
     err = capsys.readouterr().err
     try:
-        assert f"{name} (of {database_name('tests/kept', 64)})" in err
+        assert f"{name} (test tests/kept)" in err
         assert name in databases(db)
+        # The hint scrolls away; `testctr ls` still says whose the database was.
+        assert command.main(["ls", "--runtime", "docker"]) == 0
+        listing = capsys.readouterr().out.splitlines()
+        row = next(i for i, line in enumerate(listing) if line.split()[:1] == [db.name])
+        assert listing[row + 1].strip().startswith("databases kept: ")
+        assert f"{name} (test tests/kept)" in listing[row + 1]
     finally:
         db.terminate()
+        kept_databases.forget(db.name)
 
 
 def test_a_later_dsn_drops_the_pooled_databases_of_a_dead_session(request: pytest.FixtureRequest) -> None:

@@ -354,7 +354,7 @@ def test_a_kept_server_holds_the_failed_tests_database_only(
     (name,) = set(re.findall(r"NAME=(testctr-[\w-]+)", output))
     try:
         passed_db, failed_db = dict.fromkeys(re.findall(r"DB=(t\w+)", output))
-        assert f"{failed_db} (of " in output or failed_db in output  # the keep hint names it
+        assert f"{failed_db} (test test_a_kept_server_holds_the_failed_tests_database_only.py::test_fails)" in output
         listed = subprocess.run(
             ["docker", "exec", name, "psql", "-U", "test", "-d", "postgres", "-Atc", "SELECT datname FROM pg_database"],
             capture_output=True,

@@ -227,7 +227,7 @@ def test_a_pool_that_keeps_more_than_one_ready_makes_them_side_by_side(server: C
     wait_until(lambda: pool._filling == 1)
     with pool._cond:
         pool._target = 3
-        pool._cond.notify_all()
+        pool._fill_wanted.notify_all()
     wait_until(lambda: pool._filling == dbpool.FILLERS)
     provider.fill_gate.set()
     ready(pool, 3)
@@ -257,7 +257,7 @@ def test_the_pool_shrinks_when_tests_keep_finding_it_full(server: Container) -> 
     pool.create("t_0")
     with pool._cond:
         pool._target = 4
-        pool._cond.notify_all()
+        pool._fill_wanted.notify_all()
     for i in range(dbpool.SHRINK_AFTER):
         assert pool._target == 4  # one full pool is no trend
         ready(pool, 4)
@@ -433,7 +433,7 @@ def test_keep_failed_hint_names_a_pooled_database_and_its_test(
     handle = db.dsn(owner).rsplit("/", 1)[1]
     owner.error = True
     owner.close()
-    assert f"{handle} (of t_tests_failing_" in capsys.readouterr().err
+    assert f"{handle} (test tests/failing)" in capsys.readouterr().err
     assert handle in provider.server.databases
 
 
@@ -441,3 +441,89 @@ def test_the_setting_turns_the_pool_off(server: Container) -> None:
     settings.configure(db_pool=False)
     assert isinstance(dbpool.databases_for(server, FakeProvider()), dbpool.DirectDatabases)
     assert settings.Settings.from_env({"TESTCTR_DB_POOL": "0"}).db_pool is False
+
+
+class CountingProvider(FakeProvider):
+    """Counts format_dsn calls and says which thread made each DSN."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.formatted_by: list[str] = []
+
+    def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+        self.formatted_by.append(threading.current_thread().name)
+        return super().format_dsn(container, handle, driver) + ("" if driver is None else f"?driver={driver}")
+
+
+def test_a_ready_database_is_handed_out_with_the_dsn_the_pool_formatted(memory: MemoryBackend) -> None:
+    provider = CountingProvider()
+    db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
+    first = ScriptOwner("tests/a")
+    db.dsn(first)
+    assert isinstance(db._db, dbpool.DatabasePool)
+    ready(db._db)
+    provider.formatted_by.clear()
+    second = ScriptOwner("tests/b")
+    dsn = db.dsn(second)
+    assert dsn.startswith(f"fake:///{dbpool.PREFIX}")
+    # Nothing formatted on the test's thread: the DSN came with the database.
+    assert all(name.startswith("testctr-dbpool-fill") for name in provider.formatted_by)
+    assert db.dsn(second) == dsn  # the same database for the same test
+    assert db.dsn(second, "psycopg") == dsn + "?driver=psycopg"  # another driver: formatted now
+    first.close()
+    second.close()
+    db.terminate()
+
+
+def test_a_server_not_heard_from_lately_gets_its_dsn_formatted_on_the_tests_path(memory: MemoryBackend) -> None:
+    provider = CountingProvider()
+    db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
+    first = ScriptOwner("tests/a")
+    db.dsn(first)
+    assert isinstance(db._db, dbpool.DatabasePool)
+    ready(db._db)
+    with db._db._cond:
+        db._db._answered_at -= dbpool.UNCHECKED_STATE_AGE  # its last answer is too old to vouch for it
+    provider.formatted_by.clear()
+    second = ScriptOwner("tests/b")
+    assert db.dsn(second).startswith(f"fake:///{dbpool.PREFIX}")
+    assert threading.current_thread().name in provider.formatted_by
+    first.close()
+    second.close()
+    db.terminate()
+
+
+def test_a_stopped_server_fails_dsn_even_with_a_database_ready(memory: MemoryBackend) -> None:
+    class PortedProvider(FakeProvider):
+        def format_dsn(self, container: Container, handle: str, driver: str | None = None) -> str:
+            return f"fake://{container.endpoint('5432')}/{handle}"
+
+    db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_port("5432"), testctr.with_dsn_provider(PortedProvider()))
+    first = ScriptOwner("tests/a")
+    db.dsn(first)
+    assert isinstance(db._db, dbpool.DatabasePool)
+    ready(db._db)
+    db.stop()
+    with pytest.raises(testctr.ContainerNotRunning):
+        db.dsn(ScriptOwner("tests/b"))
+    first.close()
+    db.terminate()
+
+
+def test_take_ready_leaves_renames_and_background_errors_to_create(server: Container) -> None:
+    renaming = dbpool.DatabasePool(server, RenamingProvider())
+    renaming.create("t_a")
+    ready(renaming)
+    assert renaming.take_ready() is None  # it needs the test's name
+    failing = FakeProvider()
+    pool = dbpool.DatabasePool(server, failing)
+    pool.create("t_a")
+    ready(pool)
+    failing.fail_drops = True
+    pool.drop("t_a")
+    wait_until(pool.idle)
+    assert pool.take_ready() is None
+    with pytest.raises(TestctrError, match="cannot drop t_a"):
+        pool.create("t_b")
+    renaming.close()
+    pool.close()
