@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import testctr
+from testctr.backend.deadline import GRACE
 from testctr.conformance._support import SLEEPER
 from tests.integration.test_apple_backend import apple, emulator_dir  # noqa: F401  (the emulator's fixtures)
 
@@ -248,9 +249,12 @@ def test_apple_log_wait_under_a_flood_ends_at_the_timeout(
             request, "busybox", testctr.with_backend(apple), testctr.with_command(*FLOOD),
             testctr.with_wait_for_log("never printed", timeout=TIMEOUT),
         )  # fmt: skip
-    # Apple's CLI cannot read a log from an offset: the follower reads it whole, and one
-    # read that began before the deadline (it skips those it expects to end after) may
-    # end past it; on a loaded machine the emulator's reads take seconds.
-    assert info.value.waited < TIMEOUT + 3.0, f"the wait ended {info.value.waited - TIMEOUT:.1f}s past its timeout"
+    # Apple's CLI cannot read a log from an offset: the follower reads it whole, which
+    # takes seconds on a loaded machine. The CLI is killed at the wait's deadline, or
+    # GRACE after it for a read begun just before; killing it and closing the `logs -f`
+    # signal add a fraction of a second (measured with two such runs at once: at most
+    # 0.44 s past the timeout in all).
+    over = info.value.waited - TIMEOUT
+    assert over < GRACE + 0.5, f"the wait ended {over:.1f}s past its timeout"
     shown = [line for line in str(info.value).splitlines() if line.startswith("  | ")]
     assert 0 < len(shown) <= 200

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import containers
+
 pytestmark = pytest.mark.engine
 
 #: The reaper must be done within this many seconds of its parent's end.
@@ -87,13 +89,6 @@ def label() -> str:
     return f"testctr-reaper-{os.urandom(4).hex()}"
 
 
-def containers(runtime: str, label: str, *filters: str) -> list[str]:
-    argv = [runtime, "ps", "-aq", "--filter", f"label={label}"]
-    for f in filters:
-        argv += ["--filter", f]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout.split()
-
-
 def networks(runtime: str, *filters: str) -> list[str]:
     argv = [runtime, "network", "ls", "-q"]
     for f in filters:
@@ -122,15 +117,6 @@ def pid_gone(pid: int) -> Callable[[], bool]:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
 
     return gone
-
-
-@pytest.fixture
-def remove_leftovers(label: str, runtime: str) -> Iterator[None]:
-    """A test that fails must not leave its containers to the next one."""
-    yield
-    ids = containers(runtime, label)
-    if ids:
-        subprocess.run([runtime, "rm", "-f", *ids], capture_output=True, timeout=60)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ import pytest
 
 from testctr.dbpool import PREFIX
 from testctr.parsing import database_session
+from tests.integration.conftest import containers
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("remove_leftovers")]
 
 #: Seconds a killed run's shared container may outlive it (the watchdog polls twice a second).
 REAP_LIMIT = 15.0
@@ -81,19 +82,6 @@ def label() -> str:
 def key() -> str:
     """Part of the configuration: this test's reused containers are its own."""
     return os.urandom(6).hex()
-
-
-def containers(runtime: str, label: str) -> list[str]:
-    argv = [runtime, "ps", "-aq", "--no-trunc", "--filter", f"label={label}"]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout.split()
-
-
-@pytest.fixture(autouse=True)
-def remove_leftovers(label: str, runtime: str) -> Iterator[None]:
-    yield
-    ids = containers(runtime, label)
-    if ids:
-        subprocess.run([runtime, "rm", "-f", *ids], capture_output=True, timeout=60)
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ orchestration run on :class:`MemoryBackend`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from testctr import settings, wait
+from testctr import housekeeping, settings, wait
 from testctr.backend.protocols import Backend
 from testctr.backends import default_registry
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
@@ -37,26 +38,65 @@ def _short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def use_backend() -> Iterator[UseBackend]:
+def register_backend() -> Iterator[Callable[[Backend], str]]:
+    """``register_backend(b)``: ``b`` under a name of its own until the test ends; returns the name."""
+    names: list[str] = []
+
+    def register(backend: Backend) -> str:
+        name = f"unit-{len(names)}"
+        # The one place a test backend is registered.
+        default_registry.register(name, backend)
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        default_registry.unregister(name)
+
+
+@pytest.fixture
+def use_backend(register_backend: Callable[[Backend], str]) -> UseBackend:
     """``use_backend(b)``: every container of the test runs on ``b``.
 
     The leftover warning is off (tests of it turn it on), there is no pause
     after waiting for a creation slot, and a startup gives up after 5 s.
     """
-    names: list[str] = []
 
     def use(backend: Backend) -> None:
-        name = f"unit-{len(names)}"
-        # The one place a test backend is registered.
-        default_registry.register(name, backend)
-        names.append(name)
         settings.configure(
-            backend=name, runtime=None, warn_old=False, create_delay=0.0, startup_timeout=5.0, reaper=False
+            backend=register_backend(backend),
+            runtime=None,
+            warn_old=False,
+            create_delay=0.0,
+            startup_timeout=5.0,
+            reaper=False,
         )
 
-    yield use
-    for name in names:
-        default_registry.unregister(name)
+    return use
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of pytester's in-process runs starts from the environment and settings it sets; the outer ones return."""
+    for name in [n for n in os.environ if n.startswith("TESTCTR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(settings, "_current", None)
+    monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check unless a test wants it
+
+
+@pytest.fixture
+def use_backend_in_inner_runs(
+    isolated: None, register_backend: Callable[[Backend], str], monkeypatch: pytest.MonkeyPatch
+) -> UseBackend:
+    """``use_backend`` for pytester's in-process runs, which read their settings anew: ``b`` is TESTCTR_BACKEND.
+
+    A module of such runs overrides ``use_backend`` with it; ``memory`` and ``bare`` follow.
+    """
+
+    def use(backend: Backend) -> None:
+        monkeypatch.setenv("TESTCTR_BACKEND", register_backend(backend))
+
+    return use
 
 
 @pytest.fixture

@@ -1,12 +1,20 @@
-"""Following a log by reading it whole: the lines of ``container logs`` and LogFollower's cursor."""
+"""Following a log by reading it whole: the lines of ``container logs``, LogFollower's cursor and deadline."""
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from testctr.backends.apple import logs
+from testctr.backend.deadline import GRACE
+from testctr.backends.apple import AppleBackend, logs
+from testctr.errors import EngineUnavailable
+
+#: What killing and reaping the CLI may add, on a loaded machine.
+KILL_MARGIN = 0.5
 
 
 def render_log(lines: list[str]) -> str:
@@ -46,3 +54,30 @@ def test_cursor_starts_over_when_the_log_was_replaced() -> None:
     assert cursor.advance(["a", "b", "c"]) == ["a", "b", "c"]
     assert cursor.advance(["new"]) == ["new"]
     assert cursor.advance(["new", "more"]) == ["more"]
+
+
+@pytest.mark.parametrize("timeout", [1.0, 0.1])
+def test_a_read_that_outlasts_the_wait_is_cut_at_its_deadline(tmp_path: Path, timeout: float) -> None:
+    # Every call of this `container` outlasts the wait, as a read of a flooded log does on a loaded machine.
+    binary = tmp_path / "container"
+    binary.write_text("#!/bin/sh\nexec sleep 30\n")
+    binary.chmod(0o755)
+    follower = logs.LogFollower(AppleBackend(str(binary)), "flooded")
+    started = time.monotonic()
+    try:
+        assert follower.next_line(timeout) is None
+    finally:
+        follower.close()
+    took = time.monotonic() - started
+    # A read begun just before the deadline gets GRACE, as every engine call past a deadline does.
+    assert timeout <= took < max(timeout, GRACE) + KILL_MARGIN
+    assert not follower.ended
+
+
+def test_a_cli_that_fails_before_the_deadline_is_an_error_not_a_timeout(tmp_path: Path) -> None:
+    follower = logs.LogFollower(AppleBackend(str(tmp_path / "no-container")), "c")
+    try:
+        with pytest.raises(EngineUnavailable, match="does not exist"):
+            follower.next_line(30)
+    finally:
+        follower.close()

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
 import testctr
 import testctr.fixtures  # imported here: pytester's in-process run drops modules it first imported)
-from testctr import backends, housekeeping, settings
 from testctr.backends.memory import MemoryBackend
+from tests.unit.conftest import UseBackend
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
-    for name in [n for n in os.environ if n.startswith("TESTCTR_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(settings, "_current", None)
-    monkeypatch.setattr(housekeeping, "_checked", True)
-    backend = MemoryBackend()
-    name = f"memory-{os.urandom(3).hex()}"
-    backends.register(name, backend)
-    monkeypatch.setenv("TESTCTR_BACKEND", name)
-    yield backend
-    backends.default_registry.unregister(name)
+def use_backend(use_backend_in_inner_runs: UseBackend) -> UseBackend:
+    return use_backend_in_inner_runs
 
 
 CONFTEST = """

@@ -4,52 +4,28 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 # Imported here, not first in an inner run: pytester drops the modules an in-process run imported
 # first, and an Option made by a second copy of testctr.option is not the core's Option.
 import testctr.container  # noqa: F401
-from testctr import backends, housekeeping, labels, pytest_plugin, settings
+from testctr import housekeeping, labels, pytest_plugin, settings
 from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.backends.memory import MemoryBackend as ScriptedBackend
 from testctr.errors import EngineUnavailable, TestctrError
 from testctr.pytest_plugin import RunState
+from tests.unit.conftest import UseBackend
 
 pytest_plugins = ["pytester"]
-
-AnyMemory = TypeVar("AnyMemory", bound=BareMemoryBackend)
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each inner run starts from the environment and settings it sets, and restores the outer ones."""
-    for name in [n for n in os.environ if n.startswith("TESTCTR_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(settings, "_current", None)
-    monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check unless a test wants it
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
-    yield from _registered(monkeypatch, MemoryBackend())
-
-
-@pytest.fixture
-def bare(monkeypatch: pytest.MonkeyPatch) -> Iterator[BareMemoryBackend]:
-    yield from _registered(monkeypatch, BareMemoryBackend())
-
-
-def _registered(monkeypatch: pytest.MonkeyPatch, backend: AnyMemory) -> Iterator[AnyMemory]:
-    name = f"memory-{os.urandom(3).hex()}"
-    backends.register(name, backend)
-    monkeypatch.setenv("TESTCTR_BACKEND", name)
-    yield backend
-    backends.default_registry.unregister(name)
+def use_backend(use_backend_in_inner_runs: UseBackend) -> UseBackend:
+    return use_backend_in_inner_runs
 
 
 SEES_SETTINGS = """
@@ -538,16 +514,13 @@ def test_2_fails(request, used):
 
 
 @pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBackend]:
+def scripted(use_backend: UseBackend) -> ScriptedBackend:
     """The in-memory backend that logs by a script and filters its log by time."""
     backend = ScriptedBackend()
     backend.script("svc", logs=[(0.0, "svc-init")])
     backend.script("own", logs=[(0.0, "own-init")])
-    name = f"memory-{os.urandom(3).hex()}"
-    backends.register(name, backend)
-    monkeypatch.setenv("TESTCTR_BACKEND", name)
-    yield backend
-    backends.default_registry.unregister(name)
+    use_backend(backend)
+    return backend
 
 
 def sections(result: pytest.RunResult) -> list[str]:

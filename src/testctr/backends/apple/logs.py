@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from testctr.backend.deadline import until
 from testctr.backends._process import FollowedLines
-from testctr.errors import ContainerNotFound
+from testctr.errors import ContainerNotFound, EngineUnavailable
 
 if TYPE_CHECKING:
     from testctr.backends.apple.backend import AppleBackend
@@ -61,11 +62,15 @@ class LogFollower:
     follower reads anyway (output between a read and the start of ``logs -f``
     gives no signal) and looks at the state: when the container does not run,
     a last read, then the stream ends.
+
+    A read of a flooded log takes seconds and cannot start from an offset, so
+    each read runs under the deadline of the :meth:`next_line` that made it
+    (:func:`testctr.backend.deadline.until`): the CLI is killed there (or
+    ``GRACE`` later, for a read begun just before), and the wait ends on time.
     """
 
     QUIET = 1.0  # seconds without a signal before reading anyway and checking the state
     MIN_INTERVAL = 0.2  # between two reads of the whole log, however busy the container
-    READ_MARGIN = 1.5  # the next read of a growing log takes up to this times the last one
 
     def __init__(self, backend: AppleBackend, container_id: str) -> None:
         self._backend = backend
@@ -76,7 +81,6 @@ class LogFollower:
         self._pending: deque[str] = deque()
         self._next_read = 0.0  # at once: the log as it is now
         self._last_read = 0.0
-        self._read_took = 0.0  # the last read of the whole log (and the state), seconds
         self._finished = False
         self._closed = False
         self.ended = False
@@ -94,12 +98,7 @@ class LogFollower:
             if now >= deadline:
                 return None
             if now >= self._next_read:
-                if now + self.READ_MARGIN * self._read_took > deadline:
-                    # A read of the whole log would end past the caller's deadline
-                    # (a flood makes it long): the caller's wait ends on time instead.
-                    time.sleep(deadline - now)
-                    return None
-                self._read_and_check()
+                self._read_and_check(deadline)
                 continue
             wait = min(deadline, self._next_read) - now
             if self._signal is None:
@@ -120,12 +119,15 @@ class LogFollower:
         self._pending.extend(fresh)
         return bool(fresh)
 
-    def _read_and_check(self) -> None:
-        started = time.monotonic()
+    def _read_and_check(self, deadline: float) -> None:
         try:
-            self._read_and_check_state()
-        finally:
-            self._read_took = time.monotonic() - started
+            with until(deadline):
+                self._read_and_check_state()
+        except EngineUnavailable:
+            if time.monotonic() < deadline:
+                raise
+            # The deadline killed the CLI: a cut read gave out nothing (the next one
+            # starts over), and the caller gets what is pending, or None, on time.
 
     def _read_and_check_state(self) -> None:
         try:
