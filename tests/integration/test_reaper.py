@@ -31,6 +31,7 @@ with testctr.run("busybox", testctr.with_runtime(runtime), sleep):
     with testctr.run("busybox", testctr.with_runtime(runtime), sleep):
         print(reaper.watchdog_pid(), flush=True)
         if how == "exit":
+            sys.stdin.readline()  # once the test has seen both containers
             os._exit(3)
         time.sleep(600)
 """
@@ -140,6 +141,7 @@ def start_script(
     script.write_text(SCRIPT)
     process = subprocess.Popen(
         [sys.executable, str(script), runtime, how],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -158,7 +160,11 @@ def test_nothing_is_left_however_a_script_ends(
 ) -> None:
     process, watchdog = start_script(tmp_path, runtime, label, how)
     assert watchdog and len(containers(runtime, label)) == 2
-    if how != "exit":
+    if how == "exit":
+        assert process.stdin is not None
+        process.stdin.write("exit\n")
+        process.stdin.flush()
+    else:
         process.send_signal(getattr(signal, how))
     process.wait(timeout=30)
     wait_until(lambda: not containers(runtime, label), REAP_LIMIT)
