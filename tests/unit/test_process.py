@@ -31,7 +31,7 @@ from testctr.backends._process import (
     run_exec,
     work_dir,
 )
-from testctr.errors import ContainerStartError, WaitTimeout
+from testctr.errors import ContainerStartError, EngineUnavailable, WaitTimeout
 
 PRINT_CWD = [sys.executable, "-c", "import os; print(os.getcwd())"]
 SLEEP = [sys.executable, "-c", "import time; time.sleep(30)"]
@@ -251,3 +251,19 @@ def test_skip_ready_ends_however_fast_lines_come() -> None:
         assert time.monotonic() - started < 0.5
     finally:
         flood.close()
+
+
+class SlowInspect(Backend):
+    """An engine whose inspect takes as long as the deadline in force allows, then gives up (as the CLI does)."""
+
+    def inspect_container(self, container_id: str) -> ContainerInfo:
+        time.sleep(deadline.bound(30))
+        raise EngineUnavailable("inspect timed out")
+
+
+def test_an_inspect_after_the_stream_ended_is_bounded_by_the_waits_deadline() -> None:
+    backend = SlowInspect([Finite(["booting"])])
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout):
+        follow_logs_until(backend, "c", re.compile("never"), 0.5)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 0.5 + deadline.GRACE + 0.5

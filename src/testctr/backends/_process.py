@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from testctr import settings
-from testctr.backend.deadline import bound
+from testctr.backend.deadline import bound, until
 from testctr.backend.types import ContainerInfo, ExecResult
-from testctr.errors import ContainerStartError, ExecTimeout, WaitTimeout
+from testctr.errors import ContainerStartError, EngineUnavailable, ExecTimeout, WaitTimeout
 
 _work_dir: str | None = None
 _work_dir_lock = threading.Lock()
@@ -457,7 +457,13 @@ def follow_logs_until(
             follow.close()
         if time.monotonic() >= deadline:
             break
-        state = backend.inspect_container(container_id).state
+        try:
+            with until(deadline):  # the wait's deadline, not only the start's
+                state = backend.inspect_container(container_id).state
+        except EngineUnavailable:
+            if time.monotonic() < deadline:
+                raise
+            break  # the engine did not answer in time: the wait timed out
         if not state.running:
             raise ContainerStartError(
                 f"container {container_id[:12]} stopped before logging {pattern.pattern!r}", exit_code=state.exit_code
