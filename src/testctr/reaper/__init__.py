@@ -19,12 +19,18 @@ hooks.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 
-from testctr import settings as _settings
 from testctr.reaper import outlive, protocol, sigterm
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    import subprocess
+
+# The watchdog imports this package too, while the parent's first create runs:
+# what only the parent uses (settings, subprocess) is imported where it is used,
+# at no cost there, as the parent has it already.
 
 _lock = threading.Lock()
 _started = False
@@ -45,7 +51,11 @@ def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER
 def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: str, ref: str) -> None:
     """Have ``ref`` removed once the process ``owner_pid`` ends (an xdist run's controller),
     whatever happens to this one (a worker)."""
-    if not _settings.current().reaper:
+    import subprocess
+
+    from testctr import settings
+
+    if not settings.current().reaper:
         return
     try:
         subprocess.Popen(
@@ -71,7 +81,9 @@ def _send(event: protocol.Event, first_use: bool) -> None:
         if first_use and not _started:
             _started = True
             sigterm.install()
-            if _settings.current().reaper:
+            from testctr import settings
+
+            if settings.current().reaper:
                 _spawn()
         if _pipe is None:
             return
@@ -83,6 +95,8 @@ def _send(event: protocol.Event, first_use: bool) -> None:
 
 
 def _spawn() -> None:
+    import subprocess
+
     global _pipe, _watchdog
     read_end, write_end = os.pipe()
     try:

@@ -1,8 +1,10 @@
 import sys
 
 from testctr.reaper import outlive
-from testctr.reaper.watchdog import main
 
 if sys.argv[1:2] == [outlive.FLAG]:
     raise SystemExit(outlive.main(sys.argv[2:]))
-raise SystemExit(main(sys.argv[1:]))
+
+from testctr.reaper import watchdog
+
+raise SystemExit(watchdog.main(sys.argv[1:]))
