@@ -276,9 +276,9 @@ def test_the_watchdog_stops_following_when_the_parent_is_gone_though_the_pipe_is
 
 
 def run_watchdog(*events: Event) -> subprocess.CompletedProcess[bytes]:
-    """``python -m testctr.reaper`` fed ``events``, then EOF."""
+    """The watchdog fed ``events``, then EOF."""
     return subprocess.run(
-        [sys.executable, "-m", "testctr.reaper", str(os.getpid())],
+        reaper.command(str(os.getpid())),
         input=b"".join(protocol.encode(e) for e in events),
         capture_output=True,
         timeout=30,
@@ -299,7 +299,7 @@ def test_the_watchdog_follows_its_parent_on_a_few_light_imports() -> None:
     # It boots beside the parent's first create: what it imports is taken from the engine's CPUs.
     nowhere = Event("watch", "container", "no-such-backend", "docker", "testctr-a")
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "testctr.reaper", str(os.getpid())],
+        [sys.executable, "-X", "importtime", *reaper.command(str(os.getpid()))[1:]],
         input=protocol.encode(nowhere) + protocol.encode(release(nowhere)),
         capture_output=True,
         timeout=30,
@@ -307,9 +307,9 @@ def test_the_watchdog_follows_its_parent_on_a_few_light_imports() -> None:
     assert result.returncode == 0
     imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
     ours = {name for name in imported if name.split(".")[0] == "testctr"}
-    assert ours == {f"testctr{part}" for part in ("", ".reaper", ".reaper.protocol", ".reaper.outlive",
-                                                  ".reaper.sigterm", ".reaper.watchdog")}  # fmt: skip
-    assert not imported & {"subprocess", "dataclasses", "inspect", "typing"}
+    reaper_modules = {"__main__", "protocol", "outlive", "sigterm", "watchdog"}
+    assert ours == {"testctr", "testctr.reaper"} | {f"testctr.reaper.{name}" for name in reaper_modules}
+    assert not imported & {"subprocess", "dataclasses", "inspect", "typing", "runpy"}
 
 
 # --- the client ---------------------------------------------------------------------------------
