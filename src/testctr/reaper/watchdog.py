@@ -1,7 +1,7 @@
 """The watchdog process: follows its parent, and removes what the parent leaves behind when it dies.
 
 Started by :mod:`testctr.reaper` as ``python -m testctr.reaper PARENT_PID``
-with the read end of a pipe as stdin. The parent writes an event before each
+(:func:`testctr.reaper.command`) with the read end of a pipe as stdin. The parent writes an event before each
 create and after each removal (see :mod:`testctr.reaper.protocol`). When the
 pipe reaches EOF (the parent ended, however it ended) or the parent's pid is
 no longer our parent (a forked child of the parent still holds the pipe),
