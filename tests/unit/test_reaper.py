@@ -18,7 +18,7 @@ from testctr.backend.protocols import NetworkManager
 from testctr.backend.types import ContainerConfig, NetworkAttachment, NetworkInfo
 from testctr.backends.memory import MemoryBackend
 from testctr.errors import ContainerNotFound, EngineUnavailable, InvalidOption, NetworkNotFound, TestctrError
-from testctr.reaper import protocol, sigterm, watchdog
+from testctr.reaper import protocol, removal, sigterm, watchdog
 from testctr.reaper.protocol import Event
 
 WATCH_A = Event("watch", "container", "cli", "docker", "testctr-a")
@@ -109,7 +109,7 @@ class FakeResolve:
 def test_remover_makes_each_backend_once_and_ignores_unknown_kinds() -> None:
     backend = FakeBackend({"testctr-a", "n"})
     resolve = FakeResolve(backend)
-    remover = watchdog.Remover(resolve)  # type: ignore[arg-type]
+    remover = removal.Remover(resolve)  # type: ignore[arg-type]
     remover.remove(WATCH_A)
     remover.remove(Event("watch", "volume", "cli", "docker", "n"))
     remover.remove(WATCH_A)  # gone already: not an error
@@ -118,25 +118,25 @@ def test_remover_makes_each_backend_once_and_ignores_unknown_kinds() -> None:
 
 def test_a_backend_without_networks_is_not_asked_to_remove_one() -> None:
     backend = FakeBackend({"n"})  # no NetworkManager: it cannot have made the network
-    watchdog.Remover(FakeResolve(backend)).remove(Event("watch", "network", "cli", "docker", "n"))  # type: ignore[arg-type]
+    removal.Remover(FakeResolve(backend)).remove(Event("watch", "network", "cli", "docker", "n"))  # type: ignore[arg-type]
     assert backend.removed == []
 
 
 def test_reap_removes_in_parallel_and_reports_each_problem() -> None:
     names = [f"testctr-{i}" for i in range(6)]
     backend = FakeBackend(set(names[:5]), delay=0.3)
-    remover = watchdog.Remover(FakeResolve(backend))  # type: ignore[arg-type]
+    remover = removal.Remover(FakeResolve(backend))  # type: ignore[arg-type]
     events = [Event("watch", "container", "cli", "docker", n) for n in names]
     events.append(Event("watch", "container", "broken", "docker", "testctr-x"))
     started = time.monotonic()
-    problems = watchdog.reap(events, remover.remove)
+    problems = removal.reap(events, remover.remove)
     assert time.monotonic() - started < 1.0  # one after the other: 6 x 0.3 s
     assert sorted(backend.removed) == names[:5]
     assert problems == ["container testctr-x: no engine here"]
 
 
 def test_reap_gives_up_on_a_removal_that_hangs() -> None:
-    problems = watchdog.reap([WATCH_A], lambda event: time.sleep(5), timeout=0.2)
+    problems = removal.reap([WATCH_A], lambda event: time.sleep(5), timeout=0.2)
     assert problems == ["container testctr-a: no answer within 0s"]
 
 
@@ -192,7 +192,7 @@ def test_the_watchdog_removes_networks_after_the_containers_on_them() -> None:
     assert isinstance(backend, NetworkManager)
     # The network was watched first (it is made before its containers), and is still removed last.
     events = memory_events("testctr-net", kind="network") + memory_events("testctr-a", "testctr-b")
-    problems = watchdog.reap(events, watchdog.Remover(lambda name, runtime: backend).remove)  # type: ignore[arg-type,return-value]
+    problems = removal.reap(events, removal.Remover(lambda name, runtime: backend).remove)  # type: ignore[arg-type,return-value]
     assert problems == []
     assert not backend.exists("testctr-a") and not backend.exists("testctr-b")
     assert backend.networks == set() and backend.refusals == 0
@@ -202,15 +202,15 @@ def test_a_network_still_in_use_is_tried_again_then_reported() -> None:
     backend = networked("testctr-a")  # a container the watchdog was not told of keeps it in use
     started = time.monotonic()
     with pytest.raises(TestctrError, match="active endpoints"):
-        watchdog.remove_network(backend, "testctr-net", retry=0.5, interval=0.1)
+        removal.remove_network(backend, "testctr-net", retry=0.5, interval=0.1)
     assert 0.4 < time.monotonic() - started < 2.0 and backend.refusals >= 4
-    watchdog.remove_network(backend, "no-such-net")  # never made: nothing to do
+    removal.remove_network(backend, "no-such-net")  # never made: nothing to do
 
 
 def test_a_network_is_removed_once_its_last_container_lets_go() -> None:
     backend = networked("testctr-a")
     threading.Timer(0.3, backend.remove_container, args=("testctr-a",)).start()
-    watchdog.remove_network(backend, "testctr-net", retry=5.0, interval=0.1)
+    removal.remove_network(backend, "testctr-net", retry=5.0, interval=0.1)
     assert backend.networks == set() and backend.refusals >= 1
 
 
@@ -228,16 +228,16 @@ def test_the_watchdog_runs_a_compose_projects_down_with_its_variables(tmp_path: 
     out = tmp_path / "down"
     script = "import os, sys; open(sys.argv[1], 'w').write(os.environ['TAG'] + ' ' + sys.argv[2])"
     ref = protocol.compose_ref([sys.executable, "-c", script, str(out), "down"], {"TAG": "v1"})
-    problems = watchdog.reap(
-        [Event("watch", "compose", "cli", "docker", ref)], watchdog.Remover(FakeResolve(FakeBackend(set()))).remove
+    problems = removal.reap(
+        [Event("watch", "compose", "cli", "docker", ref)], removal.Remover(FakeResolve(FakeBackend(set()))).remove
     )  # type: ignore[arg-type]
     assert problems == [] and out.read_text() == "v1 down"
 
 
 def test_a_failed_compose_down_is_a_problem() -> None:
     ref = protocol.compose_ref([sys.executable, "-c", "import sys; sys.exit('no such project')"], {})
-    problems = watchdog.reap(
-        [Event("watch", "compose", "cli", "docker", ref)], watchdog.Remover(FakeResolve(FakeBackend(set()))).remove
+    problems = removal.reap(
+        [Event("watch", "compose", "cli", "docker", ref)], removal.Remover(FakeResolve(FakeBackend(set()))).remove
     )  # type: ignore[arg-type]
     assert len(problems) == 1 and "exited with 1: no such project" in problems[0]
 
@@ -246,8 +246,7 @@ def write(fd: int, *events: Event) -> None:
     os.write(fd, b"".join(protocol.encode(e) for e in events))
 
 
-def test_guard_removes_what_is_left_at_eof_and_nothing_released() -> None:
-    backend = FakeBackend({"testctr-a", "testctr-b"})
+def test_the_watchdog_follows_until_eof_and_keeps_what_was_not_released() -> None:
     read_end, write_end = os.pipe()
     try:
         write(write_end, WATCH_A, WATCH_B)
@@ -255,14 +254,13 @@ def test_guard_removes_what_is_left_at_eof_and_nothing_released() -> None:
         os.write(write_end, line[:10])  # a line may arrive in pieces
         os.write(write_end, line[10:] + b"garbage\n")
         os.close(write_end)
-        problems = watchdog.guard(read_end, lambda: True, watchdog.Remover(FakeResolve(backend)))  # type: ignore[arg-type]
+        leftovers = watchdog.follow(read_end, lambda: True)
     finally:
         os.close(read_end)
-    assert problems == [] and backend.removed == ["testctr-b"]
+    assert leftovers == [WATCH_B]
 
 
-def test_guard_stops_when_the_parent_is_gone_though_the_pipe_is_open() -> None:
-    backend = FakeBackend({"testctr-a"})
+def test_the_watchdog_stops_following_when_the_parent_is_gone_though_the_pipe_is_open() -> None:
     read_end, write_end = os.pipe()
     alive = threading.Event()
     alive.set()
@@ -270,17 +268,17 @@ def test_guard_stops_when_the_parent_is_gone_though_the_pipe_is_open() -> None:
     try:
         write(write_end, WATCH_A)
         started = time.monotonic()
-        watchdog.guard(read_end, alive.is_set, watchdog.Remover(FakeResolve(backend)), poll=0.05)  # type: ignore[arg-type]
+        leftovers = watchdog.follow(read_end, alive.is_set, poll=0.05)
     finally:
         os.close(read_end)
         os.close(write_end)
-    assert time.monotonic() - started < 2.0 and backend.removed == ["testctr-a"]
+    assert time.monotonic() - started < 2.0 and leftovers == [WATCH_A]
 
 
 def run_watchdog(*events: Event) -> subprocess.CompletedProcess[bytes]:
-    """``python -m testctr.reaper`` fed ``events``, then EOF."""
+    """The watchdog fed ``events``, then EOF."""
     return subprocess.run(
-        [sys.executable, "-m", "testctr.reaper", str(os.getpid())],
+        reaper.command(str(os.getpid())),
         input=b"".join(protocol.encode(e) for e in events),
         capture_output=True,
         timeout=30,
@@ -295,6 +293,23 @@ def test_the_watchdog_exits_by_itself_when_nothing_is_left() -> None:
 def test_the_watchdog_tries_what_is_left() -> None:
     # The backend cannot be made, so the removal fails: proof that it was tried.
     assert run_watchdog(Event("watch", "container", "no-such-backend", "docker", "testctr-a")).returncode == 1
+
+
+def test_the_watchdog_follows_its_parent_on_a_few_light_imports() -> None:
+    # It boots beside the parent's first create: what it imports is taken from the engine's CPUs.
+    nowhere = Event("watch", "container", "no-such-backend", "docker", "testctr-a")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *reaper.command(str(os.getpid()))[1:]],
+        input=protocol.encode(nowhere) + protocol.encode(release(nowhere)),
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
+    ours = {name for name in imported if name.split(".")[0] == "testctr"}
+    reaper_modules = {"__main__", "protocol", "outlive", "sigterm", "watchdog"}
+    assert ours == {"testctr", "testctr.reaper"} | {f"testctr.reaper.{name}" for name in reaper_modules}
+    assert not imported & {"subprocess", "dataclasses", "inspect", "typing", "runpy"}
 
 
 # --- the client ---------------------------------------------------------------------------------

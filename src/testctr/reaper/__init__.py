@@ -19,12 +19,22 @@ hooks.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 
-from testctr import settings as _settings
 from testctr.reaper import outlive, protocol, sigterm
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    import subprocess
+
+# The watchdog imports this package too, while the parent's first create runs:
+# what only the parent uses (settings, subprocess) is imported where it is used,
+# at no cost there, as the parent has it already.
+
+#: ``python -m testctr.reaper``, without the imports of runpy (``-m``): a tenth or so
+#: of the CPU time the watchdog's boot takes beside the first create.
+_MAIN = "import sys; from testctr.reaper.__main__ import main; sys.exit(main(sys.argv[1:]))"
 
 _lock = threading.Lock()
 _started = False
@@ -45,11 +55,15 @@ def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER
 def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: str, ref: str) -> None:
     """Have ``ref`` removed once the process ``owner_pid`` ends (an xdist run's controller),
     whatever happens to this one (a worker)."""
-    if not _settings.current().reaper:
+    import subprocess
+
+    from testctr import settings
+
+    if not settings.current().reaper:
         return
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "testctr.reaper", *outlive.argv(owner_pid, owner_start, backend, runtime, ref)],
+            command(*outlive.argv(owner_pid, owner_start, backend, runtime, ref)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -58,6 +72,11 @@ def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: st
         )
     except OSError as e:
         print(f"testctr: no reaper for {ref} ({e}); it may be left behind if the run is killed", file=sys.stderr)
+
+
+def command(*args: str) -> list[str]:
+    """The command line of ``python -m testctr.reaper ARGS``, as this process starts it."""
+    return [sys.executable, "-c", _MAIN, *args]
 
 
 def watchdog_pid() -> int | None:
@@ -71,7 +90,9 @@ def _send(event: protocol.Event, first_use: bool) -> None:
         if first_use and not _started:
             _started = True
             sigterm.install()
-            if _settings.current().reaper:
+            from testctr import settings
+
+            if settings.current().reaper:
                 _spawn()
         if _pipe is None:
             return
@@ -83,16 +104,18 @@ def _send(event: protocol.Event, first_use: bool) -> None:
 
 
 def _spawn() -> None:
+    import subprocess
+
     global _pipe, _watchdog
     read_end, write_end = os.pipe()
     try:
         # Popen returns once the exec succeeded, without waiting for the child's Python to boot.
         _watchdog = subprocess.Popen(
-            [sys.executable, "-m", "testctr.reaper", str(os.getpid())],
+            command(str(os.getpid())),
             stdin=read_end,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd="/",  # `-m` puts the working directory on sys.path: a stray json.py there must not matter
+            cwd="/",  # `-c` puts the working directory on sys.path: a stray json.py there must not matter
             start_new_session=True,
         )
     except OSError as e:

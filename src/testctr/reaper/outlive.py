@@ -9,13 +9,12 @@ parent may die first: it holds no pipe to it and runs in its own session.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import time
-from collections.abc import Callable
 
-from testctr.errors import ContainerNotFound
-from testctr.labels import process_alive
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: How often the owner's pid is checked.
 POLL = 0.5
@@ -36,7 +35,13 @@ def wait_for_end(alive: Callable[[], bool], poll: float = POLL) -> None:
 def main(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pid, start, backend_name, runtime, ref = args
+    # Here, not at the top: every watchdog imports this module (for FLAG), and boots beside a create.
+    from testctr.labels import process_alive
+
     wait_for_end(lambda: process_alive(int(pid), start))
+    import contextlib
+
+    from testctr.errors import ContainerNotFound
     from testctr.reaper.watchdog import resolve
 
     with contextlib.suppress(ContainerNotFound):

@@ -11,7 +11,6 @@ something it does not understand.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 
 WATCH = "watch"
 RELEASE = "release"
@@ -19,23 +18,47 @@ CONTAINER = "container"
 NETWORK = "network"
 COMPOSE = "compose"
 
+#: An event's fields, in the order a line carries them.
+FIELDS = ("op", "kind", "backend", "runtime", "ref")
 
-@dataclass(frozen=True)
+
 class Event:
-    op: str
-    kind: str
-    backend: str
-    runtime: str
-    ref: str
+    """One line: ``op`` for ``ref``, a ``kind`` of thing that ``backend`` made on ``runtime``.
+
+    A plain class, not a dataclass: ``dataclasses`` (with the ``inspect`` it
+    imports) would double the CPU the watchdog's boot takes from the parent's
+    first create.
+    """
+
+    __slots__ = FIELDS
+
+    def __init__(self, op: str, kind: str, backend: str, runtime: str, ref: str) -> None:
+        self.op = op
+        self.kind = kind
+        self.backend = backend
+        self.runtime = runtime
+        self.ref = ref
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         """What a release must match to cancel a watch."""
         return (self.kind, self.backend, self.runtime, self.ref)
 
+    def values(self) -> tuple[str, str, str, str, str]:
+        return (self.op, *self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return self.values() == other.values() if isinstance(other, Event) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.values())
+
+    def __repr__(self) -> str:
+        return "Event" + repr(self.values())
+
 
 def encode(event: Event) -> bytes:
-    return (json.dumps(asdict(event), separators=(",", ":")) + "\n").encode()
+    return (json.dumps(dict(zip(FIELDS, event.values(), strict=True)), separators=(",", ":")) + "\n").encode()
 
 
 def decode(line: bytes) -> Event | None:
@@ -46,7 +69,7 @@ def decode(line: bytes) -> Event | None:
         return None
     if not isinstance(data, dict):
         return None
-    fields = {name: data.get(name) for name in ("op", "kind", "backend", "runtime", "ref")}
+    fields = {name: data.get(name) for name in FIELDS}
     if not all(isinstance(value, str) for value in fields.values()) or not fields["ref"]:
         return None
     return Event(**fields)  # type: ignore[arg-type]
