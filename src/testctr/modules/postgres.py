@@ -21,6 +21,7 @@ container; :func:`with_dsn_client` forces one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import os
@@ -157,6 +158,7 @@ class PostgresDSN(BoundProvider):
         self._template_version = 0
         self._template_builds = 0
         self._version_num: int | None = None
+        self._base_warmed = False
         # A test's dsn() and the database pool may both need the template first.
         self._template_lock = threading.Lock()
 
@@ -319,6 +321,9 @@ class PostgresDSN(BoundProvider):
         """The database to clone from: the template's, built first if this server lacks it."""
         with self._template_lock:
             if self._template is None:
+                if not self._base_warmed:
+                    self._base_warmed = True
+                    self._warm_relation_cache(container, self.base_template or "template1")
                 return self.base_template
             name = template_name(self._template, self.base_template)
             template = self._template
@@ -329,6 +334,24 @@ class PostgresDSN(BoundProvider):
 
             self._template_build.ensure(build)
             return name
+
+    def _warm_relation_cache(self, container: Container, database: str) -> None:
+        """Connect once to ``database``, the source of clones, so that it holds a relation cache file.
+
+        A first connection to a database builds that file from the catalogs;
+        CREATE DATABASE (file by file) copies the source's, so the first
+        connection to each test's database then skips the build: about 3 ms of
+        every test here (12.8 -> 10.5 ms to connect). Best effort: a source that
+        refuses connections only loses the gain. A clone made meanwhile by
+        another run waits for this session to end (PostgreSQL waits up to 5 s
+        for the source's sessions), so this is done once per server and run.
+        """
+        if self.uses_exec():
+            return  # an exec would cost more than the file saves
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error, DatabaseAdminError):
+            self._run_once(container, ["SELECT 1"], database)
 
     def _build_template_locked(self, container: Container, template: Template, name: str) -> None:
         # A container that outlives runs has it already: only finished templates carry the name.
@@ -346,6 +369,7 @@ class PostgresDSN(BoundProvider):
             self.admin(container, [template], database=building)
         else:
             template(self.format_dsn(container, building))
+        self._warm_relation_cache(container, building)  # after the migration's last DDL
         # Sessions a migration left open would make CREATE ... TEMPLATE fail:
         # end them, and refuse new ones (a template must have none).
         self.admin(
