@@ -15,6 +15,8 @@ interpreter start included, as a developer waits for it):
   a server started beforehand. What pytest and the tests' own connections cost: no
   way with a database per test can beat it, so ``cold / bound`` caps the warm ratio.
 
+Each run loads only the plugins the suite needs (testctr's, pytest-xdist's), as
+a project would that has these installed, not a development environment's others.
 The runs cache their bytecode (in the temporary directory, after a first run that
 fills it), as on a developer's machine: with PYTHONDONTWRITEBYTECODE every run
 compiles pytest, its plugins and testctr anew, seconds that no way can save.
@@ -163,8 +165,14 @@ def server(runtime: str, image: str) -> Iterator[str]:
         subprocess.run([runtime, "rm", "-f", cid], capture_output=True)
 
 
+#: The plugins the suite needs, and only those (PYTEST_DISABLE_PLUGIN_AUTOLOAD): the
+#: others installed in a development environment (hypothesis, pytest-django, anyio,
+#: pytest-cov) cost every way ~0.5 s of start here and are no part of this suite's project.
+PLUGINS = ["-p", "testctr.pytest_plugin", "-p", "xdist.plugin"]
+
+
 def timed(workdir: Path, env: dict[str, str], test_file: str, workers: int = 0) -> float:
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file]
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLUGINS, test_file]
     if workers:
         argv += ["-n", str(workers)]
     started = time.monotonic()
@@ -212,6 +220,7 @@ def main() -> int:
             "TESTCTR_BACKEND": "cli",
             "XDG_CACHE_HOME": str(work / "cache"),
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         }
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         ways = ("floor", "cold", "warm", "shared2", "shared4", "bound")
