@@ -455,14 +455,20 @@ class CountingProvider(FakeProvider):
         return super().format_dsn(container, handle, driver) + ("" if driver is None else f"?driver={driver}")
 
 
-def test_a_ready_database_is_handed_out_with_the_dsn_the_pool_formatted(memory: MemoryBackend) -> None:
-    provider = CountingProvider()
+def server_with_a_ready_database(provider: CountingProvider) -> tuple[Container, dbpool.DatabasePool, ScriptOwner]:
+    """A server whose pool holds a ready database after a first test's dsn(); that test's owner."""
     db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
     first = ScriptOwner("tests/a")
     db.dsn(first)
     assert isinstance(db._db, dbpool.DatabasePool)
     ready(db._db)
     provider.formatted_by.clear()
+    return db, db._db, first
+
+
+def test_a_ready_database_is_handed_out_with_the_dsn_the_pool_formatted(memory: MemoryBackend) -> None:
+    provider = CountingProvider()
+    db, _, first = server_with_a_ready_database(provider)
     second = ScriptOwner("tests/b")
     dsn = db.dsn(second)
     assert dsn.startswith(f"fake:///{dbpool.PREFIX}")
@@ -477,14 +483,9 @@ def test_a_ready_database_is_handed_out_with_the_dsn_the_pool_formatted(memory: 
 
 def test_a_server_not_heard_from_lately_gets_its_dsn_formatted_on_the_tests_path(memory: MemoryBackend) -> None:
     provider = CountingProvider()
-    db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
-    first = ScriptOwner("tests/a")
-    db.dsn(first)
-    assert isinstance(db._db, dbpool.DatabasePool)
-    ready(db._db)
-    with db._db._cond:
-        db._db._answered_at -= dbpool.UNCHECKED_STATE_AGE  # its last answer is too old to vouch for it
-    provider.formatted_by.clear()
+    db, pool, first = server_with_a_ready_database(provider)
+    with pool._cond:
+        pool._answered_at -= dbpool.UNCHECKED_STATE_AGE  # its last answer is too old to vouch for it
     second = ScriptOwner("tests/b")
     assert db.dsn(second).startswith(f"fake:///{dbpool.PREFIX}")
     assert threading.current_thread().name in provider.formatted_by
