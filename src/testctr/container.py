@@ -72,6 +72,7 @@ from testctr.parsing import (
     parse_memory,
     port_key,
 )
+from testctr.reaper import prepare as prepare_reaper
 from testctr.reaper import release, remove_when_gone, watch
 from testctr.reuse import (
     REUSE,
@@ -673,6 +674,10 @@ def _start(owner: Owner, image: str, opts: Sequence[Option]) -> Container:
 
 def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Container:
     s = _settings.current()
+    reused = spec.outlives_owner == REUSE and s.reuse
+    run = shared_run() if spec.outlives_owner == SHARED else None
+    if not (reused or run is not None):
+        prepare_reaper()  # it will be watched: the watchdog boots while the backend is chosen
     resolved = resolve(spec.backend, spec.runtime)
     backend, backend_name = resolved.backend, resolved.name
     if spec.stream_logs and not isinstance(backend, LogStreamer):
@@ -686,9 +691,9 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     if spec.config.files and not isinstance(backend, FileCopier):
         raise UnsupportedOption("with_file", backend_name, "the backend cannot copy files")
 
-    if spec.outlives_owner == REUSE and s.reuse:
+    if reused:
         return _start_outliving(owner, image, spec, resolved, deadline, None)
-    if spec.outlives_owner == SHARED and (run := shared_run()) is not None:
+    if run is not None:
         return _start_outliving(owner, image, spec, resolved, deadline, run)
     config = spec.config
     config.name = container_name(owner.test_id, os.urandom(3).hex())

@@ -878,3 +878,19 @@ def test_a_restart_s_engine_calls_are_bounded_by_the_startup_timeout(
     recorder.bounds.clear()
     c.inspect()  # after the start: its own bound again
     assert recorder.bounds["inspect_container"] == 1000.0
+
+
+def test_the_watchdog_is_started_before_the_backend_is_chosen_and_only_for_watched_containers(
+    memory: MemoryBackend, owner: ScriptOwner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testctr import container as core
+
+    order: list[str] = []
+    resolve = core.resolve
+    monkeypatch.setattr(core, "prepare_reaper", lambda: order.append("watchdog"))
+    monkeypatch.setattr(core, "resolve", lambda *a: order.append("backend") or resolve(*a))
+    testctr.new(owner, "app:1")
+    assert order == ["watchdog", "backend"]  # its boot runs beside this process's choosing, not the engine's create
+    order.clear()
+    testctr.new(owner, "app:1", testctr.with_reuse())
+    assert order == ["backend"]  # a reused container is never watched: no watchdog for it

@@ -47,6 +47,16 @@ def watch(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) 
     _send(protocol.Event(protocol.WATCH, kind, backend, runtime, ref), first_use=True)
 
 
+def prepare() -> None:
+    """Start the watchdog ahead of the first :func:`watch`, while this process still has work of its own.
+
+    Called as a start begins (before the backend is chosen, which imports and
+    probes the engine on a first start): the watchdog's boot, some 30 ms of
+    CPU, then runs beside that work instead of beside the engine's create.
+    """
+    _send(None, first_use=True)
+
+
 def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) -> None:
     """``ref`` is removed or kept on purpose: the watchdog must leave it alone."""
     _send(protocol.Event(protocol.RELEASE, kind, backend, runtime, ref), first_use=False)
@@ -84,7 +94,7 @@ def watchdog_pid() -> int | None:
     return None if _watchdog is None else _watchdog.pid
 
 
-def _send(event: protocol.Event, first_use: bool) -> None:
+def _send(event: protocol.Event | None, first_use: bool) -> None:
     global _started
     with _lock:
         if first_use and not _started:
@@ -94,7 +104,7 @@ def _send(event: protocol.Event, first_use: bool) -> None:
 
             if settings.current().reaper:
                 _spawn()
-        if _pipe is None:
+        if _pipe is None or event is None:
             return
         try:
             os.write(_pipe, protocol.encode(event))
