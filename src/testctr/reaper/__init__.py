@@ -54,7 +54,8 @@ def prepare() -> None:
     probes the engine on a first start): the watchdog's boot, some 30 ms of
     CPU, then runs beside that work instead of beside the engine's create.
     """
-    _send(None, first_use=True)
+    with _lock:
+        _start_once()
 
 
 def release(backend: str, runtime: str, ref: str, kind: str = protocol.CONTAINER) -> None:
@@ -94,23 +95,30 @@ def watchdog_pid() -> int | None:
     return None if _watchdog is None else _watchdog.pid
 
 
-def _send(event: protocol.Event | None, first_use: bool) -> None:
-    global _started
+def _send(event: protocol.Event, first_use: bool) -> None:
     with _lock:
-        if first_use and not _started:
-            _started = True
-            sigterm.install()
-            from testctr import settings
-
-            if settings.current().reaper:
-                _spawn()
-        if _pipe is None or event is None:
+        if first_use:
+            _start_once()
+        if _pipe is None:
             return
         try:
             os.write(_pipe, protocol.encode(event))
         except OSError as e:
             _close()
             print(f"testctr: the reaper is gone ({e}); containers of a killed run may be left behind", file=sys.stderr)
+
+
+def _start_once() -> None:
+    """The SIGTERM handler and the watchdog, at this process's first use of the reaper; under ``_lock``."""
+    global _started
+    if _started:
+        return
+    _started = True
+    sigterm.install()
+    from testctr import settings
+
+    if settings.current().reaper:
+        _spawn()
 
 
 def _spawn() -> None:
