@@ -194,6 +194,32 @@ def test_url_is_the_servers_own_database(pg: testctr.Container) -> None:
         assert conn.execute("SELECT current_database()").fetchone() == ("test",)
 
 
+def test_the_password_is_stored_stretched_once_and_still_checked(
+    request: pytest.FixtureRequest, pg: testctr.Container
+) -> None:
+    """A test's logins skip PostgreSQL's 4096 PBKDF2 rounds; the password itself is unchanged and enforced."""
+    dsn = record(pg, pg.dsn(request))
+    with psycopg.connect(dsn) as conn:
+        (secret,) = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = current_user").fetchone()
+    assert secret.startswith(f"SCRAM-SHA-256${postgres.PASSWORD_ITERATIONS}:")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(dsn.replace(":test@", ":wrong@")).close()
+
+
+def test_a_tests_database_comes_with_its_relation_cache_file(
+    request: pytest.FixtureRequest, pg: testctr.Container
+) -> None:
+    """Cloned from a source that has one: the test's first login skips rebuilding it (see _warm_relation_cache)."""
+    name = db_of(record(pg, pg.dsn(request)))
+    with psycopg.connect(postgres.url(pg)) as conn:  # not to the test's database: that would make the file
+        (has_file,) = conn.execute(
+            "SELECT (pg_stat_file('base/' || oid || '/pg_internal.init', true)).size IS NOT NULL "
+            "FROM pg_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    assert has_file
+
+
 def test_no_driver_path_with_sql_template(request: pytest.FixtureRequest, pg_exec: testctr.Container) -> None:
     provider = pg_exec._spec.dsn_provider
     assert isinstance(provider, postgres.PostgresDSN) and provider.uses_exec()
