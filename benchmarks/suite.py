@@ -7,13 +7,16 @@ interpreter start included, as a developer waits for it):
 
 - floor: no testctr: one raw ``docker run`` of the same server (same flags,
   data on tmpfs), readiness by polling a connection, psycopg ``CREATE DATABASE``
-  per test and ``DROP`` after it, ``docker rm -f`` at the end;
+  per test and ``DROP`` after it, ``docker rm -f`` at the end. Its logins pay
+  PostgreSQL's stock password stretching, as a raw run's do; testctr's provider
+  stores the password stretched once (``postgres.scram_secret``);
 - cold: testctr, one postgres for the session (``postgres.default()``);
 - warm: the same with ``with_reuse()``, after one run that left the container running;
 - shared -n 2 and -n 4: ``with_shared()`` under pytest-xdist, counting the containers used;
 - bound: no testctr and no server start: each test connects to the one database of
-  a server started beforehand. What pytest and the tests' own connections cost: no
-  way with a database per test can beat it, so ``cold / bound`` caps the warm ratio.
+  a server started beforehand (its password stored as testctr's provider stores it).
+  What pytest and the tests' own connections cost: no way with a database per test
+  can beat it, so ``cold / bound`` caps the warm ratio.
 
 Each run loads only the plugins the suite needs (testctr's, pytest-xdist's), as
 a project would that has these installed, not a development environment's others.
@@ -131,6 +134,8 @@ def server(runtime: str, image: str) -> Iterator[str]:
     """A postgres started without testctr, as the floor starts it; yields the DSN of its database."""
     import psycopg
 
+    from testctr.modules.postgres import scram_secret
+
     argv = [
         runtime,
         "run",
@@ -142,7 +147,8 @@ def server(runtime: str, image: str) -> Iterator[str]:
         "-e",
         "POSTGRES_USER=test",
         "-e",
-        "POSTGRES_PASSWORD=test",
+        # Stored as it is (see postgres.scram_secret): the DSN's password stays "test".
+        f"POSTGRES_PASSWORD={scram_secret('test')}",
         "-e",
         "POSTGRES_DB=test",
         image,
@@ -266,6 +272,16 @@ def main() -> int:
     ]
     for name, seconds, note in rows:
         print(f"  {name:36} {seconds:7.2f} s   {note}")
+    # The ways of one round ran minutes apart at most: their ratio within a round is
+    # less moved by the machine's slower and faster spells than the ratio of medians.
+    print("each round (s): " + "; ".join(f"{way} " + " ".join(f"{t:.2f}" for t in times[way]) for way in ways))
+    for what, num, den in (("cold / floor", "cold", "floor"), ("cold / warm", "cold", "warm")):
+        ratios = [n / d for n, d in zip(times[num], times[den], strict=True)]
+        print(
+            f"  {what} within each round: "
+            + " ".join(f"{r:.2f}" for r in ratios)
+            + f"; median {statistics.median(ratios):.2f}"
+        )
     return 0
 
 

@@ -55,7 +55,7 @@ from testctr.errors import (
     WaitTimeout,
     oom_note,
 )
-from testctr.housekeeping import warn_about_leftovers_once
+from testctr.housekeeping import check_once_in_background
 from testctr.image_map import local_image
 from testctr.image_typos import add_typo_hint
 from testctr.labels import container_labels, start_ticks
@@ -711,7 +711,7 @@ def _start_by(owner: Owner, image: str, spec: Spec, deadline: float) -> Containe
     # After the first start, when everything it needs is imported: the check
     # runs in a thread, and a thread importing what another is importing can
     # deadlock.
-    warn_about_leftovers_once(owner.warn)
+    check_once_in_background(owner.warn, backend)
     return container
 
 
@@ -867,30 +867,36 @@ def _start_outliving(
                     run.controller_pid, start_ticks(run.controller_pid), backend_name, backend.runtime, config.name
                 )
             owner.shared(container)
+        if spec.dsn_provider is not None and attached.info is not None:
+            # Found running: ended runs' databases go, and the pool fills, while the wait strategies run again.
+            container._db = databases_for(container, spec.dsn_provider, outliving=True, waiting=True)
         try:
             _await_ready(container, spec, deadline, fresh=attached.created)
-        except ContainerStartError as e:
-            if attached.created or attempt:
-                container._explain_failed_start(e, owner)
-                _abandon(container, owner)
-                raise
-            # Found, but it exits as it comes up: replace it once.
-            replace(backend, attached.id)
-            container._removed = True
-            continue
         except BaseException as e:
+            if container._db is not None:
+                container._db.close()
+                container._db = None
+            if isinstance(e, ContainerStartError):
+                if attached.created or attempt:
+                    container._explain_failed_start(e, owner)
+                    _abandon(container, owner)
+                    raise
+                # Found, but it exits as it comes up: replace it once.
+                replace(backend, attached.id)
+                container._removed = True
+                continue
             if attached.created:
                 if isinstance(e, WaitTimeout):
                     container._explain_failed_start(e, owner)
                 _abandon(container, owner)
             raise
         break
-    if spec.dsn_provider is not None:
+    if container._db is not None:
+        container._db.waited()
+    elif spec.dsn_provider is not None:
         # Ended runs' databases go, and the pool fills, while this run gets to its first dsn().
         container._db = databases_for(container, spec.dsn_provider, outliving=True)
-    if run is None:
-        last_use.expire_once_in_background(backend, s.label, s.reuse_ttl)
-    warn_about_leftovers_once(owner.warn)
+    check_once_in_background(owner.warn, backend)
     return container
 
 

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from testctr import schedule
 from testctr import settings as _settings
 from testctr.dsn import (
     DatabaseLimitReached,
@@ -124,6 +125,10 @@ class Databases(Protocol):
         """The container is being removed: its databases go with it."""
         ...
 
+    def waited(self) -> None:
+        """The container's wait strategies passed (see ``waiting`` of :func:`databases_for`)."""
+        ...
+
 
 class Ready(NamedTuple):
     """A pooled database handed out as it was made: no rename, no server call on the test's path."""
@@ -134,29 +139,36 @@ class Ready(NamedTuple):
     dsn: str | None
 
 
-def databases_for(container: Container, provider: DSNProvider, outliving: bool = False) -> Databases:
+def databases_for(
+    container: Container, provider: DSNProvider, outliving: bool = False, waiting: bool = False
+) -> Databases:
     """The container's databases; ``outliving`` for a server other runs use too (with_reuse, with_shared).
 
     Such a server is attached to, not started: what ended runs left on it is
     dropped, and the pool starts filling, at once (in the background with the
-    pool) rather than at the first dsn().
+    pool) rather than at the first dsn(). ``waiting``: its wait strategies are
+    running again (a server found running: ready once, most likely still);
+    what the pool tries before :meth:`Databases.waited` and fails, it tries
+    again once after.
     """
     if _settings.current().db_pool:
-        pool = DatabasePool(container, provider, outliving)
+        pool = DatabasePool(container, provider, outliving, waiting)
         if outliving:
             pool.start()
         return pool
-    if outliving:
-        drop_dead_sessions(container, provider)
-    return DirectDatabases(container, provider)
+    direct = DirectDatabases(container, provider, swept=not outliving)
+    if not waiting:
+        direct.waited()
+    return direct
 
 
 class DirectDatabases:
     """No pool: each database is made by dsn(t) and dropped at the test's teardown, on the test's path."""
 
-    def __init__(self, container: Container, provider: DSNProvider) -> None:
+    def __init__(self, container: Container, provider: DSNProvider, swept: bool = True) -> None:
         self._container = container
         self._provider = provider
+        self._swept = swept  # an outliving server's ended runs' databases are dropped once it is waited for
 
     def take_ready(self) -> Ready | None:
         return None
@@ -179,15 +191,26 @@ class DirectDatabases:
     def close(self) -> None:
         pass
 
+    def waited(self) -> None:
+        if not self._swept:
+            self._swept = True
+            drop_dead_sessions(self._container, self._provider)
+
 
 class DatabasePool:
     """Ready databases and pending drops of one server, served by one worker thread."""
 
-    def __init__(self, container: Container, provider: DSNProvider, outliving: bool = False) -> None:
+    def __init__(
+        self, container: Container, provider: DSNProvider, outliving: bool = False, waiting: bool = False
+    ) -> None:
         self._container = container
         self._provider = provider
         #: Other runs use the server too: the sweep drops ended runs' test databases as well.
         self._outliving = outliving
+        #: Set once the container's wait strategies passed (see databases_for), or the pool closed.
+        self._waited = threading.Event()
+        if not waiting:
+            self._waited.set()
         # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
         self._renamer = provider if isinstance(provider, RenamesDatabases) else None
         self._versioned = provider if isinstance(provider, VersionedDatabases) else None
@@ -204,6 +227,7 @@ class DatabasePool:
         #: When the server last answered one of the pool's calls (time.monotonic()).
         self._answered_at = -UNCHECKED_STATE_AGE
         self._full_takes = 0  # takes in a row that found the pool full
+        self._taken_in = 0  # the schedule.current_test of the last take
         self._serial = itertools.count(1)
         self._thread: threading.Thread | None = None  # the filler, once started
         self._filling = 0  # ready databases being made
@@ -245,10 +269,12 @@ class DatabasePool:
                 self._queue_drops_locked(self._unsure)
                 self._unsure = []
             if self._thread is None:  # the first database: made here, the pool fills meanwhile
+                self._taken_in = schedule.current_test
                 self._start_locked()
                 handle = None
             else:
                 handle = self._take_locked(version)
+                self._taken_in = schedule.current_test  # taken, or made on the test's path
         if handle is None:
             log.debug("%s: no pooled database ready; making %s on the test's path", self._container.name, name)
             return self._provider.create_database(self._container, name)
@@ -313,6 +339,7 @@ class DatabasePool:
             self._target -= 1
             self._full_takes = 0
         handle, _, dsn = self._ready.popleft()
+        self._taken_in = schedule.current_test
         self._fill_wanted.notify()
         return handle, dsn
 
@@ -384,9 +411,22 @@ class DatabasePool:
             self._cond.notify_all()
             self._fill_wanted.notify_all()
             keep = bool(self._errors)
+        self._waited.set()
         if not keep:
             with _pools_lock, contextlib.suppress(ValueError):
                 _pools.remove(self)
+
+    def waited(self) -> None:
+        self._waited.set()
+
+    def _tried_too_early(self) -> bool:
+        """After a failed call: whether it came before the container's wait strategies passed,
+        and they have passed since (it is worth one more try)."""
+        if self._waited.is_set():
+            return False
+        self._waited.wait(_settings.current().startup_timeout)
+        with self._cond:
+            return self._waited.is_set() and not self._closed
 
     def idle(self) -> bool:
         """Nothing being made, dropped or looked for, and no drop queued."""
@@ -442,7 +482,11 @@ class DatabasePool:
 
     def _should_fill_locked(self) -> bool:
         blocked = self._closed or self._retired or self._at_limit or self._fill_paused
-        return not blocked and len(self._ready) + self._filling < self._target
+        wanted = self._target
+        if schedule.tests_left is not None:
+            # No more than the tests left can take: the later ones, and this one unless it has taken.
+            wanted = min(wanted, schedule.tests_left + (self._taken_in != schedule.current_test))
+        return not blocked and len(self._ready) + self._filling < wanted
 
     def _drop_loop(self, first: bool) -> None:
         """Drop queued databases; the ``first`` dropper sweeps first and stays, the others end with the backlog."""
@@ -470,7 +514,7 @@ class DatabasePool:
                     self._dropping -= 1
                     self._cond.notify_all()
 
-    def _fill(self) -> None:
+    def _fill(self, again: bool = True) -> None:
         version = self._version()
         name = pooled_name(next(self._serial))
         try:
@@ -481,6 +525,9 @@ class DatabasePool:
                 self._at_limit = True
             return
         except Exception as e:
+            if again and self._tried_too_early():
+                self._fill(again=False)
+                return
             with self._cond:
                 self._fill_paused = True
                 removed = self._closed
@@ -521,7 +568,7 @@ class DatabasePool:
                 self._fill_wanted.notify_all()
         log.debug("%s: dropped %s", self._container.name, handle)
 
-    def _sweep(self) -> None:
+    def _sweep(self, again: bool = True) -> None:
         """Drop dead sessions' test databases on a server that outlives runs; queue their pooled ones for dropping.
 
         Tests meanwhile get databases named after this session: none of a dead one's.
@@ -532,12 +579,19 @@ class DatabasePool:
             try:
                 drop_dead_sessions(self._container, self._provider)
             except Exception as e:
+                if again and self._tried_too_early():
+                    self._sweep(again=False)
+                    return
                 with self._cond:
-                    if not self._closed:
-                        self._errors.append(f"dropping ended runs' databases failed: {e}")
+                    if self._closed:
+                        return
+                    self._errors.append(f"dropping ended runs' databases failed: {e}")
         try:
             names = self._provider.list_databases(self._container, PREFIX)
         except Exception as e:
+            if again and self._tried_too_early():
+                self._sweep(again=False)
+                return
             with self._cond:
                 if not self._closed:
                     self._errors.append(f"listing leftover pooled databases failed: {e}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import sys
 import threading
@@ -78,9 +80,13 @@ def find_leftovers(
     containers are its own run's business, even when that run has ended.
     Never a reused container: it outlives its session on purpose (see :func:`find_reused`).
     """
+    return _leftovers(list_testctr_containers(label, backend), label, min_age, all_projects)
+
+
+def _leftovers(listed: list[Listed], label: str, min_age: float, all_projects: bool = False) -> list[Listed]:
     return [
         c
-        for c in list_testctr_containers(label, backend)
+        for c in listed
         if not c.alive and c.age >= min_age and (all_projects or c.ours) and reuse_label(label) not in c.info.labels
     ]
 
@@ -175,15 +181,19 @@ def remove_networks(networks: list[ListedNetwork], backend: Backend | None = Non
 
 _checked = False
 _checked_lock = threading.Lock()
+#: How long the end of a short script may wait for the check (it may be removing expired containers).
+_EXIT_WAIT = 10.0
 
 
-def warn_about_leftovers_once(warn: Callable[[str], None]) -> None:
-    """Like Go testctr's check at the first New: once per process, off the critical path.
+def check_once_in_background(warn: Callable[[str], None], backend: Backend | None = None) -> None:
+    """At the first container a process starts: look once at the engine's testctr containers, off the critical path.
 
-    Runs at the first container a process starts (not at pytest's start, so
-    runs that start no container never touch an engine), in a background
-    thread, and only warns, through ``warn`` (called from that thread):
-    removing is --testctr-cleanup-old's job.
+    From one listing, in a background thread, once per process: remove the
+    reused containers idle for longer than ``TESTCTR_REUSE_TTL``, and warn
+    about dead sessions' leftovers through ``warn`` (called from that thread),
+    as Go testctr checks at the first New; removing those is
+    --testctr-cleanup-old's job. Not at pytest's start: runs that start no
+    container never touch an engine. A short script's exit waits for it, briefly.
     """
     global _checked
     with _checked_lock:
@@ -191,14 +201,16 @@ def warn_about_leftovers_once(warn: Callable[[str], None]) -> None:
             return
         _checked = True
     s = settings.current()
-    if not s.warn_old:
-        return
 
     def check() -> None:
         try:
-            leftovers = find_leftovers(s.label, s.cleanup_age)
+            engine = _backend(backend)
+            listed = list_testctr_containers(s.label, engine)
         except TestctrError:
             return  # the container being started will report an unusable engine itself
+        with contextlib.suppress(TestctrError):
+            last_use.expire(engine, [c.info for c in listed], s.label, s.reuse_ttl)
+        leftovers = _leftovers(listed, s.label, s.cleanup_age) if s.warn_old else []
         if leftovers:
             names = ", ".join(c.name for c in leftovers[:3]) + (", ..." if len(leftovers) > 3 else "")
             warn(
@@ -206,4 +218,6 @@ def warn_about_leftovers_once(warn: Callable[[str], None]) -> None:
                 "remove them with `testctr clean` or --testctr-cleanup-old"
             )
 
-    threading.Thread(target=check, name="testctr-leftovers", daemon=True).start()
+    thread = threading.Thread(target=check, name="testctr-housekeeping", daemon=True)
+    thread.start()
+    atexit.register(thread.join, _EXIT_WAIT)

@@ -2,26 +2,22 @@
 
 A label cannot change after the create, so the last use is the modification
 time of an empty file per container in testctr's cache directory: touched by
-every run that attaches, read by the next run that reuses anything. A
+every run that attaches, read by the next run that starts a container. A
 container without a file (made on another host, or the cache was wiped) counts
 from its creation.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import threading
 import time
+from collections.abc import Iterable
 
-from testctr.backend.protocols import Backend, ContainerLister
-from testctr.errors import ContainerNotFound, TestctrError
+from testctr.backend.protocols import Backend
+from testctr.backend.types import ContainerInfo
+from testctr.errors import ContainerNotFound
 from testctr.labels import created_at
 from testctr.settings import forget_record, record_time, touch_record
-
-#: How long the expiry check may hold up the exit of a short script.
-_EXIT_WAIT = 10.0
-
 
 _KIND = "reused"
 
@@ -45,13 +41,15 @@ def reuse_label(prefix: str) -> str:
     return f"{prefix}.reuse"
 
 
-def expire(backend: Backend, prefix: str, ttl: float, now: float | None = None) -> list[str]:
-    """Remove the reused containers idle for more than ``ttl`` seconds; their names."""
-    if not isinstance(backend, ContainerLister):
-        return []
+def expire(
+    backend: Backend, containers: Iterable[ContainerInfo], prefix: str, ttl: float, now: float | None = None
+) -> list[str]:
+    """Remove the reused ones among ``containers`` (listed on ``backend``) idle over ``ttl`` seconds; their names."""
     now = time.time() if now is None else now
     removed = []
-    for info in backend.list_containers(reuse_label(prefix)):
+    for info in containers:
+        if reuse_label(prefix) not in info.labels:
+            continue
         created = created_at(info.labels, prefix) or info.created
         last = last_used(info.name)
         if last is None:
@@ -63,25 +61,3 @@ def expire(backend: Backend, prefix: str, ttl: float, now: float | None = None) 
         forget(info.name)
         removed.append(info.name)
     return removed
-
-
-_checked = False
-_checked_lock = threading.Lock()
-
-
-def expire_once_in_background(backend: Backend, prefix: str, ttl: float) -> None:
-    """:func:`expire`, once per process, off the start's critical path; a short script's
-    exit waits for it (briefly)."""
-    global _checked
-    with _checked_lock:
-        if _checked:
-            return
-        _checked = True
-
-    def check() -> None:
-        with contextlib.suppress(TestctrError):
-            expire(backend, prefix, ttl)
-
-    thread = threading.Thread(target=check, name="testctr-reuse-expiry", daemon=True)
-    thread.start()
-    atexit.register(thread.join, _EXIT_WAIT)

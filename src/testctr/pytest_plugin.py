@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Collection, Generator, Iterable, Sequence
@@ -120,6 +121,8 @@ class RunState:
         self.warnings: list[str] = []
         #: (backend, runtime, name) of the containers the workers share, removed at the run's end.
         self.shared: set[tuple[str, str, str]] = set()
+        #: How many tests come after each one in this process (unknown in an xdist worker).
+        self._tests_after: dict[str, int] = {}
 
     def record_failure(self, nodeid: str) -> None:
         with self._lock:
@@ -256,10 +259,20 @@ class RunState:
         if reporter is not None:
             reporter.write_line(message, yellow=True)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if hasattr(session.config, "workerinput"):
+            return  # an xdist worker gets its tests a batch at a time: how many are left is unknown
+        count = len(session.items)
+        self._tests_after = {item.nodeid: count - i - 1 for i, item in enumerate(session.items)}
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # Before any fixture: a session fixture's first start is this test's.
         self.test_started(item.nodeid, time.time())
+        # Loaded with the database pools, which it is for: a run that uses none never loads it.
+        schedule = sys.modules.get("testctr.schedule")
+        if schedule is not None:
+            schedule.test_started(self._tests_after.get(item.nodeid))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:

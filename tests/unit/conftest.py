@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from testctr import housekeeping, settings, wait
+from testctr import housekeeping, schedule, settings, wait
 from testctr.backend.protocols import Backend
 from testctr.backends import default_registry
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
@@ -25,6 +25,12 @@ def _restore_settings() -> Iterator[None]:
     before = dataclasses.asdict(settings.current())
     yield
     settings.configure(**before)
+
+
+@pytest.fixture(autouse=True)
+def _tests_left_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This run's own count of tests left (the plugin sets it) must not cap the pools the tests make."""
+    monkeypatch.setattr(schedule, "tests_left", None)
 
 
 @pytest.fixture(autouse=True)

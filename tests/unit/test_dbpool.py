@@ -7,11 +7,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 import testctr
-from testctr import dbpool, settings
+from testctr import dbpool, schedule, settings
 from testctr.backends.memory import MemoryBackend
 from testctr.container import Container
 from testctr.dsn import DatabaseLimitReached
@@ -190,6 +191,108 @@ def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Co
     pool.create("t_c")  # waits for it
     assert pool._target == 2
     ready(pool, 2)
+    pool.close()
+
+
+@pytest.fixture
+def tests_left(monkeypatch: pytest.MonkeyPatch) -> Callable[[int | None], None]:
+    """Start a test, as the pytest plugin does, with the number of tests after it."""
+    monkeypatch.setattr(schedule, "tests_left", None)
+    monkeypatch.setattr(schedule, "current_test", 0)
+    return schedule.test_started
+
+
+def pooled_made(provider: FakeProvider) -> int:
+    return len([line for line in provider.server.log if line.startswith(f"create {dbpool.PREFIX}")])
+
+
+def test_the_pool_makes_no_more_than_the_tests_left_can_take(
+    server: Container, tests_left: Callable[[int | None], None]
+) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    pool._target = 4  # as after tests that found it empty
+    tests_left(1)  # this test and one more
+    pool.create("t_a")  # made on the test's path; one ready for the last test
+    ready(pool)
+    time.sleep(0.05)
+    assert pooled_made(provider) == 1
+    tests_left(0)
+    pool.create("t_b")  # the last test takes it: none made after
+    assert pool.settle(5) and pool.idle()
+    time.sleep(0.05)
+    assert pooled_made(provider) == 1 and not pool._ready
+    pool.close()
+
+
+def test_a_test_that_has_not_taken_its_database_yet_still_gets_one_made(
+    server: Container, tests_left: Callable[[int | None], None]
+) -> None:
+    provider = RenamingProvider()
+    pool = dbpool.DatabasePool(server, provider)
+    tests_left(0)  # the only test: its database is made ahead, while its setup goes on
+    pool.start()
+    ready(pool)
+    pool.create("t_only")
+    assert pool.settle(5)
+    time.sleep(0.05)
+    assert pooled_made(provider) == 1 and not pool._ready
+    tests_left(None)  # unknown (an xdist worker, a script): no cap
+    pool.create("t_more")
+    ready(pool)
+    assert pooled_made(provider) >= 2
+    pool.close()
+
+
+class NotYetServing(RenamingProvider):
+    """A server found running that does not answer until ``serving`` is set (its wait strategies still run)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.serving = threading.Event()
+        self.refused = 0
+
+    def create_database(self, container: Container, name: str) -> str:
+        if not self.serving.is_set():
+            self.refused += 1
+            raise TestctrError("connection refused")
+        return super().create_database(container, name)
+
+    def list_databases(self, container: Container, prefix: str) -> list[str]:
+        if not self.serving.is_set():
+            self.refused += 1
+            raise TestctrError("connection refused")
+        return super().list_databases(container, prefix)
+
+
+def test_a_pool_started_during_the_wait_tries_again_once_it_has_passed(server: Container) -> None:
+    provider = NotYetServing()
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=True)
+    assert isinstance(pool, dbpool.DatabasePool)
+    wait_until(lambda: provider.refused >= 2)  # the sweep and a fill
+    provider.serving.set()
+    pool.waited()
+    ready(pool)
+    assert pool.create("t_a") == "t_a" and pool.take_errors() == []
+    pool.close()
+
+
+def test_a_pool_closed_during_the_wait_gives_up_quietly(server: Container) -> None:
+    provider = NotYetServing()
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=True)
+    assert isinstance(pool, dbpool.DatabasePool)
+    wait_until(lambda: provider.refused >= 2)
+    pool.close()  # the wait failed: the container is replaced
+    wait_until(lambda: not pool._filling and not pool._sweeping)
+    assert provider.refused == 2 and pool.take_errors() == []
+
+
+def test_after_the_wait_a_failure_is_reported_not_retried(server: Container) -> None:
+    provider = NotYetServing()
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=False)
+    assert isinstance(pool, dbpool.DatabasePool)
+    wait_until(lambda: not pool._sweeping)
+    assert provider.refused >= 1 and any("listing leftover pooled databases failed" in e for e in pool.take_errors())
     pool.close()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import testctr
-from testctr import dbpool, last_use, sessions, settings
+from testctr import dbpool, housekeeping, sessions, settings
 from testctr.backends.memory import MemoryBackend
 from testctr.container import Container
 from testctr.owners import ScriptOwner
@@ -43,7 +43,7 @@ class Provider:
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(last_use, "_checked", False)
+    monkeypatch.setattr(housekeeping, "_checked", False)
     # Databases made and dropped on the test's path (the pool's sweep has its own tests).
     settings.configure(db_pool=False)
 

@@ -13,7 +13,7 @@ from testctr import housekeeping, settings
 from testctr.backend.types import ContainerConfig
 from testctr.backends.memory import BareMemoryBackend, MemoryBackend
 from testctr.errors import EngineUnavailable
-from testctr.housekeeping import find_leftovers, list_testctr_containers, remove, warn_about_leftovers_once
+from testctr.housekeeping import check_once_in_background, find_leftovers, list_testctr_containers, remove
 from testctr.labels import Project, container_labels, current_project
 from testctr.owners import ScriptOwner
 
@@ -79,7 +79,7 @@ def warn_once(memory: MemoryBackend) -> Iterator[None]:
 
 def join_checks() -> None:
     for thread in threading.enumerate():
-        if thread.name == "testctr-leftovers":
+        if thread.name == "testctr-housekeeping":
             thread.join()
 
 
@@ -103,7 +103,7 @@ def test_the_first_start_warns_about_leftovers_once(memory: MemoryBackend, warn_
     assert len(owner.warnings) == 1
     assert "4 leftover container(s) of this project's dead sessions (a, b, c, ...)" in owner.warnings[0]
     testctr.new(owner, "app:1")
-    warn_about_leftovers_once(owner.warn)
+    check_once_in_background(owner.warn)
     join_checks()
     assert len(owner.warnings) == 1
     owner.close()
@@ -111,24 +111,24 @@ def test_the_first_start_warns_about_leftovers_once(memory: MemoryBackend, warn_
 
 def test_no_warning_without_leftovers_or_when_switched_off(memory: MemoryBackend, warn_once: None) -> None:
     warnings: list[str] = []
-    warn_about_leftovers_once(warnings.append)
+    check_once_in_background(warnings.append)
     join_checks()
     leftover(memory, "old")
+    check_once_in_background(warnings.append)  # once per process: not looked at again
+    join_checks()
+    assert [m for m, _ in memory.calls if m == "list_containers"] == ["list_containers"]
     housekeeping._checked = False
     settings.configure(warn_old=False)
-    warn_about_leftovers_once(warnings.append)
+    check_once_in_background(warnings.append)
     join_checks()
     assert warnings == []
-    assert ("list_containers", LABEL) in memory.calls and len(
-        [m for m, _ in memory.calls if m == "list_containers"]
-    ) == 1
 
 
 def test_an_unusable_engine_gives_no_warning(memory: MemoryBackend, warn_once: None) -> None:
     warnings: list[str] = []
     leftover(memory, "old")
     memory.fail("list_containers", EngineUnavailable("down"))
-    warn_about_leftovers_once(warnings.append)
+    check_once_in_background(warnings.append)
     join_checks()
     assert warnings == []
 

@@ -26,7 +26,7 @@ backends.register("memory", backend)
 with testctr.run("img"):
     pass
 for thread in threading.enumerate():
-    if thread.name == "testctr-leftovers":
+    if thread.name == "testctr-housekeeping":
         thread.join()
 print("last line of the script", file=sys.stderr)
 """
@@ -36,7 +36,7 @@ def test_a_scripts_leftover_warning_comes_when_it_exits(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(SCRIPT))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESTCTR_")}
-    env["TESTCTR_BACKEND"] = "memory"  # the leftover check looks where the settings say
+    env["TESTCTR_BACKEND"] = "memory"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

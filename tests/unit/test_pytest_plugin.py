@@ -297,7 +297,7 @@ def test_leftover_warning_comes_in_the_terminal_summary(
         def test_starts(request):
             testctr.new(request, "img")
             for thread in threading.enumerate():
-                if thread.name == "testctr-leftovers":
+                if thread.name == "testctr-housekeeping":
                     thread.join()
         """
     )
@@ -699,3 +699,37 @@ def test_containers_shared_in_a_run_are_removed_at_its_end(pytester: pytest.Pyte
     assert "testctr: could not remove the shared container a-stuck: engine down" in result.stdout.str()
     assert "b-gone" not in result.stdout.str()  # already gone is what removal wanted
     assert memory.names() == ["a-stuck"]
+
+
+def test_each_test_starts_with_the_number_of_tests_after_it(pytester: pytest.Pytester, isolated: None) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from testctr import schedule
+
+        seen = []
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_x(n):
+            seen.append(schedule.tests_left)
+
+        def test_last():
+            assert seen == [3, 2, 1] and schedule.tests_left == 0
+        """
+    )
+    pytester.runpytest_inprocess().assert_outcomes(passed=4)
+
+
+def test_an_xdist_worker_does_not_know_how_many_tests_it_has_left(pytester: pytest.Pytester, isolated: None) -> None:
+    pytester.makepyfile(
+        """
+        from testctr import schedule
+
+        def test_a():
+            assert schedule.tests_left is None
+
+        def test_b():
+            assert schedule.tests_left is None
+        """
+    )
+    pytester.runpytest_subprocess("-p", "xdist", "-n", "1").assert_outcomes(passed=2)

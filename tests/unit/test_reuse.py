@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import testctr
-from testctr import last_use, reuse, settings
+from testctr import housekeeping, last_use, reuse, settings
 from testctr.backend.types import ContainerConfig, FileEntry, Mount, NetworkAttachment, PortSpec
 from testctr.backends.memory import MemoryBackend
 from testctr.errors import ContainerNotFound, ContainerStartError, ImageNotFound
@@ -28,7 +28,7 @@ ENGINE = ("cli", "docker", "127.0.0.1")
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     # The expiry runs once per process; each test gets its own.
-    monkeypatch.setattr(last_use, "_checked", False)
+    monkeypatch.setattr(housekeeping, "_checked", False)
 
 
 def start(*options: testctr.Option) -> tuple[testctr.Container, ScriptOwner]:
@@ -285,6 +285,6 @@ def test_idle_reused_containers_expire(memory: MemoryBackend) -> None:
     past = last_use.last_used(idle.name)
     assert past is not None
     os.utime(os.path.join(settings.cache_dir(), "reused", idle.name), (past - 7200, past - 7200))
-    assert last_use.expire(memory, "testctr", 3600) == [idle.name]
+    assert last_use.expire(memory, memory.list_containers("testctr"), "testctr", 3600) == [idle.name]
     assert not memory.exists(idle.id) and memory.exists(fresh.id) and memory.exists(throwaway.id)
     assert last_use.last_used(idle.name) is None

@@ -19,7 +19,7 @@ from testctr.backends import resolve
 from testctr.backends._process import CommandTimeout, Completed, run_command
 from testctr.container import Container, _gate
 from testctr.errors import ContainerStartError, InvalidOption, TestctrError, UnsupportedOption, WaitTimeout
-from testctr.housekeeping import warn_about_leftovers_once
+from testctr.housekeeping import check_once_in_background
 from testctr.image_map import local_image
 from testctr.labels import container_labels
 from testctr.option import Option, Spec, build_spec
@@ -410,7 +410,7 @@ def _start(
     except BaseException:
         stack._abandon(owner)
         raise
-    warn_about_leftovers_once(owner.warn)
+    check_once_in_background(owner.warn)
     return stack
 
 
