@@ -869,7 +869,7 @@ def _start_outliving(
             owner.shared(container)
         if spec.dsn_provider is not None and attached.info is not None:
             # Found running: ended runs' databases go, and the pool fills, while the wait strategies run again.
-            container._db = databases_for(container, spec.dsn_provider, outliving=True, waiting=True)
+            container._db = databases_for(container, spec.dsn_provider, outliving=True, waiting=deadline)
         try:
             _await_ready(container, spec, deadline, fresh=attached.created)
         except BaseException as e:

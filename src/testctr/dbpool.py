@@ -140,16 +140,18 @@ class Ready(NamedTuple):
 
 
 def databases_for(
-    container: Container, provider: DSNProvider, outliving: bool = False, waiting: bool = False
+    container: Container, provider: DSNProvider, outliving: bool = False, waiting: float | None = None
 ) -> Databases:
     """The container's databases; ``outliving`` for a server other runs use too (with_reuse, with_shared).
 
     Such a server is attached to, not started: what ended runs left on it is
     dropped, and the pool starts filling, at once (in the background with the
     pool) rather than at the first dsn(). ``waiting``: its wait strategies are
-    running again (a server found running: ready once, most likely still);
-    what the pool tries before :meth:`Databases.waited` and fails, it tries
-    again once after.
+    running again, until this ``time.monotonic()`` deadline at the latest (a
+    server found running: ready once, most likely still). The pool then makes
+    databases once the server has answered its first call, or once
+    :meth:`Databases.waited` says the wait passed; a call that failed before
+    that is made again once after it.
     """
     if _settings.current().db_pool:
         pool = DatabasePool(container, provider, outliving, waiting)
@@ -157,7 +159,7 @@ def databases_for(
             pool.start()
         return pool
     direct = DirectDatabases(container, provider, swept=not outliving)
-    if not waiting:
+    if waiting is None:
         direct.waited()
     return direct
 
@@ -201,16 +203,21 @@ class DatabasePool:
     """Ready databases and pending drops of one server, served by one worker thread."""
 
     def __init__(
-        self, container: Container, provider: DSNProvider, outliving: bool = False, waiting: bool = False
+        self, container: Container, provider: DSNProvider, outliving: bool = False, waiting: float | None = None
     ) -> None:
         self._container = container
         self._provider = provider
         #: Other runs use the server too: the sweep drops ended runs' test databases as well.
         self._outliving = outliving
-        #: Set once the container's wait strategies passed (see databases_for), or the pool closed.
+        #: When the container's wait strategies, running again, end at the latest (see databases_for).
+        self._wait_deadline = waiting
+        #: Set once they passed, or the pool closed.
         self._waited = threading.Event()
-        if not waiting:
+        #: Set once the server answered the pool, they passed, or the pool closed: fills may start.
+        self._answering = threading.Event()
+        if waiting is None:
             self._waited.set()
+            self._answering.set()
         # Asked once: a runtime-checkable protocol's isinstance is slow for the test's path.
         self._renamer = provider if isinstance(provider, RenamesDatabases) else None
         self._versioned = provider if isinstance(provider, VersionedDatabases) else None
@@ -412,21 +419,21 @@ class DatabasePool:
             self._fill_wanted.notify_all()
             keep = bool(self._errors)
         self._waited.set()
+        self._answering.set()
         if not keep:
             with _pools_lock, contextlib.suppress(ValueError):
                 _pools.remove(self)
 
     def waited(self) -> None:
         self._waited.set()
+        self._answering.set()
 
-    def _tried_too_early(self) -> bool:
-        """After a failed call: whether it came before the container's wait strategies passed,
-        and they have passed since (it is worth one more try)."""
-        if self._waited.is_set():
-            return False
-        self._waited.wait(_settings.current().startup_timeout)
+    def _until(self, event: threading.Event) -> bool:
+        """Wait for ``event`` (see __init__) until the start's deadline; whether it came and the pool is open."""
+        if not event.is_set() and self._wait_deadline is not None:
+            event.wait(max(0.0, self._wait_deadline - time.monotonic()))
         with self._cond:
-            return self._waited.is_set() and not self._closed
+            return event.is_set() and not self._closed
 
     def idle(self) -> bool:
         """Nothing being made, dropped or looked for, and no drop queued."""
@@ -474,7 +481,11 @@ class DatabasePool:
             # would otherwise take the GIL from it for the statement's Python part.
             time.sleep(TASK_DELAY)
             try:
-                self._fill()
+                if self._until(self._answering):
+                    self._fill()
+                else:
+                    with self._cond:
+                        self._fill_paused = True  # the start failed, or is being given up: make none
             finally:
                 with self._cond:
                     self._filling -= 1
@@ -517,6 +528,7 @@ class DatabasePool:
     def _fill(self, again: bool = True) -> None:
         version = self._version()
         name = pooled_name(next(self._serial))
+        early = not self._waited.is_set()
         try:
             handle = self._provider.create_database(self._container, name)
         except DatabaseLimitReached:
@@ -525,9 +537,11 @@ class DatabasePool:
                 self._at_limit = True
             return
         except Exception as e:
-            if again and self._tried_too_early():
+            if early and again and self._until(self._waited):
                 self._fill(again=False)
                 return
+            if early and not self._waited.is_set():
+                return  # the wait never passed: the start fails, and says why
             with self._cond:
                 self._fill_paused = True
                 removed = self._closed
@@ -575,22 +589,29 @@ class DatabasePool:
         """
         if not isinstance(self._provider, ListsDatabases):
             return
+        early = not self._waited.is_set()
         if self._outliving:
             try:
                 drop_dead_sessions(self._container, self._provider)
+                self._answering.set()
             except Exception as e:
-                if again and self._tried_too_early():
+                if early and again and self._until(self._waited):
                     self._sweep(again=False)
                     return
+                if early and not self._waited.is_set():
+                    return  # the wait never passed: the start fails, and says why
                 with self._cond:
                     if self._closed:
                         return
                     self._errors.append(f"dropping ended runs' databases failed: {e}")
         try:
             names = self._provider.list_databases(self._container, PREFIX)
+            self._answering.set()
         except Exception as e:
-            if again and self._tried_too_early():
+            if early and again and self._until(self._waited):
                 self._sweep(again=False)
+                return
+            if early and not self._waited.is_set():
                 return
             with self._cond:
                 if not self._closed:

@@ -179,37 +179,41 @@ def remove_networks(networks: list[ListedNetwork], backend: Backend | None = Non
     return removed
 
 
-_checked = False
+#: The engines this process has looked at; None: it looks at none.
+_checked: set[tuple[str, str, str]] | None = set()
 _checked_lock = threading.Lock()
-#: How long the end of a short script may wait for the check (it may be removing expired containers).
+#: How long the end of a short script may wait for the look (it may be removing expired containers).
 _EXIT_WAIT = 10.0
 
 
 def check_once_in_background(warn: Callable[[str], None], backend: Backend | None = None) -> None:
-    """At the first container a process starts: look once at the engine's testctr containers, off the critical path.
+    """At the first container a process starts on an engine: look once at its testctr containers, in the background.
 
-    From one listing, in a background thread, once per process: remove the
-    reused containers idle for longer than ``TESTCTR_REUSE_TTL``, and warn
-    about dead sessions' leftovers through ``warn`` (called from that thread),
-    as Go testctr checks at the first New; removing those is
-    --testctr-cleanup-old's job. Not at pytest's start: runs that start no
-    container never touch an engine. A short script's exit waits for it, briefly.
+    From one listing, in a background thread, once per process and engine:
+    remove the reused containers idle for longer than ``TESTCTR_REUSE_TTL``
+    (the end of a short script waits for that, briefly), and warn about dead
+    sessions' leftovers through ``warn`` (called from that thread), as Go
+    testctr checks at the first New; removing those is --testctr-cleanup-old's
+    job. Not at pytest's start: runs that start no container never touch an engine.
     """
-    global _checked
+    try:
+        engine = _backend(backend)
+    except TestctrError:
+        return  # the container being started reports an unusable engine itself
+    key = (type(engine).__qualname__, engine.runtime, engine.host())
     with _checked_lock:
-        if _checked:
+        if _checked is None or key in _checked:
             return
-        _checked = True
+        _checked.add(key)
     s = settings.current()
 
     def check() -> None:
         try:
-            engine = _backend(backend)
             listed = list_testctr_containers(s.label, engine)
         except TestctrError:
             return  # the container being started will report an unusable engine itself
         with contextlib.suppress(TestctrError):
-            last_use.expire(engine, [c.info for c in listed], s.label, s.reuse_ttl)
+            last_use.expire(engine, last_use.idle([c.info for c in listed], s.label, s.reuse_ttl))
         leftovers = _leftovers(listed, s.label, s.cleanup_age) if s.warn_old else []
         if leftovers:
             names = ", ".join(c.name for c in leftovers[:3]) + (", ..." if len(leftovers) > 3 else "")
@@ -220,4 +224,4 @@ def check_once_in_background(warn: Callable[[str], None], backend: Backend | Non
 
     thread = threading.Thread(target=check, name="testctr-housekeeping", daemon=True)
     thread.start()
-    atexit.register(thread.join, _EXIT_WAIT)
+    atexit.register(thread.join, _EXIT_WAIT)  # a short script may end before a removal it began

@@ -41,12 +41,10 @@ def reuse_label(prefix: str) -> str:
     return f"{prefix}.reuse"
 
 
-def expire(
-    backend: Backend, containers: Iterable[ContainerInfo], prefix: str, ttl: float, now: float | None = None
-) -> list[str]:
-    """Remove the reused ones among ``containers`` (listed on ``backend``) idle over ``ttl`` seconds; their names."""
+def idle(containers: Iterable[ContainerInfo], prefix: str, ttl: float, now: float | None = None) -> list[ContainerInfo]:
+    """The reused containers among ``containers`` idle for more than ``ttl`` seconds."""
     now = time.time() if now is None else now
-    removed = []
+    found = []
     for info in containers:
         if reuse_label(prefix) not in info.labels:
             continue
@@ -54,8 +52,15 @@ def expire(
         last = last_used(info.name)
         if last is None:
             last = created.timestamp() if created else now
-        if now - last <= ttl:
-            continue
+        if now - last > ttl:
+            found.append(info)
+    return found
+
+
+def expire(backend: Backend, containers: Iterable[ContainerInfo]) -> list[str]:
+    """Remove ``containers`` (found :func:`idle` on ``backend``) and forget their last use; their names."""
+    removed = []
+    for info in containers:
         with contextlib.suppress(ContainerNotFound):
             backend.remove_container(info.id)
         forget(info.name)

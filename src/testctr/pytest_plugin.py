@@ -269,10 +269,7 @@ class RunState:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # Before any fixture: a session fixture's first start is this test's.
         self.test_started(item.nodeid, time.time())
-        # Loaded with the database pools, which it is for: a run that uses none never loads it.
-        schedule = sys.modules.get("testctr.schedule")
-        if schedule is not None:
-            schedule.test_started(self._tests_after.get(item.nodeid))
+        _tell_schedule(self._tests_after.get(item.nodeid))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
@@ -339,6 +336,7 @@ class RunState:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """On the xdist controller, after every worker ended: remove what they shared."""
+        _tell_schedule(None)  # what runs in this process after the session is not counted
         if hasattr(session.config, "workerinput") or not self.shared:
             return
         from testctr.errors import ContainerNotFound, TestctrError
@@ -378,6 +376,14 @@ class RunState:
             elif key == _SHARED:
                 backend, runtime, name = json.loads(str(value))
                 self.shared.add((backend, runtime, name))
+
+
+def _tell_schedule(tests_left: int | None) -> None:
+    # Only once testctr.schedule is loaded (with the core, at the first
+    # container): a run that starts none does not load it for this.
+    schedule = sys.modules.get("testctr.schedule")
+    if schedule is not None:
+        schedule.test_started(tests_left)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

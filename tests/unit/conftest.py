@@ -87,7 +87,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.startswith("TESTCTR_")]:
         monkeypatch.delenv(name)
     monkeypatch.setattr(settings, "_current", None)
-    monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check unless a test wants it
+    monkeypatch.setattr(housekeeping, "_checked", None)  # no leftover check unless a test wants it
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ class DebuggableBackend(BareMemoryBackend):
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "_current", None)
-    monkeypatch.setattr(housekeeping, "_checked", True)  # no leftover check
+    monkeypatch.setattr(housekeeping, "_checked", None)  # no leftover check
 
 
 def _use(backend: BareMemoryBackend) -> Iterator[str]:

@@ -265,11 +265,25 @@ class NotYetServing(RenamingProvider):
         return super().list_databases(container, prefix)
 
 
+def test_a_pool_started_during_the_wait_makes_databases_once_the_server_answers(server: Container) -> None:
+    provider = NotYetServing()
+    provider.serving.set()  # found running and ready, as usual
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=time.monotonic() + 5)
+    assert isinstance(pool, dbpool.DatabasePool)
+    ready(pool)  # the sweep's answer let the fill start: no waited() yet
+    assert provider.refused == 0
+    pool.waited()
+    assert pool.create("t_a") == "t_a" and pool.take_errors() == []
+    pool.close()
+
+
 def test_a_pool_started_during_the_wait_tries_again_once_it_has_passed(server: Container) -> None:
     provider = NotYetServing()
-    pool = dbpool.databases_for(server, provider, outliving=True, waiting=True)
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=time.monotonic() + 5)
     assert isinstance(pool, dbpool.DatabasePool)
-    wait_until(lambda: provider.refused >= 2)  # the sweep and a fill
+    wait_until(lambda: provider.refused >= 1)  # the sweep; the fill waits for an answer
+    time.sleep(0.05)
+    assert provider.refused == 1 and not pool._ready
     provider.serving.set()
     pool.waited()
     ready(pool)
@@ -279,20 +293,29 @@ def test_a_pool_started_during_the_wait_tries_again_once_it_has_passed(server: C
 
 def test_a_pool_closed_during_the_wait_gives_up_quietly(server: Container) -> None:
     provider = NotYetServing()
-    pool = dbpool.databases_for(server, provider, outliving=True, waiting=True)
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=time.monotonic() + 5)
     assert isinstance(pool, dbpool.DatabasePool)
-    wait_until(lambda: provider.refused >= 2)
+    wait_until(lambda: provider.refused >= 1)
     pool.close()  # the wait failed: the container is replaced
     wait_until(lambda: not pool._filling and not pool._sweeping)
-    assert provider.refused == 2 and pool.take_errors() == []
+    assert provider.refused == 1 and pool.take_errors() == []
+
+
+def test_a_pool_whose_wait_runs_out_makes_no_databases(server: Container) -> None:
+    provider = NotYetServing()
+    pool = dbpool.databases_for(server, provider, outliving=True, waiting=time.monotonic() + 0.2)
+    assert isinstance(pool, dbpool.DatabasePool)
+    wait_until(lambda: pool._fill_paused and not pool._sweeping)
+    assert provider.refused == 1 and not pool._ready
+    pool.close()
 
 
 def test_after_the_wait_a_failure_is_reported_not_retried(server: Container) -> None:
     provider = NotYetServing()
-    pool = dbpool.databases_for(server, provider, outliving=True, waiting=False)
+    pool = dbpool.databases_for(server, provider, outliving=True)
     assert isinstance(pool, dbpool.DatabasePool)
     wait_until(lambda: not pool._sweeping)
-    assert provider.refused >= 1 and any("listing leftover pooled databases failed" in e for e in pool.take_errors())
+    assert provider.refused >= 1 and any("failed" in e for e in pool.take_errors())
     pool.close()
 
 

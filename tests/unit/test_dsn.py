@@ -43,7 +43,7 @@ class Provider:
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(housekeeping, "_checked", False)
+    monkeypatch.setattr(housekeeping, "_checked", set())
     # Databases made and dropped on the test's path (the pool's sweep has its own tests).
     settings.configure(db_pool=False)
 

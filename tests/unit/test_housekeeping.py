@@ -71,7 +71,7 @@ def test_a_backend_that_cannot_list_has_no_leftovers(bare: BareMemoryBackend) ->
 def warn_once(memory: MemoryBackend) -> Iterator[None]:
     """The warning may be given again in this test, and is checked after its thread ends."""
     checked = housekeeping._checked
-    housekeeping._checked = False
+    housekeeping._checked = set()
     settings.configure(warn_old=True, cleanup_age=0.0)
     yield
     housekeeping._checked = checked
@@ -117,7 +117,7 @@ def test_no_warning_without_leftovers_or_when_switched_off(memory: MemoryBackend
     check_once_in_background(warnings.append)  # once per process: not looked at again
     join_checks()
     assert [m for m, _ in memory.calls if m == "list_containers"] == ["list_containers"]
-    housekeeping._checked = False
+    housekeeping._checked = set()
     settings.configure(warn_old=False)
     check_once_in_background(warnings.append)
     join_checks()

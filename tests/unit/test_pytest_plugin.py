@@ -286,7 +286,7 @@ def test_cleanup_old_off_touches_nothing(pytester: pytest.Pytester, memory: Memo
 def test_leftover_warning_comes_in_the_terminal_summary(
     pytester: pytest.Pytester, memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(housekeeping, "_checked", False)
+    monkeypatch.setattr(housekeeping, "_checked", set())
     _leftover(memory, "old-one", pytester.path)
     _leftover(memory, "other-projects", pytester.path / "elsewhere")
     pytester.makepyfile(
@@ -718,6 +718,9 @@ def test_each_test_starts_with_the_number_of_tests_after_it(pytester: pytest.Pyt
         """
     )
     pytester.runpytest_inprocess().assert_outcomes(passed=4)
+    from testctr import schedule
+
+    assert schedule.tests_left is None  # what this process runs after the session is not counted
 
 
 def test_an_xdist_worker_does_not_know_how_many_tests_it_has_left(pytester: pytest.Pytester, isolated: None) -> None:

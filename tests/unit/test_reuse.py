@@ -28,7 +28,7 @@ ENGINE = ("cli", "docker", "127.0.0.1")
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     # The expiry runs once per process; each test gets its own.
-    monkeypatch.setattr(housekeeping, "_checked", False)
+    monkeypatch.setattr(housekeeping, "_checked", set())
 
 
 def start(*options: testctr.Option) -> tuple[testctr.Container, ScriptOwner]:
@@ -285,6 +285,6 @@ def test_idle_reused_containers_expire(memory: MemoryBackend) -> None:
     past = last_use.last_used(idle.name)
     assert past is not None
     os.utime(os.path.join(settings.cache_dir(), "reused", idle.name), (past - 7200, past - 7200))
-    assert last_use.expire(memory, memory.list_containers("testctr"), "testctr", 3600) == [idle.name]
+    assert last_use.expire(memory, last_use.idle(memory.list_containers("testctr"), "testctr", 3600)) == [idle.name]
     assert not memory.exists(idle.id) and memory.exists(fresh.id) and memory.exists(throwaway.id)
     assert last_use.last_used(idle.name) is None
