@@ -129,6 +129,17 @@ def remove_leftover_networks(label: str, runtime: str, remove_leftovers: None) -
         subprocess.run([runtime, "network", "rm", *ids], capture_output=True, timeout=60)
 
 
+#: How these tests start Python: with SIGINT's default disposition, as in a terminal, even when
+#: what launched this run ignores it (a shell's background job does). A Python started with
+#: SIGINT ignored keeps ignoring it: neither Ctrl-C nor xdist's shutdown of a worker reaches it.
+PYTHON = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
+
+
 def env(label: str, **more: str) -> dict[str, str]:
     return {**os.environ, "TESTCTR_LABEL": label, **more}
 
@@ -140,7 +151,7 @@ def start_script(
     script = tmp_path / "two_containers.py"
     script.write_text(SCRIPT)
     process = subprocess.Popen(
-        [sys.executable, str(script), runtime, how],
+        [*PYTHON, str(script), runtime, how],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -271,7 +282,7 @@ def start_xdist(tmp_path: Path, runtime: str, label: str) -> subprocess.Popen[by
     """``pytest -n 2`` in its own process group, once each worker's container runs."""
     (tmp_path / "test_inner.py").write_text(INNER_TESTS.format(runtime=runtime))
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "test_inner.py"],
+        [*PYTHON, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "test_inner.py"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
