@@ -259,6 +259,8 @@ class DatabasePool:
             if self._errors or self._unsure or self._thread is None or not self._ready:
                 return None  # create() reports, drops, starts or waits
             entry = self._pop_ready_locked(version, found_empty=False)
+            if entry is not None:
+                self._taken_in = schedule.current_test
             # The server answered the pool a moment ago: as good a sign that it runs
             # as a probe of its host port, which costs more than the rest of dsn().
             fresh = time.monotonic() - self._answered_at < UNCHECKED_STATE_AGE
@@ -275,13 +277,12 @@ class DatabasePool:
             if self._unsure:  # the server is up again: a dsn() needs it
                 self._queue_drops_locked(self._unsure)
                 self._unsure = []
+            self._taken_in = schedule.current_test  # taken, or made on the test's path
             if self._thread is None:  # the first database: made here, the pool fills meanwhile
-                self._taken_in = schedule.current_test
                 self._start_locked()
                 handle = None
             else:
                 handle = self._take_locked(version)
-                self._taken_in = schedule.current_test  # taken, or made on the test's path
         if handle is None:
             log.debug("%s: no pooled database ready; making %s on the test's path", self._container.name, name)
             return self._provider.create_database(self._container, name)
@@ -346,7 +347,6 @@ class DatabasePool:
             self._target -= 1
             self._full_takes = 0
         handle, _, dsn = self._ready.popleft()
-        self._taken_in = schedule.current_test
         self._fill_wanted.notify()
         return handle, dsn
 
@@ -427,6 +427,12 @@ class DatabasePool:
     def waited(self) -> None:
         self._waited.set()
         self._answering.set()
+
+    def _failed_early(self, early: bool) -> bool | None:
+        """After a failed call: None to report it. Else it began before the wait strategies passed
+        (``early``): True to make it again, now that they have; False to say nothing (they never
+        passed, or the pool closed: the start fails, and says why)."""
+        return self._until(self._waited) if early else None
 
     def _until(self, event: threading.Event) -> bool:
         """Wait for ``event`` (see __init__) until the start's deadline; whether it came and the pool is open."""
@@ -525,7 +531,7 @@ class DatabasePool:
                     self._dropping -= 1
                     self._cond.notify_all()
 
-    def _fill(self, again: bool = True) -> None:
+    def _fill(self) -> None:
         version = self._version()
         name = pooled_name(next(self._serial))
         early = not self._waited.is_set()
@@ -537,11 +543,10 @@ class DatabasePool:
                 self._at_limit = True
             return
         except Exception as e:
-            if early and again and self._until(self._waited):
-                self._fill(again=False)
+            if (again := self._failed_early(early)) is not None:
+                if again:
+                    self._fill()  # not early now: it reports its failure
                 return
-            if early and not self._waited.is_set():
-                return  # the wait never passed: the start fails, and says why
             with self._cond:
                 self._fill_paused = True
                 removed = self._closed
@@ -582,7 +587,7 @@ class DatabasePool:
                 self._fill_wanted.notify_all()
         log.debug("%s: dropped %s", self._container.name, handle)
 
-    def _sweep(self, again: bool = True) -> None:
+    def _sweep(self) -> None:
         """Drop dead sessions' test databases on a server that outlives runs; queue their pooled ones for dropping.
 
         Tests meanwhile get databases named after this session: none of a dead one's.
@@ -595,11 +600,10 @@ class DatabasePool:
                 drop_dead_sessions(self._container, self._provider)
                 self._answering.set()
             except Exception as e:
-                if early and again and self._until(self._waited):
-                    self._sweep(again=False)
+                if (again := self._failed_early(early)) is not None:
+                    if again:
+                        self._sweep()
                     return
-                if early and not self._waited.is_set():
-                    return  # the wait never passed: the start fails, and says why
                 with self._cond:
                     if self._closed:
                         return
@@ -608,10 +612,9 @@ class DatabasePool:
             names = self._provider.list_databases(self._container, PREFIX)
             self._answering.set()
         except Exception as e:
-            if early and again and self._until(self._waited):
-                self._sweep(again=False)
-                return
-            if early and not self._waited.is_set():
+            if (again := self._failed_early(early)) is not None:
+                if again:
+                    self._sweep()
                 return
             with self._cond:
                 if not self._closed:

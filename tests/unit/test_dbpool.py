@@ -252,16 +252,17 @@ class NotYetServing(RenamingProvider):
         self.serving = threading.Event()
         self.refused = 0
 
-    def create_database(self, container: Container, name: str) -> str:
+    def _answer(self) -> None:
         if not self.serving.is_set():
             self.refused += 1
             raise TestctrError("connection refused")
+
+    def create_database(self, container: Container, name: str) -> str:
+        self._answer()
         return super().create_database(container, name)
 
     def list_databases(self, container: Container, prefix: str) -> list[str]:
-        if not self.serving.is_set():
-            self.refused += 1
-            raise TestctrError("connection refused")
+        self._answer()
         return super().list_databases(container, prefix)
 
 
