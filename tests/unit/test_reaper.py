@@ -347,6 +347,19 @@ def test_the_first_watch_starts_a_watchdog_that_ends_with_this_process(fresh_cli
         settings.reset()
 
 
+def test_the_watchdog_runs_at_a_lower_priority_than_its_parent_unless_that_is_lower(fresh_client: None) -> None:
+    settings.configure(reaper=True)
+    try:
+        reaper.watch("no-such-backend", "docker", "testctr-a")
+        pid = reaper.watchdog_pid()
+        assert pid is not None
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == max(reaper.NICE, ours)
+        reaper.release("no-such-backend", "docker", "testctr-a")
+    finally:
+        settings.reset()
+
+
 def test_reaper_false_starts_no_watchdog(fresh_client: None) -> None:
     settings.configure(reaper=False)
     try:

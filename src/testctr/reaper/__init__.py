@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 #: of the CPU time the watchdog's boot takes beside the first create.
 _MAIN = "import sys; from testctr.reaper.__main__ import main; sys.exit(main(sys.argv[1:]))"
 
+#: The watchdogs' nice value. They boot beside the engine's first create, on the same
+#: CPUs, and have nothing to do until their owner is gone: at 10 a busy process
+#: keeps some nine tenths of a CPU it shares with one, and a watchdog reaping on a
+#: busy machine still gets a tenth, enough for its part (the engine does the rest).
+NICE = 10
+
 _lock = threading.Lock()
 _started = False
 _pipe: int | None = None
@@ -73,7 +79,7 @@ def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: st
     if not settings.current().reaper:
         return
     try:
-        subprocess.Popen(
+        watchdog = subprocess.Popen(
             command(*outlive.argv(owner_pid, owner_start, backend, runtime, ref)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -81,6 +87,7 @@ def remove_when_gone(owner_pid: int, owner_start: str, backend: str, runtime: st
             cwd="/",
             start_new_session=True,
         )
+        _lower_priority(watchdog.pid)
     except OSError as e:
         print(f"testctr: no reaper for {ref} ({e}); it may be left behind if the run is killed", file=sys.stderr)
 
@@ -142,7 +149,19 @@ def _spawn() -> None:
         return
     finally:
         os.close(read_end)
+    _lower_priority(_watchdog.pid)
     _pipe = write_end
+
+
+def _lower_priority(pid: int) -> None:
+    """Set a watchdog's nice value to NICE, unless this process runs at a lower priority already.
+
+    Set from here once the exec is done: a ``preexec_fn`` would take Popen off its fast path (vfork).
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError:
+        return  # it has already ended, or the system refuses: the watchdog works the same, at our priority
 
 
 def _close() -> None:
