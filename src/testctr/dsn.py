@@ -50,15 +50,6 @@ class DSNProvider(Protocol):
 
 
 @runtime_checkable
-class RenamesDatabases(Protocol):
-    """Pooled databases get the test's name when it takes one."""
-
-    def rename_database(self, container: Container, handle: str, name: str) -> str:
-        """Rename the unused database ``handle`` to ``name`` (replacing a leftover) and return the new handle."""
-        ...
-
-
-@runtime_checkable
 class ListsDatabases(Protocol):
     """Lets the pool find and drop pooled databases that dead sessions left on the server."""
 

@@ -1,7 +1,7 @@
 """Which test each per-test database kept by keep-failed belonged to, for the keep hint and `testctr ls`.
 
-MySQL and MariaDB cannot rename a database, so a test that took a pooled one
-ran in ``tp_...``, not in a database named after it. The keep hint says whose
+A test that took a pooled database ran in ``tp_...``, not in a database
+named after it (:mod:`testctr.dbpool` says why). The keep hint says whose
 each kept database was; the hint scrolls away, so the same line is kept in
 testctr's cache per container, where a later ``testctr ls`` finds it.
 """

@@ -95,7 +95,7 @@ def settle(container: testctr.Container) -> None:
 def test_dsn_is_a_working_database_of_its_own(request: pytest.FixtureRequest, maria: testctr.Container) -> None:
     dsn = record(maria, maria.dsn(request))
     assert dsn.startswith(f"mysql://test:test@{maria.endpoint(3306)}/t")
-    # The server's first database has the test's name; MySQL cannot rename the pool's.
+    # The server's first database has the test's name; the pool's keep theirs.
     assert db_of(dsn) == database_name(request.node.nodeid, 64) or db_of(dsn).startswith(f"tp_{SESSION_ID}_")
     assert maria.dsn(request) == dsn
     assert maria.dsn(request, driver="pymysql") == dsn.replace("mysql://", "mysql+pymysql://", 1)

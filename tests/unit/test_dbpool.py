@@ -33,7 +33,7 @@ class Server:
 
 
 class FakeProvider:
-    """Creates, drops and lists names in a :class:`Server`; no rename, no version."""
+    """Creates, drops and lists names in a :class:`Server`; no version."""
 
     max_name_length = 63
 
@@ -86,14 +86,8 @@ class FakeProvider:
             return [name for name in self.server.databases if name.startswith(prefix)]
 
 
-class RenamingProvider(FakeProvider):
-    """With rename and a template version, like PostgreSQL."""
-
-    def rename_database(self, container: Container, handle: str, name: str) -> str:
-        with self.server.lock:
-            self.server.databases[name] = self.server.databases.pop(handle)
-            self.server.log.append(f"rename {handle} {name}")
-        return name
+class VersionedProvider(FakeProvider):
+    """With a template version, like PostgreSQL."""
 
     def database_version(self) -> object:
         return self.version
@@ -115,26 +109,17 @@ def ready(pool: dbpool.DatabasePool, n: int = 1) -> None:
     wait_until(lambda: len(pool._ready) >= n and pool.idle())
 
 
-def test_the_first_database_is_made_at_once_then_tests_take_ready_ones_renamed(server: Container) -> None:
-    provider = RenamingProvider()
+def test_the_first_database_is_made_at_once_then_tests_take_ready_ones_by_their_pooled_names(
+    server: Container,
+) -> None:
+    provider = VersionedProvider()
     pool = dbpool.DatabasePool(server, provider)
     assert pool.create("t_first") == "t_first"
     ready(pool)
-    assert pool.create("t_second") == "t_second"
     (pooled,) = [line.split()[1] for line in provider.server.log if line.startswith("create tp_")]
     assert pooled.startswith(f"tp_{SESSION_ID}_")
-    assert sorted(provider.server.log[:2]) == sorted(["create t_first", f"create {pooled}"])  # either first
-    assert provider.server.log[2] == f"rename {pooled} t_second"
-    pool.close()
-
-
-def test_without_rename_the_pooled_name_is_the_handle(server: Container) -> None:
-    provider = FakeProvider()
-    pool = dbpool.DatabasePool(server, provider)
-    pool.create("t_first")
-    ready(pool)
-    handle = pool.create("t_second")
-    assert handle.startswith(dbpool.PREFIX) and handle in provider.server.databases
+    assert pool.create("t_second") == pooled
+    assert sorted(provider.server.log) == sorted(["create t_first", f"create {pooled}"])  # either first; no call more
     pool.close()
 
 
@@ -180,7 +165,7 @@ def test_a_backlog_of_drops_is_dropped_in_parallel(server: Container) -> None:
 
 
 def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Container) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_a")
     ready(pool)
@@ -209,7 +194,7 @@ def pooled_made(provider: FakeProvider) -> int:
 def test_the_pool_makes_no_more_than_the_tests_left_can_take(
     server: Container, tests_left: Callable[[int | None], None]
 ) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool._target = 4  # as after tests that found it empty
     tests_left(1)  # this test and one more
@@ -228,7 +213,7 @@ def test_the_pool_makes_no_more_than_the_tests_left_can_take(
 def test_a_test_that_has_not_taken_its_database_yet_still_gets_one_made(
     server: Container, tests_left: Callable[[int | None], None]
 ) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     pool = dbpool.DatabasePool(server, provider)
     tests_left(0)  # the only test: its database is made ahead, while its setup goes on
     pool.start()
@@ -244,7 +229,7 @@ def test_a_test_that_has_not_taken_its_database_yet_still_gets_one_made(
     pool.close()
 
 
-class NotYetServing(RenamingProvider):
+class NotYetServing(VersionedProvider):
     """A server found running that does not answer until ``serving`` is set (its wait strategies still run)."""
 
     def __init__(self) -> None:
@@ -274,7 +259,7 @@ def test_a_pool_started_during_the_wait_makes_databases_once_the_server_answers(
     ready(pool)  # the sweep's answer let the fill start: no waited() yet
     assert provider.refused == 0
     pool.waited()
-    assert pool.create("t_a") == "t_a" and pool.take_errors() == []
+    assert pool.create("t_a").startswith(dbpool.PREFIX) and pool.take_errors() == []
     pool.close()
 
 
@@ -288,7 +273,7 @@ def test_a_pool_started_during_the_wait_tries_again_once_it_has_passed(server: C
     provider.serving.set()
     pool.waited()
     ready(pool)
-    assert pool.create("t_a") == "t_a" and pool.take_errors() == []
+    assert pool.create("t_a").startswith(dbpool.PREFIX) and pool.take_errors() == []
     pool.close()
 
 
@@ -321,7 +306,7 @@ def test_after_the_wait_a_failure_is_reported_not_retried(server: Container) -> 
 
 
 def test_a_template_change_invalidates_ready_databases(server: Container) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_a")
     ready(pool)
@@ -334,15 +319,14 @@ def test_a_template_change_invalidates_ready_databases(server: Container) -> Non
 
 
 def test_a_test_waits_for_the_database_being_made_rather_than_making_another(server: Container) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     provider.fill_gate.clear()
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_a")
     wait_until(lambda: pool._filling)
     threading.Timer(0.1, provider.fill_gate.set).start()
-    pool.create("t_b")
+    assert pool.create("t_b").startswith(dbpool.PREFIX)
     assert "create t_b" not in provider.server.log  # the test did not make its own
-    assert [line for line in provider.server.log if line.startswith("rename") and line.endswith(" t_b")]
     pool.close()
 
 
@@ -533,16 +517,18 @@ def test_the_end_of_the_process_drops_what_is_pending_and_reports_failures(
 
 
 def test_container_dsn_uses_the_pool_and_its_teardown_hands_over(server: Container) -> None:
-    provider = RenamingProvider()
+    provider = VersionedProvider()
     db = testctr.new(ScriptOwner("db"), IMAGE, testctr.with_dsn_provider(provider))
     first, second = ScriptOwner("tests/a"), ScriptOwner("tests/b")
-    assert db.dsn(first).startswith("fake:///t_tests_a_")
+    assert db.dsn(first).startswith("fake:///t_tests_a_")  # made on its path: the pool starts with it
     assert isinstance(db._db, dbpool.DatabasePool)
     ready(db._db)
-    assert db.dsn(second).startswith("fake:///t_tests_b_")
+    taken = db.dsn(second).removeprefix("fake:///")
+    assert taken.startswith(dbpool.PREFIX)
     first.close()
     second.close()
     assert db._db.settle(5)
+    assert taken not in provider.server.databases
     assert [n for n in provider.server.databases if n.startswith("t_")] == []
     db.terminate()
 
@@ -638,11 +624,7 @@ def test_a_stopped_server_fails_dsn_even_with_a_database_ready(memory: MemoryBac
     db.terminate()
 
 
-def test_take_ready_leaves_renames_and_background_errors_to_create(server: Container) -> None:
-    renaming = dbpool.DatabasePool(server, RenamingProvider())
-    renaming.create("t_a")
-    ready(renaming)
-    assert renaming.take_ready() is None  # it needs the test's name
+def test_take_ready_leaves_background_errors_to_create(server: Container) -> None:
     failing = FakeProvider()
     pool = dbpool.DatabasePool(server, failing)
     pool.create("t_a")
@@ -653,5 +635,4 @@ def test_take_ready_leaves_renames_and_background_errors_to_create(server: Conta
     assert pool.take_ready() is None
     with pytest.raises(TestctrError, match="cannot drop t_a"):
         pool.create("t_b")
-    renaming.close()
     pool.close()

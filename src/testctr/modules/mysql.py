@@ -1,7 +1,7 @@
 """MySQL: the official ``mysql`` image (``mysql:8``), with per-test databases.
 
     db = testctr.new(request, mysql.IMAGE, mysql.default())
-    dsn = db.dsn(request)                    # mysql://test:test@127.0.0.1:PORT/t_test_x_<hash>
+    dsn = db.dsn(request)                    # mysql://test:test@127.0.0.1:PORT/tp_<session>_...: the test's own
     db.dsn(request, driver="pymysql")       # mysql+pymysql://... (SQLAlchemy)
     mysql.url(db)                            # mysql://test:test@127.0.0.1:PORT/test: the server's own database
 
@@ -9,9 +9,8 @@
 server listens on no port), sets root password, user, password and database
 ``test`` (MYSQL_* variables) and installs the DSN provider. Each test's
 database is made with CREATE DATABASE as root, the user (MYSQL_USER) is granted
-all on it, and it is dropped after the test. A database cannot be renamed: a
-test that takes one the pool made ahead (:mod:`testctr.dbpool`) gets its
-``tp_...`` name. dsn() connects as MYSQL_USER, or as root when no user is set.
+all on it, and it is dropped after the test; the database pool
+(:mod:`testctr.dbpool`) makes them ahead. dsn() connects as MYSQL_USER, or as root when no user is set.
 
 The provider talks to the server with PyMySQL from the host when it is
 installed (``pip install testctr[mysql]``), else with the ``mysql``/``mariadb``
@@ -191,7 +190,7 @@ class MySQLDSN(BoundProvider):
                 raise
 
     def list_databases(self, container: Container, prefix: str) -> list[str]:
-        """For the database pool's leftover sweep (it cannot rename: pooled names are kept)."""
+        """For the database pool's leftover sweep."""
         pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
         return self.query(container, f"SHOW DATABASES LIKE {quote_string(pattern + '%')}")
 

@@ -1,7 +1,7 @@
 """PostgreSQL: the official ``postgres`` image (``postgres:16``), with per-test databases.
 
     pg = testctr.new(request, postgres.IMAGE, postgres.default())
-    dsn = pg.dsn(request)                    # postgresql://test:test@127.0.0.1:PORT/t_test_x_<hash>
+    dsn = pg.dsn(request)                    # postgresql://test:test@127.0.0.1:PORT/tp_<session>_...: the test's own
     pg.dsn(request, driver="psycopg")       # postgresql+psycopg://... (SQLAlchemy)
     postgres.url(pg)                         # postgresql://test:test@127.0.0.1:PORT/test: the server's own database
 
@@ -14,8 +14,8 @@ password stretched once instead of 4096 times (same password, on servers
 that log in with SCRAM: logins cost the test's process ~4 ms less each).
 Each test's database is made with CREATE DATABASE
 (or cloned from the template of :func:`with_template`), ahead of time by the
-database pool (:mod:`testctr.dbpool`) and renamed to the test's name when the
-test takes it, and dropped ``WITH (FORCE)`` in the background after the test.
+database pool (:mod:`testctr.dbpool`), and dropped ``WITH (FORCE)`` in the
+background after the test.
 
 The provider talks to the server with psycopg 3 from the host when it is
 installed (``pip install testctr[postgres]``), else with ``psql`` inside the
@@ -239,11 +239,6 @@ class PostgresDSN(BoundProvider):
         return self._version_num
 
     # --- the pool's capabilities (testctr.dsn) -----------------------------------------------
-
-    def rename_database(self, container: Container, handle: str, name: str) -> str:
-        # Instant: a catalog update. The pool's databases have no sessions, as RENAME needs.
-        self._replacing(container, name, f"ALTER DATABASE {quote_ident(handle)} RENAME TO {quote_ident(name)}")
-        return name
 
     def list_databases(self, container: Container, prefix: str) -> list[str]:
         pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
