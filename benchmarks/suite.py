@@ -76,13 +76,14 @@ import psycopg
 import pytest
 
 RUNTIME = os.environ["BENCH_RUNTIME"]
+FLAGS = os.environ["BENCH_FLAGS"].split()
 
 @pytest.fixture(scope="session")
 def server():
     argv = [RUNTIME, "run", "-d", "-p", "127.0.0.1::5432", "--tmpfs", "/var/lib/postgresql/data",
             "-e", "POSTGRES_USER=test", "-e", "POSTGRES_PASSWORD=test", "-e", "POSTGRES_DB=test",
             os.environ["BENCH_IMAGE"], "postgres",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            *FLAGS]
     cid = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
     try:
         out = subprocess.run([RUNTIME, "port", cid, "5432/tcp"], capture_output=True, text=True, check=True).stdout
@@ -222,6 +223,7 @@ def main() -> int:
             "BENCH_KEY": os.urandom(4).hex(),
             "BENCH_IDS": str(ids),
             "BENCH_IMAGE": substitute_image(postgres.IMAGE, s.image_map, s.image_prefix),
+            "BENCH_FLAGS": " ".join(postgres.FLAGS),
             "TESTCTR_LABEL": label,
             "TESTCTR_BACKEND": "cli",
             "XDG_CACHE_HOME": str(work / "cache"),

@@ -230,6 +230,8 @@ class DatabasePool:
         self._drops: collections.deque[str] = collections.deque()
         #: Ready databases of a server that was stopped: dropped once it is back (may be gone).
         self._unsure: list[str] = []
+        #: Counts the stops (forget_ready): a database begun before one is unsure when it is made.
+        self._epoch = 0
         self._target = 1
         #: When the server last answered one of the pool's calls (time.monotonic()).
         self._answered_at = -UNCHECKED_STATE_AGE
@@ -380,6 +382,10 @@ class DatabasePool:
         with self._cond:
             self._unsure.extend(h for h, _, _ in self._ready)
             self._ready.clear()
+            self._epoch += 1
+            # Made now, before the server stops, one would be handed out after a restart that lost it:
+            # the next dsn() asks for more (see _take_locked).
+            self._fill_paused = True
             self._answered_at = -UNCHECKED_STATE_AGE
             self._fill_wanted.notify_all()
 
@@ -471,12 +477,13 @@ class DatabasePool:
                         return
                     self._fill_wanted.wait()
                 self._filling += 1
+                epoch = self._epoch
             # Let the test that woke us finish its dsn() first: this thread
             # would otherwise take the GIL from it for the statement's Python part.
             time.sleep(TASK_DELAY)
             try:
                 if self._until(self._answering):
-                    self._fill()
+                    self._fill(epoch)
                 else:
                     with self._cond:
                         self._fill_paused = True  # the start failed, or is being given up: make none
@@ -519,7 +526,7 @@ class DatabasePool:
                     self._dropping -= 1
                     self._cond.notify_all()
 
-    def _fill(self) -> None:
+    def _fill(self, epoch: int) -> None:
         version = self._version()
         name = pooled_name(next(self._serial))
         early = not self._waited.is_set()
@@ -533,7 +540,7 @@ class DatabasePool:
         except Exception as e:
             if (again := self._failed_early(early)) is not None:
                 if again:
-                    self._fill()  # not early now: it reports its failure
+                    self._fill(epoch)  # not early now: it reports its failure
                 return
             with self._cond:
                 self._fill_paused = True
@@ -555,6 +562,8 @@ class DatabasePool:
             self._answered_at = time.monotonic()
             if self._retired:
                 self._queue_drops_locked([handle])
+            elif epoch != self._epoch:
+                self._unsure.append(handle)  # begun before a stop: it may be gone after a restart
             else:
                 self._ready.append((handle, version, dsn))
         log.debug("%s: pooled database %s ready", self._container.name, handle)

@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 
 import testctr
 from testctr.errors import InvalidOption
+from testctr.labels import SESSION_ID
 from testctr.modules import mariadb, memcached, mosquitto, mysql, nats, postgres, rabbitmq, redis
 from testctr.modules._common import url
 from testctr.option import build_spec
 from testctr.parsing import database_name
 
-PG_FLAGS = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+PG_FLAGS = [
+    *("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "log_checkpoints=off")
+]
 
 
 @pytest.mark.parametrize("before", [True, False])
@@ -271,10 +274,11 @@ def test_readme_says_mysql_and_mariadb_have_postgres_s_set_of_helpers() -> None:
         assert helpers <= set(module.__all__), (module.__name__, helpers - set(module.__all__))
 
 
-def test_readme_example_database_name_is_the_one_dsn_makes() -> None:
-    from testctr.parsing import database_name
+def test_readme_example_database_name_is_the_pools_form() -> None:
+    from testctr import dbpool
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    shown = re.search(r"postgresql://test:test@127\.0\.0\.1:PORT/(\w+)", readme)
+    shown = re.search(r"postgresql://test:test@127\.0\.0\.1:PORT/(\w+)<session>_", readme)
     assert shown is not None
-    assert shown.group(1) == database_name("tests/test_app.py::test_signup")
+    assert shown.group(1) == dbpool.PREFIX
+    assert dbpool.pooled_name(1).startswith(f"{dbpool.PREFIX}{SESSION_ID}_")

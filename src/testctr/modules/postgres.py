@@ -8,10 +8,12 @@
 ``default()`` publishes 5432, waits for the server (the entrypoint's temporary
 init server does not count), sets user, password and database ``test``, turns
 durability off (``fsync``, ``synchronous_commit``, ``full_page_writes``: a
-throwaway server needs none, and CREATE DATABASE gets several times faster), and
-installs the DSN provider. At its first database the provider stores the
-password stretched once instead of 4096 times (same password, on servers
-that log in with SCRAM: logins cost the test's process ~4 ms less each).
+throwaway server needs none, and CREATE DATABASE gets several times faster) and
+checkpoint logging (each database made checkpoints twice: four lines per test
+would bury the server's own lines in its log), and installs the DSN provider.
+At its first database the provider stores the password stretched once
+instead of 4096 times (same password, on servers that log in with SCRAM:
+logins cost the test's process ~4 ms less each).
 Each test's database is made with CREATE DATABASE
 (or cloned from the template of :func:`with_template`), ahead of time by the
 database pool (:mod:`testctr.dbpool`), and dropped ``WITH (FORCE)`` in the
@@ -457,6 +459,10 @@ def _provider() -> Option:
     return use_provider(PostgresDSN, "postgres.dsn_provider")
 
 
+#: default()'s server flags, ahead of the user's (a later ``-c`` wins); see the module's docstring.
+FLAGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "log_checkpoints=off")
+
+
 def default() -> Option:
     """Port 5432, a readiness wait, user/password/database ``test``, durability off, data on
     tmpfs (see :func:`with_data_on_disk`), the DSN provider."""
@@ -465,7 +471,7 @@ def default() -> Option:
         env_default("POSTGRES_USER", "test"),
         env_default("POSTGRES_PASSWORD", "test"),
         env_default("POSTGRES_DB", "test"),
-        args_first("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+        args_first(*FLAGS),
         data_in_memory(DATA_DIR),
         # The entrypoint's init server says it once, listening on the socket only; the real one says it again.
         with_wait_for_log("database system is ready to accept connections", occurrences=2),
