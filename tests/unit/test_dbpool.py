@@ -164,14 +164,20 @@ def test_a_backlog_of_drops_is_dropped_in_parallel(server: Container) -> None:
     pool.close()
 
 
-def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Container) -> None:
-    provider = VersionedProvider()
+def a_fill_held(server: Container, provider: FakeProvider) -> dbpool.DatabasePool:
+    """A pool whose ready database a test took; the next one is being made, held at the gate."""
     pool = dbpool.DatabasePool(server, provider)
     pool.create("t_a")
     ready(pool)
     provider.fill_gate.clear()
-    pool.create("t_b")  # takes the ready one; the next is being made
+    pool.create("t_b")
     wait_until(lambda: pool._filling)
+    return pool
+
+
+def test_the_pool_grows_when_a_test_waits_for_the_database_being_made(server: Container) -> None:
+    provider = VersionedProvider()
+    pool = a_fill_held(server, provider)
     threading.Timer(0.05, provider.fill_gate.set).start()
     pool.create("t_c")  # waits for it
     assert pool._target == 2
@@ -333,12 +339,7 @@ def test_a_test_waits_for_the_database_being_made_rather_than_making_another(ser
 def test_a_database_begun_before_a_stop_is_not_handed_out_after_it(server: Container) -> None:
     """On tmpfs a restart loses it: the test would get a DSN of a database that is gone."""
     provider = FakeProvider()
-    pool = dbpool.DatabasePool(server, provider)
-    pool.create("t_a")
-    ready(pool)
-    provider.fill_gate.clear()
-    pool.create("t_b")  # takes the ready one; the pool begins the next, held at the gate
-    wait_until(lambda: pool._filling)
+    pool = a_fill_held(server, provider)
     pool.forget_ready()  # the container stops
     provider.fill_gate.set()  # made while the server was going down
     wait_until(pool.idle)
